@@ -1,0 +1,1 @@
+"""The HTTP service: OGC API - Features, downloads, jobs, catalogue and maps."""

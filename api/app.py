@@ -1,0 +1,34 @@
+"""Application factory: the one place where routers are mounted."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import health
+from api.deps import StoreState
+from geo import __version__
+from geo.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The service for ``settings`` (the process settings by default); the store opens on first use."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.store.dispose()
+
+    app = FastAPI(
+        title="areavasta",
+        version=__version__,
+        description="Broadband coverage, school buildings and roads of the provinces of Bergamo, Brescia, "
+        "Cremona and Mantova, as open geodata.",
+        lifespan=lifespan,
+    )
+    app.state.store = StoreState(settings)
+    app.include_router(health.router)
+    return app

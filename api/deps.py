@@ -1,0 +1,34 @@
+"""Request dependencies: the store engine, opened lazily and shared by the application."""
+
+from __future__ import annotations
+
+import threading
+
+from fastapi import Request
+from sqlalchemy import Engine
+
+from geo.db.engine import database_url, make_engine
+from geo.settings import Settings
+
+
+class StoreState:
+    """Holds the application's engine; the first request opens it, so the app starts even while the store is down."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+
+    def engine(self) -> Engine:
+        with self._lock:
+            if self._engine is None:
+                self._engine = make_engine(database_url(self.settings))
+            return self._engine
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.store.engine()

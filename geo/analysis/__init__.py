@@ -1,0 +1,1 @@
+"""Analyses over the store: coverage gaps, schools, routing, costs and priorities."""

@@ -1,0 +1,299 @@
+"""The ``areavasta`` command: thin, it parses, calls and reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from geo.db import migrate
+from geo.db.cluster import Cluster, ClusterError, safe_url
+from geo.db.engine import StoreError
+from geo.db.store import open_store
+from geo.ingest import boundaries, population
+from geo.ingest.catalog import LayerOutcome, ingest_all
+from geo.ingest.pipeline import IngestError, IngestResult
+from geo.models import IngestRun
+from geo.settings import Settings
+
+app = typer.Typer(
+    help="areavasta: broadband-coverage and infrastructure planning for the area vasta.", no_args_is_help=True
+)
+db_app = typer.Typer(
+    help="The PostGIS store: the project's own cluster, or AREAVASTA_DATABASE_URL.", no_args_is_help=True
+)
+ingest_app = typer.Typer(help="Load layers into the store (one transaction per layer).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(ingest_app, name="ingest")
+
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        _fail(f"invalid configuration: {exc}")
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn the service's own errors into a message and a non-zero exit code."""
+    try:
+        yield
+    except (ClusterError, StoreError, IngestError, ValueError) as exc:
+        _fail(str(exc))
+
+
+def _store(settings: Settings, upgrade: bool = True) -> Engine:
+    return open_store(settings, start=True, upgrade=upgrade)
+
+
+# --- db -------------------------------------------------------------------------------------------
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Create (first time) and start the managed cluster; create the database with PostGIS."""
+    settings = _settings()
+    with _errors():
+        cluster = Cluster.from_settings(settings)
+        cluster.start()
+        out.print(f"store {cluster.status().describe()}")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the managed cluster (no-op if stopped)."""
+    with _errors():
+        cluster = Cluster.from_settings(_settings())
+        cluster.stop()
+        out.print(f"store {cluster.status().describe()}")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Say whether the store is created, running and migrated. Exit code 0 only when it is ready."""
+    settings = _settings()
+    with _errors():
+        if settings.database_url:
+            engine = open_store(settings, start=False)
+            out.print(f"external store {safe_url(settings.database_url)}")
+        else:
+            status = Cluster.from_settings(settings).status()
+            out.print(f"managed store {status.describe()}")
+            if not status.running:
+                raise typer.Exit(3)
+            engine = open_store(settings, start=False)
+        revision = migrate.current_revision(engine)
+        current = revision == migrate.head_revision()
+        out.print(f"schema revision {revision or 'none'} ({'current' if current else 'upgrade needed'})")
+        if not current:
+            raise typer.Exit(4)
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the SQLAlchemy URL of the store (with its password)."""
+    settings = _settings()
+    with _errors():
+        out.print(settings.database_url or Cluster.from_settings(settings).url(), highlight=False, soft_wrap=True)
+
+
+@db_app.command("reset")
+def db_reset(yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False) -> None:
+    """Delete the managed cluster with all its data and create it anew."""
+    settings = _settings()
+    if settings.database_url:
+        _fail("reset only applies to the managed cluster; AREAVASTA_DATABASE_URL names an external store")
+    if not yes:
+        typer.confirm(f"Delete every table in {settings.pg_dir}?", abort=True)
+    with _errors():
+        cluster = Cluster.from_settings(settings)
+        cluster.reset()
+        migrate.upgrade(open_store(settings, start=False))
+        out.print(f"store {cluster.status().describe()}, schema at {migrate.head_revision()}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the schema migrations."""
+    with _errors():
+        engine = _store(_settings(), upgrade=True)
+        out.print(f"schema at revision {migrate.current_revision(engine)}")
+
+
+# --- ingest ---------------------------------------------------------------------------------------
+
+
+def _report(results: list[LayerOutcome]) -> None:
+    table = Table(title="ingest")
+    for column in ("layer", "source", "status", "read", "loaded", "rejected", "reference date"):
+        table.add_column(column)
+    for item in results:
+        r = item.result
+        if r is not None:
+            table.add_row(
+                item.layer,
+                item.source or "",
+                r.status,
+                str(r.rows_read),
+                str(r.rows_loaded),
+                str(r.rows_rejected),
+                str(r.reference_date or ""),
+            )
+        else:
+            status = "[red]failed[/]" if item.failed else "missing"
+            table.add_row(item.layer, item.source or "", status, "", "", "", "")
+    out.print(table)
+    for item in results:
+        if item.failed:
+            err.print(f"[bold red]{item.layer} failed:[/] {item.error}", highlight=False)
+
+
+def _single(layer: str, source: str, job: Callable[[], IngestResult]) -> None:
+    with _errors():
+        result = job()
+    _report([LayerOutcome(layer, source, result=result)])
+
+
+def _parse_date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from exc
+
+
+@ingest_app.command("boundaries")
+def ingest_boundaries(
+    source: Annotated[str, typer.Argument(help="'geopop', an ISTAT Limiti0101YYYY.zip, or a vector file")] = "geopop",
+    vintage: Annotated[str | None, typer.Option(help="Reference date YYYY-MM-DD when the name has none")] = None,
+) -> None:
+    """Load municipalities and provinces (configured provinces only)."""
+    settings = _settings()
+    when = _parse_date(vintage)
+    with _errors():
+        engine = _store(settings)
+    _single(
+        boundaries.LAYER,
+        source,
+        lambda: boundaries.ingest(
+            engine,
+            boundaries.open_boundaries(source, settings.geopop_year, when),
+            settings.provinces,
+            settings.working_crs,
+        ),
+    )
+
+
+@ingest_app.command("population")
+def ingest_population(
+    source: Annotated[str, typer.Argument(help="'geopop' or a CSV com_istat_code,age,pop_m,pop_f,pop_tot")] = "geopop",
+    ref_date: Annotated[str | None, typer.Option(help="Reference date YYYY-MM-DD when the name has none")] = None,
+) -> None:
+    """Load resident population by municipality, sex and age."""
+    settings = _settings()
+    when = _parse_date(ref_date)
+    with _errors():
+        engine = _store(settings)
+    _single(
+        population.LAYER,
+        source,
+        lambda: population.ingest(
+            engine, population.open_population(source, settings.geopop_year, when), settings.provinces
+        ),
+    )
+
+
+def _ingest_everything(settings: Settings, sources: Path | None) -> bool:
+    with _errors():
+        engine = _store(settings)
+    results = ingest_all(engine, settings, sources or settings.sources_dir)
+    _report(results)
+    return not any(r.failed for r in results)
+
+
+@ingest_app.command("all")
+def ingest_everything(
+    sources: Annotated[Path | None, typer.Option(help="Folder of source files (default AREAVASTA_SOURCES_DIR)")] = None,
+) -> None:
+    """Load every layer found in the sources folder plus the offline boundaries and population."""
+    if not _ingest_everything(_settings(), sources):
+        raise typer.Exit(1)
+
+
+@app.command("runs")
+def runs(limit: Annotated[int, typer.Option(min=1, help="How many recent runs")] = 20) -> None:
+    """List recent ingest runs with their provenance."""
+    with _errors():
+        engine = _store(_settings())
+    table = Table(title="ingest runs")
+    for column in ("id", "layer", "status", "read", "loaded", "rejected", "reference", "started", "source"):
+        table.add_column(column)
+    with Session(engine) as session:
+        recent = session.scalars(select(IngestRun).order_by(IngestRun.id.desc()).limit(limit)).all()
+    for run in recent:
+        table.add_row(
+            str(run.id),
+            run.layer,
+            run.status,
+            str(run.rows_read or ""),
+            str(run.rows_loaded or ""),
+            str(run.rows_rejected or ""),
+            str(run.reference_date or ""),
+            f"{run.started_at:%Y-%m-%d %H:%M:%S}",
+            run.source,
+        )
+    out.print(table)
+
+
+# --- serving and the main job ---------------------------------------------------------------------
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default AREAVASTA_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default AREAVASTA_PORT)")] = None,
+) -> None:
+    """Run the HTTP service with uvicorn."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings()
+    with _errors():
+        open_store(settings, start=True, upgrade=False)
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+
+
+@app.command("run")
+def run_all(
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API afterwards")] = True,
+) -> None:
+    """The main job: start the store, migrate, ingest everything, run the analyses, then serve."""
+    settings = _settings()
+    ok = _ingest_everything(settings, None)
+    if not ok:
+        err.print("[yellow]some layers failed; serving what is loaded[/]")
+    if serve_after:
+        serve(None, None)
+    elif not ok:
+        raise typer.Exit(1)

@@ -1,0 +1,1 @@
+"""Database access: the managed cluster, engines, migrations and bulk loading."""

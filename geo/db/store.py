@@ -1,0 +1,25 @@
+"""Opening the configured store: start the managed cluster when no external URL is set, check, migrate."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from geo.db import migrate
+from geo.db.cluster import Cluster
+from geo.db.engine import make_engine
+from geo.settings import Settings
+
+
+def open_store(settings: Settings, *, start: bool = True, upgrade: bool = False) -> Engine:
+    """An engine on the store; the managed cluster is started if ``start``; migrations run if ``upgrade``."""
+    if settings.database_url:
+        url = settings.database_url
+    else:
+        cluster = Cluster.from_settings(settings)
+        if start:
+            cluster.start()
+        url = cluster.url()
+    engine = make_engine(url)
+    if upgrade:
+        migrate.upgrade(engine)
+    return engine

