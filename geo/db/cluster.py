@@ -46,6 +46,11 @@ def _postgis_control(bin_dir: Path) -> Path:
     return Path("/usr/share/postgresql") / version / "extension" / "postgis.control"
 
 
+def _has_postgis(bin_dir: Path) -> bool:
+    control = _postgis_control(bin_dir)
+    return control.exists() or control.with_name("postgis-3.control").exists()
+
+
 def find_bin_dir(explicit: Path | None = None) -> Path:
     """The PostgreSQL bin folder to use: the configured one, else the newest Debian server with PostGIS."""
     if explicit is not None:
@@ -60,7 +65,7 @@ def find_bin_dir(explicit: Path | None = None) -> Path:
     servers = [p for p in candidates if (p / "initdb").exists() and (p / "pg_ctl").exists()]
     if not servers:
         raise ClusterError(INSTALL_HINT)
-    with_postgis = [p for p in servers if _postgis_control(p).exists()]
+    with_postgis = [p for p in servers if _has_postgis(p)]
     if not with_postgis:
         version = servers[0].parent.name
         raise ClusterError(

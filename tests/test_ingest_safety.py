@@ -1,0 +1,147 @@
+"""Bad input gives a clear error and leaves the loaded data as it was; re-runs change nothing."""
+
+import json
+
+import pytest
+from sqlalchemy import text
+
+from geo.db import bulk
+from geo.ingest import boundaries
+from geo.ingest.pipeline import IngestError
+from tests import istat_archive
+
+CODES = ["016024", "016011", "017029"]
+
+
+def _snapshot(engine) -> tuple:
+    with engine.connect() as conn:
+        return (
+            conn.execute(text("SELECT count(*) FROM ref.comune")).scalar(),
+            conn.execute(text("SELECT md5(string_agg(pro_com_t || ST_AsText(geom), ',' ORDER BY 1)) FROM ref.comune"))
+            .scalar(),
+            conn.execute(text("SELECT count(*) FROM ref.province")).scalar(),
+        )
+
+
+def _last_run(engine) -> tuple:
+    with engine.connect() as conn:
+        return tuple(conn.execute(text("SELECT status, error FROM meta.ingest_run ORDER BY id DESC LIMIT 1")).one())
+
+
+@pytest.fixture
+def loaded(store, tmp_path):
+    (tmp_path / "good").mkdir()
+    archive = istat_archive.write_archive(tmp_path / "good", istat_archive.municipalities(CODES))
+    boundaries.ingest(store.engine, boundaries.open_boundaries(str(archive), 2023), None, 32632)
+    before = _snapshot(store.engine)
+    assert before[0] == len(CODES)
+    return store, before
+
+
+def _fails(store, spec, match, **kwargs):
+    with pytest.raises(IngestError, match=match) as info:
+        boundaries.ingest(store.engine, boundaries.open_boundaries(spec, 2023, **kwargs), None, 32632)
+    return info.value
+
+
+def test_truncated_archive(loaded, tmp_path):
+    store, before = loaded
+    good = next((tmp_path / "good").glob("*.zip"))
+    cut = tmp_path / "cut" / good.name
+    cut.parent.mkdir()
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    _fails(store, str(cut), "truncated")
+    assert _snapshot(store.engine) == before
+
+
+def test_truncated_geojson_names_the_file(loaded, tmp_path):
+    store, before = loaded
+    path = tmp_path / "comuni_2023.geojson"
+    frame = istat_archive.municipalities(CODES).to_crs(4326)
+    path.write_text(frame.to_json()[:5000])
+    _fails(store, str(path), "(?s)comuni_2023.geojson.*cannot read the file")
+    assert _snapshot(store.engine) == before
+
+
+def test_missing_prj_is_an_unknown_crs(loaded, tmp_path):
+    store, before = loaded
+    archive = istat_archive.write_archive(tmp_path, istat_archive.municipalities(CODES), with_prj=False)
+    error = _fails(store, str(archive), "unknown CRS")
+    assert "Com01012023_WGS84.shp" in str(error)
+    assert _snapshot(store.engine) == before
+
+
+def test_duplicate_codes_are_listed_with_their_rows(loaded, tmp_path):
+    store, before = loaded
+    frame = istat_archive.municipalities(CODES)
+    frame.loc[2, "PRO_COM_T"] = "016024"
+    archive = istat_archive.write_archive(tmp_path, frame)
+    error = _fails(store, str(archive), r"duplicate municipality code 016024 \(rows \[1, 3\]\)")
+    assert any(p.row is not None for p in error.problems)
+    assert _snapshot(store.engine) == before
+    status, message = _last_run(store.engine)
+    assert status == "failed" and "duplicate municipality code 016024" in message
+
+
+def test_empty_file(loaded, tmp_path):
+    store, before = loaded
+    empty = tmp_path / "comuni_2023.geojson"
+    empty.write_bytes(b"")
+    _fails(store, str(empty), "the file is empty")
+    no_features = tmp_path / "none_2023.geojson"
+    no_features.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
+    _fails(store, str(no_features), "no features")
+    assert _snapshot(store.engine) == before
+
+
+def test_wrong_header_says_what_it_needs(loaded, tmp_path):
+    store, before = loaded
+    frame = istat_archive.municipalities(CODES).to_crs(4326)[["COMUNE", "geometry"]]
+    path = tmp_path / "comuni_2023.geojson"
+    frame.to_file(path)
+    _fails(store, str(path), "wrong header: needs a municipality code")
+    assert _snapshot(store.engine) == before
+
+
+def test_bad_code_is_reported_with_its_row(loaded, tmp_path):
+    store, before = loaded
+    frame = istat_archive.municipalities(CODES).to_crs(4326)
+    frame["PRO_COM_T"] = frame["PRO_COM_T"].astype(object)
+    frame.loc[1, "PRO_COM_T"] = "16A11"
+    path = tmp_path / "comuni_2023.geojson"
+    frame.to_file(path)
+    error = _fails(store, str(path), r"row 2, column pro_com_t: municipality code '16A11' is not 6 digits")
+    assert error.problems[0].row == 2
+    assert _snapshot(store.engine) == before
+
+
+def test_failure_during_the_swap_rolls_everything_back(loaded, tmp_path, monkeypatch):
+    store, before = loaded
+    archive = istat_archive.write_archive(tmp_path, istat_archive.municipalities(["016024"]))
+    real_swap = bulk.swap
+
+    def swap_then_crash(conn, staging, table, scope=None):
+        real_swap(conn, staging, table, scope)
+        if table.name == "comune":
+            raise RuntimeError("disk full")
+
+    monkeypatch.setattr(bulk, "swap", swap_then_crash)
+    _fails(store, str(archive), "RuntimeError: disk full")
+    assert _snapshot(store.engine) == before
+    assert _last_run(store.engine)[0] == "failed"
+
+
+def test_rerun_on_the_same_input_changes_nothing(loaded, tmp_path):
+    store, before = loaded
+    good = next((tmp_path / "good").glob("*.zip"))
+    with store.engine.connect() as conn:
+        runs_before = conn.execute(text("SELECT DISTINCT ingest_run_id FROM ref.comune")).scalars().all()
+    first = boundaries.ingest(store.engine, boundaries.open_boundaries(str(good), 2023), None, 32632)
+    second = boundaries.ingest(store.engine, boundaries.open_boundaries(str(good), 2023), None, 32632)
+    assert first.status == second.status == "unchanged"
+    assert first.content_hash == second.content_hash
+    assert _snapshot(store.engine) == before
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT DISTINCT ingest_run_id FROM ref.comune")).scalars().all() == runs_before
+        sha = conn.execute(text("SELECT source_sha256 FROM meta.ingest_run WHERE id = :i"), {"i": second.run_id})
+        assert len(sha.scalar()) == 64

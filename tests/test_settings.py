@@ -1,0 +1,37 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from geo.settings import AREA_VASTA_PROVINCES, Settings
+
+
+def test_defaults_are_the_four_provinces_and_the_local_server(monkeypatch):
+    for name in ("AREAVASTA_PROVINCES", "AREAVASTA_HOST", "AREAVASTA_PORT", "AREAVASTA_SOURCES_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings(_env_file=None)
+    assert settings.provinces == AREA_VASTA_PROVINCES == ("016", "017", "019", "020")
+    assert (settings.host, settings.port, settings.working_crs) == ("127.0.0.1", 8000, 32632)
+    assert str(settings.sources_dir) == "data/sources"
+
+
+def test_environment_prefix(monkeypatch):
+    monkeypatch.setenv("AREAVASTA_PROVINCES", "all")
+    monkeypatch.setenv("AREAVASTA_PORT", "9001")
+    monkeypatch.setenv("AREAVASTA_DATABASE_URL", "postgresql+psycopg://u:p@db/x")
+    settings = Settings(_env_file=None)
+    assert settings.provinces is None
+    assert settings.port == 9001
+    assert settings.database_url == "postgresql+psycopg://u:p@db/x"
+
+
+@given(st.lists(st.integers(min_value=1, max_value=999), min_size=1, max_size=10))
+def test_province_lists_are_padded_sorted_and_unique(codes):
+    settings = Settings(provinces=",".join(str(c) for c in codes), _env_file=None)
+    assert settings.provinces == tuple(sorted({f"{c:03d}" for c in codes}))
+
+
+@pytest.mark.parametrize("value", ["", "16,x", "1234", " , "])
+def test_bad_province_lists_are_refused(value):
+    with pytest.raises(ValidationError, match="provinces"):
+        Settings(provinces=value, _env_file=None)
