@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -19,11 +19,15 @@ from geo.db import migrate
 from geo.db.cluster import Cluster, ClusterError, safe_url
 from geo.db.engine import StoreError
 from geo.db.store import open_store
-from geo.ingest import boundaries, population
-from geo.ingest.catalog import LayerOutcome, ingest_all
-from geo.ingest.pipeline import IngestError, IngestResult
 from geo.models import IngestRun
 from geo.settings import Settings
+
+if TYPE_CHECKING:
+    from geo.ingest.catalog import LayerOutcome
+    from geo.ingest.pipeline import IngestResult
+
+# Ingest modules load geopandas (seconds): they are imported by the commands that use them, so that
+# `areavasta db …` answers at once.
 
 app = typer.Typer(
     help="areavasta: broadband-coverage and infrastructure planning for the area vasta.", no_args_is_help=True
@@ -37,7 +41,6 @@ app.add_typer(ingest_app, name="ingest")
 
 out = Console()
 err = Console(stderr=True)
-T = TypeVar("T")
 
 
 def _settings() -> Settings:
@@ -55,6 +58,8 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 @contextmanager
 def _errors() -> Iterator[None]:
     """Turn the service's own errors into a message and a non-zero exit code."""
+    from geo.ingest.pipeline import IngestError
+
     try:
         yield
     except (ClusterError, StoreError, IngestError, ValueError) as exc:
@@ -144,8 +149,10 @@ def db_upgrade() -> None:
 
 def _report(results: list[LayerOutcome]) -> None:
     table = Table(title="ingest")
-    for column in ("layer", "source", "status", "read", "loaded", "rejected", "reference date"):
-        table.add_column(column)
+    table.add_column("layer", no_wrap=True)
+    table.add_column("source", overflow="fold")
+    for column in ("status", "read", "loaded", "rejected", "reference date"):
+        table.add_column(column, no_wrap=True)
     for item in results:
         r = item.result
         if r is not None:
@@ -168,6 +175,8 @@ def _report(results: list[LayerOutcome]) -> None:
 
 
 def _single(layer: str, source: str, job: Callable[[], IngestResult]) -> None:
+    from geo.ingest.catalog import LayerOutcome
+
     with _errors():
         result = job()
     _report([LayerOutcome(layer, source, result=result)])
@@ -188,6 +197,8 @@ def ingest_boundaries(
     vintage: Annotated[str | None, typer.Option(help="Reference date YYYY-MM-DD when the name has none")] = None,
 ) -> None:
     """Load municipalities and provinces (configured provinces only)."""
+    from geo.ingest import boundaries
+
     settings = _settings()
     when = _parse_date(vintage)
     with _errors():
@@ -210,6 +221,8 @@ def ingest_population(
     ref_date: Annotated[str | None, typer.Option(help="Reference date YYYY-MM-DD when the name has none")] = None,
 ) -> None:
     """Load resident population by municipality, sex and age."""
+    from geo.ingest import population
+
     settings = _settings()
     when = _parse_date(ref_date)
     with _errors():
@@ -224,6 +237,8 @@ def ingest_population(
 
 
 def _ingest_everything(settings: Settings, sources: Path | None) -> bool:
+    from geo.ingest.catalog import ingest_all
+
     with _errors():
         engine = _store(settings)
     results = ingest_all(engine, settings, sources or settings.sources_dir)
@@ -246,8 +261,9 @@ def runs(limit: Annotated[int, typer.Option(min=1, help="How many recent runs")]
     with _errors():
         engine = _store(_settings())
     table = Table(title="ingest runs")
-    for column in ("id", "layer", "status", "read", "loaded", "rejected", "reference", "started", "source"):
-        table.add_column(column)
+    for column in ("id", "layer", "status", "read", "loaded", "rejected", "reference", "started"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("source", overflow="fold")
     with Session(engine) as session:
         recent = session.scalars(select(IngestRun).order_by(IngestRun.id.desc()).limit(limit)).all()
     for run in recent:

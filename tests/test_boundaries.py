@@ -44,9 +44,7 @@ def test_geopop_and_shared_geojson_give_the_same_codes(area_vasta, store, shared
 def test_areas_agree_with_geodesic_areas_within_0_1_percent(area_vasta):
     with area_vasta.engine.connect() as conn:
         worst = conn.execute(
-            text(
-                "SELECT max(abs(ST_Area(geom) / ST_Area(ST_Transform(geom, 4326)::geography) - 1)) FROM ref.comune"
-            )
+            text("SELECT max(abs(ST_Area(geom) / ST_Area(ST_Transform(geom, 4326)::geography) - 1)) FROM ref.comune")
         ).scalar()
     assert worst < 0.001
 

@@ -15,6 +15,6 @@ def test_axis_order_comes_from_the_definition(code, northing_first):
 
 
 def test_unknown_crs_is_named():
-    with pytest.raises(ValueError, match="file.shp: unknown CRS"):
+    with pytest.raises(ValueError, match=r"file\.shp: unknown CRS"):
         require_known(None, "file.shp")
     assert require_known(CRS.from_epsg(32632), "x").to_epsg() == 32632

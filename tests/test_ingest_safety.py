@@ -17,8 +17,9 @@ def _snapshot(engine) -> tuple:
     with engine.connect() as conn:
         return (
             conn.execute(text("SELECT count(*) FROM ref.comune")).scalar(),
-            conn.execute(text("SELECT md5(string_agg(pro_com_t || ST_AsText(geom), ',' ORDER BY 1)) FROM ref.comune"))
-            .scalar(),
+            conn.execute(
+                text("SELECT md5(string_agg(pro_com_t || ST_AsText(geom), ',' ORDER BY 1)) FROM ref.comune")
+            ).scalar(),
             conn.execute(text("SELECT count(*) FROM ref.province")).scalar(),
         )
 
@@ -74,9 +75,14 @@ def test_missing_prj_is_an_unknown_crs(loaded, tmp_path):
 def test_duplicate_codes_are_listed_with_their_rows(loaded, tmp_path):
     store, before = loaded
     frame = istat_archive.municipalities(CODES)
-    frame.loc[2, "PRO_COM_T"] = "016024"
+    original = int(frame.index[frame["PRO_COM_T"] == "016024"][0]) + 1
+    copy = 3 if original != 3 else 2
+    frame.loc[copy - 1, "PRO_COM_T"] = "016024"
     archive = istat_archive.write_archive(tmp_path, frame)
-    error = _fails(store, str(archive), r"duplicate municipality code 016024 \(rows \[1, 3\]\)")
+    rows = sorted([original, copy])
+    error = _fails(
+        store, str(archive), rf"row {rows[1]}, column pro_com_t: duplicate municipality code 016024 \(rows \{rows}\)"
+    )
     assert any(p.row is not None for p in error.problems)
     assert _snapshot(store.engine) == before
     status, message = _last_run(store.engine)

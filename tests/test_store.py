@@ -33,12 +33,16 @@ def test_migrated_schema_is_current_and_geometry_is_in_the_working_crs(store):
         columns = conn.execute(
             text("SELECT f_table_name, srid, type FROM geometry_columns WHERE f_table_schema = 'ref' ORDER BY 1")
         ).all()
-        gist = conn.execute(
-            text(
-                "SELECT tablename FROM pg_indexes WHERE schemaname = 'ref' AND indexdef ILIKE '%USING gist (geom)%'"
-                " ORDER BY 1"
+        gist = (
+            conn.execute(
+                text(
+                    "SELECT tablename FROM pg_indexes WHERE schemaname = 'ref' AND indexdef ILIKE '%USING gist (geom)%'"
+                    " ORDER BY 1"
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     assert [(c.f_table_name, c.srid, c.type) for c in columns] == [
         ("comune", 32632, "MULTIPOLYGON"),
         ("province", 32632, "MULTIPOLYGON"),
