@@ -1,6 +1,7 @@
 """Tables of the store (SQLAlchemy 2 + GeoAlchemy2), in one place.
 
-Schemas: ``meta`` (provenance of ingest runs), ``ref`` (territorial reference layers).
+Schemas: ``meta`` (provenance of ingest runs), ``ref`` (territorial reference layers), ``cov`` (broadband
+coverage sources), ``school`` (school registries and their locations).
 Geometry columns are in the working CRS, EPSG:32632, with GiST indexes created by the migrations.
 ISTAT codes are zero-padded text, never integers.
 """
@@ -12,6 +13,8 @@ from typing import Any
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -132,4 +135,127 @@ class Population(Base):
     ingest_run_id: Mapped[int] = mapped_column(ForeignKey("meta.ingest_run.id"), nullable=False)
 
 
-SCHEMAS = ("meta", "ref")
+def _point_column() -> Any:
+    return mapped_column(Geometry("POINT", srid=WORKING_SRID, spatial_index=False), nullable=False)
+
+
+AGCOM_COUNTS = (
+    "celle20m_raggiunte",
+    "punti_dichiarati",
+    "punti_distinti_5m",
+    "indirizzi_distinti",
+    "celle20m_ftth",
+    "punti_dichiarati_ftth",
+    "punti_distinti_5m_ftth",
+    "indirizzi_distinti_ftth",
+    "celle20m_fttc",
+    "famiglie_residenti",
+    "famiglie_raggiunte_ftth",
+)
+
+
+class AgcomComune(Base):
+    """AGCOM Broadband Map: wired-network reach of one municipality at one reference date (NULL = not published)."""
+
+    __tablename__ = "agcom_comune"
+    __table_args__ = (CheckConstraint(f"pro_com_t ~ '{PRO_COM_T_PATTERN}'", name="pro_com_t"), {"schema": "cov"})
+
+    pro_com_t: Mapped[str] = mapped_column(Text, primary_key=True)
+    ref_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    comune_source: Mapped[str | None] = mapped_column(Text)
+    celle20m_raggiunte: Mapped[int | None] = mapped_column(Integer)
+    punti_dichiarati: Mapped[int | None] = mapped_column(Integer)
+    punti_distinti_5m: Mapped[int | None] = mapped_column(Integer)
+    indirizzi_distinti: Mapped[int | None] = mapped_column(Integer)
+    celle20m_ftth: Mapped[int | None] = mapped_column(Integer)
+    punti_dichiarati_ftth: Mapped[int | None] = mapped_column(Integer)
+    punti_distinti_5m_ftth: Mapped[int | None] = mapped_column(Integer)
+    indirizzi_distinti_ftth: Mapped[int | None] = mapped_column(Integer)
+    celle20m_fttc: Mapped[int | None] = mapped_column(Integer)
+    famiglie_residenti: Mapped[int | None] = mapped_column(Integer)
+    famiglie_raggiunte_ftth: Mapped[int | None] = mapped_column(Integer)
+    ingest_run_id: Mapped[int] = mapped_column(ForeignKey("meta.ingest_run.id"), nullable=False)
+
+
+class InfratelCivico(Base):
+    """A civic number listed by Infratel as without a network above 300 Mbit/s by 2028 (no coordinates)."""
+
+    __tablename__ = "infratel_civico"
+    __table_args__ = (
+        CheckConstraint(f"pro_com_t ~ '{PRO_COM_T_PATTERN}'", name="pro_com_t"),
+        CheckConstraint("caratteristica IN ('A', 'B', 'C')", name="caratteristica"),
+        {"schema": "cov"},
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, comment="data row of the source file")
+    pro_com_t: Mapped[str] = mapped_column(Text, nullable=False, index=True)
+    ref_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    comune_source: Mapped[str | None] = mapped_column(Text)
+    strada: Mapped[str] = mapped_column(Text, nullable=False)
+    strada_norm: Mapped[str] = mapped_column(Text, nullable=False)
+    civico: Mapped[str] = mapped_column(Text, nullable=False)
+    numero: Mapped[int | None] = mapped_column(Integer)
+    esponente: Mapped[str | None] = mapped_column(Text)
+    civico_norm: Mapped[str] = mapped_column(Text, nullable=False)
+    caratteristica: Mapped[str] = mapped_column(Text, nullable=False)
+    lost_characters: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    duplicate_of: Mapped[int | None] = mapped_column(BigInteger, comment="first row with the same address")
+    ingest_run_id: Mapped[int] = mapped_column(ForeignKey("meta.ingest_run.id"), nullable=False)
+
+
+class Settlement(Base):
+    """An inhabited place (OSM place=city/town/village/suburb) in a municipality."""
+
+    __tablename__ = "settlement"
+    __table_args__ = (CheckConstraint(f"pro_com_t ~ '{PRO_COM_T_PATTERN}'", name="pro_com_t"), {"schema": "ref"})
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    pro_com_t: Mapped[str] = mapped_column(Text, nullable=False, index=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    place: Mapped[str] = mapped_column(Text, nullable=False)
+    geom: Mapped[Any] = _point_column()
+    ingest_run_id: Mapped[int] = mapped_column(ForeignKey("meta.ingest_run.id"), nullable=False)
+
+
+class Scuola(Base):
+    """A school (plesso or institute) of the MIM registries, state or paritaria, with its ISTAT municipality."""
+
+    __tablename__ = "scuola"
+    __table_args__ = (
+        CheckConstraint("codicescuola ~ '^[A-Z0-9]{10}$'", name="codicescuola"),
+        CheckConstraint(f"pro_com_t ~ '{PRO_COM_T_PATTERN}'", name="pro_com_t"),
+        CheckConstraint("gestione IN ('statale', 'paritaria')", name="gestione"),
+        {"schema": "school"},
+    )
+
+    codicescuola: Mapped[str] = mapped_column(Text, primary_key=True)
+    gestione: Mapped[str] = mapped_column(Text, nullable=False)
+    anno_scolastico: Mapped[str] = mapped_column(Text, nullable=False, comment="e.g. 2025/26")
+    codice_istituto: Mapped[str | None] = mapped_column(Text)
+    denominazione: Mapped[str] = mapped_column(Text, nullable=False)
+    indirizzo: Mapped[str | None] = mapped_column(Text)
+    strada_norm: Mapped[str | None] = mapped_column(Text)
+    civico_norm: Mapped[str | None] = mapped_column(Text)
+    cap: Mapped[str | None] = mapped_column(Text)
+    cod_catastale: Mapped[str] = mapped_column(Text, nullable=False)
+    pro_com_t: Mapped[str] = mapped_column(Text, nullable=False, index=True)
+    tipologia: Mapped[str | None] = mapped_column(Text, comment="DESCRIZIONETIPOLOGIAGRADOISTRUZIONESCUOLA")
+    livello: Mapped[str] = mapped_column(Text, nullable=False)
+    caratteristica: Mapped[str | None] = mapped_column(Text)
+    ingest_run_id: Mapped[int] = mapped_column(ForeignKey("meta.ingest_run.id"), nullable=False)
+
+
+class GeocodedSchool(Base):
+    """A surveyed or geocoded location of a school, from a source that has coordinates."""
+
+    __tablename__ = "geocoded"
+    __table_args__ = (CheckConstraint("codicescuola ~ '^[A-Z0-9]{10}$'", name="codicescuola"), {"schema": "school"})
+
+    codicescuola: Mapped[str] = mapped_column(Text, primary_key=True)
+    indirizzo: Mapped[str | None] = mapped_column(Text)
+    pro_com_t: Mapped[str | None] = mapped_column(Text, comment="municipality containing the point")
+    geom: Mapped[Any] = _point_column()
+    ingest_run_id: Mapped[int] = mapped_column(ForeignKey("meta.ingest_run.id"), nullable=False)
+
+
+SCHEMAS = ("meta", "ref", "cov", "school")

@@ -46,7 +46,7 @@ def upgrade() -> None:
         sa.Column("error", sa.Text),
         sa.Column("synthetic", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("details", JSONB),
-        sa.CheckConstraint("status IN ('running', 'succeeded', 'unchanged', 'failed')", name="ck_ingest_run_status"),
+        sa.CheckConstraint("status IN ('running', 'succeeded', 'unchanged', 'failed')", name="status"),
         schema="meta",
     )
     op.create_table(
@@ -58,7 +58,7 @@ def upgrade() -> None:
         sa.Column("vintage", sa.Date, nullable=False),
         _geom(),
         _run_fk(),
-        sa.CheckConstraint(r"cod_uts ~ '^\d{3}$'", name="ck_province_cod_uts"),
+        sa.CheckConstraint(r"cod_uts ~ '^\d{3}$'", name="cod_uts"),
         schema="ref",
     )
     op.create_table(
@@ -71,10 +71,10 @@ def upgrade() -> None:
         sa.Column("shape_area", sa.Float, comment="reference area (m²) published with the source"),
         _geom(),
         _run_fk(),
-        sa.CheckConstraint(r"pro_com_t ~ '^\d{6}$'", name="ck_comune_pro_com_t"),
-        sa.CheckConstraint(r"cod_uts ~ '^\d{3}$'", name="ck_comune_cod_uts"),
-        sa.CheckConstraint(r"cod_catastale ~ '^[A-Z]\d{3}$'", name="ck_comune_cod_catastale"),
-        sa.CheckConstraint("left(pro_com_t, 3) = cod_uts", name="ck_comune_province_prefix"),
+        sa.CheckConstraint(r"pro_com_t ~ '^\d{6}$'", name="pro_com_t"),
+        sa.CheckConstraint(r"cod_uts ~ '^\d{3}$'", name="cod_uts"),
+        sa.CheckConstraint(r"cod_catastale ~ '^[A-Z]\d{3}$'", name="cod_catastale"),
+        sa.CheckConstraint("left(pro_com_t, 3) = cod_uts", name="province_prefix"),
         schema="ref",
     )
     op.create_index("ix_ref_comune_cod_uts", "comune", ["cod_uts"], schema="ref")
@@ -87,9 +87,9 @@ def upgrade() -> None:
         sa.Column("females", sa.Integer, nullable=False),
         sa.Column("total", sa.Integer, nullable=False),
         _run_fk(),
-        sa.CheckConstraint(r"pro_com_t ~ '^\d{6}$'", name="ck_population_pro_com_t"),
-        sa.CheckConstraint("age BETWEEN 0 AND 120", name="ck_population_age"),
-        sa.CheckConstraint("males >= 0 AND females >= 0 AND total = males + females", name="ck_population_counts"),
+        sa.CheckConstraint(r"pro_com_t ~ '^\d{6}$'", name="pro_com_t"),
+        sa.CheckConstraint("age BETWEEN 0 AND 120", name="age"),
+        sa.CheckConstraint("males >= 0 AND females >= 0 AND total = males + females", name="counts"),
         schema="ref",
     )
     for table in ("province", "comune"):

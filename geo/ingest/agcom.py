@@ -1,0 +1,161 @@
+"""AGCOM Broadband Map, municipal table ("Reportistica … Comuni.csv"): wired-network reach per municipality.
+
+One national file per reference date; every date is kept (time series). Columns are found by their header
+names (the publisher's Italian headers or the snake_case names of derived copies), never by position.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, select
+
+from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, run_ingest
+from geo.ingest.tabular import is_missing, parse_numbers, read_table
+from geo.models import AGCOM_COUNTS, PRO_COM_T_PATTERN, AgcomComune, Comune
+
+LAYER = "agcom"
+DEFAULT_URL = "https://geo.agcom.it/arcgis/sharing/rest/content/items/25830559c5784c1eb5eb1cf748889f4c/data"
+FILE_PATTERN = re.compile(r"Reportistica_(\d{6})_Comuni\.csv(\.gz)?$", re.IGNORECASE)
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "code": ("pro_com", "pro_com_t", "com_istat_code", "codice istat", "istat"),
+    "comune_source": ("comune",),
+    "ref_date": ("data_rilevazione", "data rilevazione"),
+    "celle20m_raggiunte": ("Celle 20m x 20m raggiunte", "celle20m_raggiunte"),
+    "punti_dichiarati": ("Punti dichiarati", "punti_dichiarati"),
+    "punti_distinti_5m": ("Punti geograficamente distinti (passo 5m)", "punti_distinti_5m"),
+    "indirizzi_distinti": ("Indirizzi postali distinti (se fornito/disponibile)", "indirizzi_distinti"),
+    "celle20m_ftth": ("Celle 20m x 20m raggiunte FTTH", "celle20m_ftth"),
+    "punti_dichiarati_ftth": ("Punti dichiarati FTTH", "punti_dichiarati_ftth"),
+    "punti_distinti_5m_ftth": ("Punti Geograficamente Distinti (passo 5m) FTTH", "punti_distinti_5m_ftth"),
+    "indirizzi_distinti_ftth": ("Indirizzi postali distinti (se forniti/disponibili) FTTH", "indirizzi_distinti_ftth"),
+    "celle20m_fttc": ("Celle 20m x 20m raggiunte FTTC", "celle20m_fttc"),
+    "famiglie_residenti": ("Famiglie Residenti (calcolato)", "famiglie_residenti"),
+    "famiglie_raggiunte_ftth": ("Famiglie raggiunte FTTH (calcolato)", "famiglie_raggiunte_ftth"),
+}
+REQUIRED = ("code", "celle20m_ftth", "famiglie_residenti", "famiglie_raggiunte_ftth")
+# FTTH figures the publisher leaves blank where no FTTH cell is reached: blank then means 0, not unknown.
+FTTH_BLANK_MEANS_ZERO = ("punti_dichiarati_ftth", "punti_distinti_5m_ftth", "indirizzi_distinti_ftth",
+                         "famiglie_raggiunte_ftth")  # fmt: skip
+
+
+@dataclass
+class AgcomTable:
+    rows: pd.DataFrame
+    decimal: str
+    ref_dates: list[dt.date]
+    source: Source
+    label: str
+
+
+def date_from_name(name: str) -> dt.date | None:
+    """``Reportistica_250630_Comuni.csv`` → 2025-06-30."""
+    match = FILE_PATTERN.search(name)
+    if match is None:
+        return None
+    return dt.datetime.strptime(match.group(1), "%y%m%d").date()
+
+
+def read(path: Path, ref_date: dt.date | None = None) -> AgcomTable:
+    """Read one AGCOM municipal table; the reference date comes from ``ref_date``, the name, or a date column."""
+    table = read_table(path, COLUMNS, REQUIRED)
+    rows = table.frame
+    when = ref_date or date_from_name(path.name)
+    if when is not None:
+        rows["ref_date"] = when
+    elif "ref_date" in rows.columns:
+        parsed = pd.to_datetime(rows["ref_date"], errors="coerce", format="mixed", dayfirst=False)
+        bad = parsed.isna()
+        if bad.any():
+            problems = [Problem(f"{v!r} is not a date", row=int(r), column="data_rilevazione")
+                        for r, v in zip(rows.loc[bad, "_row"], rows.loc[bad, "ref_date"], strict=True)]  # fmt: skip
+            raise IngestError(table.label, problems)
+        rows["ref_date"] = parsed.dt.date
+    else:
+        raise IngestError(table.label, [Problem("no reference date: give --ref-date (none in the name or columns)")])
+    dates = sorted(set(rows["ref_date"]))
+    return AgcomTable(rows, table.decimal, dates, Source.from_path(path), table.label)
+
+
+def validate(table: AgcomTable, known: set[str], provinces: tuple[str, ...] | None) -> tuple[pd.DataFrame, dict]:
+    """Typed rows of the configured provinces, with blanks resolved; raises with every bad row."""
+    rows = table.rows
+    problems: list[Problem] = []
+    codes = rows["code"].map(lambda c: c.zfill(6) if c.isdigit() else c)
+    bad_code = ~codes.str.match(PRO_COM_T_PATTERN)
+    problems += [Problem(f"municipality code {c!r} is not an ISTAT code", row=int(r), column="pro_com")
+                 for r, c in zip(rows.loc[bad_code, "_row"], rows.loc[bad_code, "code"], strict=True)]  # fmt: skip
+    in_scope = bad_code | (codes.str[:3].isin(provinces) if provinces is not None else True)
+    rows = rows[in_scope].assign(pro_com_t=codes[in_scope])
+    out = pd.DataFrame({"pro_com_t": rows["pro_com_t"], "ref_date": rows["ref_date"]})
+    out["comune_source"] = rows["comune_source"] if "comune_source" in rows.columns else None
+    blanks: dict[str, int] = {}
+    for column in AGCOM_COUNTS:
+        if column not in rows.columns:
+            out[column] = pd.NA
+            continue
+        values, found = parse_numbers(rows[column], rows["_row"], column, table.decimal, integer=True)
+        problems += found
+        out[column] = values
+        blanks[column] = int(is_missing(rows[column]).sum())
+    if problems:
+        raise IngestError(table.label, problems)
+    no_ftth = out["celle20m_ftth"] == 0
+    zeroed = 0
+    for column in FTTH_BLANK_MEANS_ZERO:
+        fill = no_ftth & out[column].isna()
+        zeroed += int(fill.sum())
+        out.loc[fill, column] = 0
+    unknown = ~out["pro_com_t"].isin(known)
+    if unknown.any():
+        raise IngestError(
+            table.label,
+            [Problem(f"unknown municipality code {c} (not in the loaded boundaries)", row=int(r), column="pro_com")
+             for r, c in zip(rows.loc[unknown, "_row"], out.loc[unknown, "pro_com_t"], strict=True)],  # fmt: skip
+        )
+    dupes = out.duplicated(["pro_com_t", "ref_date"], keep="first")
+    if dupes.any():
+        raise IngestError(
+            table.label,
+            [Problem(f"second row for municipality {c} on {d}", row=int(r))
+             for r, c, d in zip(rows.loc[dupes, "_row"], out.loc[dupes, "pro_com_t"], out.loc[dupes, "ref_date"],
+                                strict=True)],  # fmt: skip
+        )
+    implausible = out["famiglie_raggiunte_ftth"] > out["famiglie_residenti"]
+    for column in AGCOM_COUNTS:
+        out[column] = out[column].astype("Int64")
+    details = {
+        "municipalities": int(out["pro_com_t"].nunique()),
+        "blank_ftth_read_as_zero": zeroed,
+        "blank_left_unknown": {c: int(out[c].isna().sum()) for c in AGCOM_COUNTS if out[c].isna().any()},
+        "ftth_households_above_resident_households": out.loc[implausible, "pro_com_t"].tolist(),
+    }
+    return out, details
+
+
+def ingest(engine: Engine, table: AgcomTable, provinces: tuple[str, ...] | None) -> IngestResult:
+    """Replace the rows of the file's reference date(s), keeping every other date."""
+    if len(table.ref_dates) != 1:
+        raise IngestError(table.label, [Problem(f"one reference date per file expected, found {table.ref_dates}")])
+    ref_date = table.ref_dates[0]
+
+    def _prepare(conn: Connection) -> Prepared:
+        known = set(conn.execute(select(Comune.pro_com_t)).scalars())
+        if not known:
+            raise IngestError(table.label, [Problem("no municipalities loaded: ingest the boundaries first")])
+        rows, details = validate(table, known, provinces)
+        if rows.empty:
+            raise IngestError(table.label, [Problem("no rows for the configured provinces")])
+        return Prepared(
+            loads=[TableLoad(AgcomComune.__table__, rows, scope={"ref_date": ref_date})],
+            rows_read=len(table.rows),
+            reference_date=ref_date,
+            details=details,
+        )
+
+    return run_ingest(engine, LAYER, table.source, _prepare)

@@ -1,0 +1,137 @@
+"""Infratel "Mappatura 2025": civic numbers without a network above 300 Mbit/s (peak) by 2028.
+
+The list has street and civic number, no coordinates. Rows are joined to municipalities by ISTAT code only
+(names have homonyms: Castro BG / Castro LE). Street names and civic numbers are normalised for matching;
+characters the source lost (U+FFFD) are flagged; duplicate addresses are kept and linked to their first row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, select
+
+from geo.addresses import LOST, normalise_street, parse_civic
+from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, run_ingest
+from geo.ingest.tabular import read_table
+from geo.models import PRO_COM_T_PATTERN, Comune, InfratelCivico
+
+LAYER = "infratel"
+DEFAULT_URL = "https://www.infratelitalia.it/archivio-documenti/documenti/esiti-mappatura-2025"
+# Publication of the results of "Mappatura 2025 delle reti fisse" (Infratel, 5 Aug 2025); see SOURCE.md.
+PUBLISHED = dt.date(2025, 8, 5)
+CLASSES = ("A", "B", "C")
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "code": ("com_istat_code", "pro_com_t", "pro_com", "codice_istat", "istat", "cod_istat"),
+    "comune_source": ("comune_infratel", "comune"),
+    "strada": ("strada", "indirizzo", "odonimo", "via"),
+    "civico": ("civico", "numero_civico", "numero civico"),
+    "barrato": ("barrato", "esponente"),
+    "caratteristica": ("caratteristica", "classe", "categoria"),
+}
+REQUIRED = ("strada", "civico", "caratteristica")
+
+
+@dataclass
+class InfratelList:
+    rows: pd.DataFrame
+    ref_date: dt.date
+    source: Source
+    label: str
+
+
+def read(path: Path, ref_date: dt.date | None = None) -> InfratelList:
+    table = read_table(path, COLUMNS, REQUIRED)
+    if "code" not in table.frame.columns:
+        raise IngestError(
+            table.label,
+            [Problem("wrong header: no ISTAT municipality code column (com_istat_code/pro_com); "
+                     "joining by municipality name is refused because names have homonyms")],  # fmt: skip
+        )
+    if table.frame.empty:
+        raise IngestError(table.label, [Problem("the file holds no rows")])
+    return InfratelList(table.frame, ref_date or PUBLISHED, Source.from_path(path), table.label)
+
+
+def validate(listing: InfratelList, known: set[str], provinces: tuple[str, ...] | None) -> tuple[pd.DataFrame, dict]:
+    rows = listing.rows
+    problems: list[Problem] = []
+    codes = rows["code"].map(lambda c: c.zfill(6) if c.isdigit() else c)
+    bad_code = ~codes.str.match(PRO_COM_T_PATTERN)
+    problems += [Problem(f"municipality code {c!r} is not an ISTAT code", row=int(r), column="com_istat_code")
+                 for r, c in zip(rows.loc[bad_code, "_row"], rows.loc[bad_code, "code"], strict=True)]  # fmt: skip
+    keep = bad_code | (codes.str[:3].isin(provinces) if provinces is not None else True)
+    rows, codes = rows[keep], codes[keep]
+    civico = rows["civico"]
+    if "barrato" in rows.columns:
+        civico = (civico + "/" + rows["barrato"]).where(rows["barrato"] != "", civico)
+    parsed = civico.map(parse_civic)
+    problems += [Problem(f"civic number {c!r} is unreadable", row=int(r), column="civico")
+                 for r, c in zip(rows.loc[parsed.isna(), "_row"], civico[parsed.isna()], strict=True)]  # fmt: skip
+    klass = rows["caratteristica"].str.upper()
+    bad_class = ~klass.isin(CLASSES)
+    problems += [Problem(f"class {c!r} is not A, B or C", row=int(r), column="caratteristica")
+                 for r, c in zip(rows.loc[bad_class, "_row"], rows.loc[bad_class, "caratteristica"], strict=True)]  # fmt: skip
+    no_street = rows["strada"] == ""
+    problems += [Problem("street name is empty", row=int(r), column="strada") for r in rows.loc[no_street, "_row"]]
+    unknown = ~bad_code[keep] & ~codes.isin(known)
+    problems += [Problem(f"unknown municipality code {c} (not in the loaded boundaries)", row=int(r),
+                         column="com_istat_code")
+                 for r, c in zip(rows.loc[unknown, "_row"], codes[unknown], strict=True)]  # fmt: skip
+    if problems:
+        raise IngestError(listing.label, problems)
+    out = pd.DataFrame(
+        {
+            "id": rows["_row"].astype("int64"),
+            "pro_com_t": codes,
+            "ref_date": listing.ref_date,
+            "comune_source": rows["comune_source"] if "comune_source" in rows.columns else None,
+            "strada": rows["strada"],
+            "strada_norm": rows["strada"].map(normalise_street),
+            "civico": civico,
+            "numero": parsed.map(lambda c: c.numero).astype("Int64"),
+            "esponente": parsed.map(lambda c: c.esponente),
+            "civico_norm": parsed.map(lambda c: c.key),
+            "caratteristica": klass,
+        }
+    )
+    lost = out["strada"].str.contains(LOST, regex=False)
+    if "comune_source" in rows.columns:
+        lost |= out["comune_source"].fillna("").str.contains(LOST, regex=False)
+    out["lost_characters"] = lost
+    address = ["pro_com_t", "strada_norm", "civico_norm"]
+    first = out.groupby(address, sort=False)["id"].transform("min")
+    # Rows without a number ("0", "SNC") on one street are distinct buildings, not repeats of one address.
+    out["duplicate_of"] = first.where((first != out["id"]) & (out["civico_norm"] != "")).astype("Int64")
+    details = {
+        "municipalities": int(out["pro_com_t"].nunique()),
+        "by_class": {k: int(v) for k, v in out["caratteristica"].value_counts().sort_index().items()},
+        "duplicates_kept": int(out["duplicate_of"].notna().sum()),
+        "exact_duplicates_in_source": int(rows.duplicated(["code", "strada", "civico"]).sum()),
+        "rows_with_lost_characters": int(lost.sum()),
+        "without_number": int((out["civico_norm"] == "").sum()),
+        "duplicate_policy": "kept; a numbered address repeated after normalisation points to its first row",
+    }
+    return out, details
+
+
+def ingest(engine: Engine, listing: InfratelList, provinces: tuple[str, ...] | None) -> IngestResult:
+    """Replace the whole list (it is one national snapshot) in one transaction."""
+
+    def _prepare(conn: Connection) -> Prepared:
+        known = set(conn.execute(select(Comune.pro_com_t)).scalars())
+        if not known:
+            raise IngestError(listing.label, [Problem("no municipalities loaded: ingest the boundaries first")])
+        rows, details = validate(listing, known, provinces)
+        return Prepared(
+            loads=[TableLoad(InfratelCivico.__table__, rows)],
+            rows_read=len(listing.rows),
+            reference_date=listing.ref_date,
+            details=details,
+        )
+
+    return run_ingest(engine, LAYER, listing.source, _prepare)
