@@ -101,7 +101,7 @@ class Civic:
 
 
 def parse_civic(text: str | None) -> Civic | None:
-    """``Civic`` for a civic-number cell, ``Civic(None)`` for none (``0``, ``SNC``, ``0/SNC 2``), ``None`` if unreadable.
+    """A civic-number cell as ``Civic``; ``Civic(None)`` for none (``0``, ``SNC``, ``0/SNC 2``), None if unreadable.
 
     Whatever follows the number is its exponent (``7/D``, ``12 BIS``, ``2/P 1``), written with single spaces.
     """

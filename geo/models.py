@@ -34,6 +34,7 @@ WORKING_SRID = 32632
 PRO_COM_T_PATTERN = r"^\d{6}$"
 COD_UTS_PATTERN = r"^\d{3}$"
 CATASTALE_PATTERN = r"^[A-Z]\d{3}$"
+SCHOOL_CODE_PATTERN = r"^[A-Z0-9]{10}$"
 
 naming = {
     "ix": "ix_%(column_0_label)s",

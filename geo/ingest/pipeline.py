@@ -201,3 +201,11 @@ def run_ingest(
     return IngestResult(
         run_id, layer, status, prepared.rows_read, rows, prepared.rows_rejected, prepared.reference_date, digest
     )
+
+
+def flag(mask: pd.Series, rows: pd.Series, values: pd.Series, reason: str, column: str | None = None) -> list[Problem]:
+    """A problem for every row where ``mask`` holds; ``reason`` may use ``{value}``, the row's cell."""
+    return [
+        Problem(reason.format(value=value), row=int(row), column=column)
+        for row, value in zip(rows[mask], values[mask], strict=True)
+    ]

@@ -12,10 +12,12 @@ from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
-from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, run_ingest
-from geo.models import PRO_COM_T_PATTERN, Comune, Population
+from geo.ingest.fields import loaded_municipalities, municipality_codes
+from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, flag, run_ingest
+from geo.ingest.tabular import parse_numbers
+from geo.models import Population
 
 LAYER = "population"
 CSV_COLUMNS = {"com_istat_code": "pro_com_t", "age": "age", "pop_m": "males", "pop_f": "females", "pop_tot": "total"}
@@ -77,50 +79,21 @@ def open_population(spec: str, geopop_year: int, ref_date: dt.date | None = None
     return from_geopop(geopop_year) if spec == "geopop" else from_csv(Path(spec), ref_date)
 
 
-def validate(pset: PopulationSet, known_codes: set[str], provinces: tuple[str, ...] | None) -> pd.DataFrame:
+def validate(pset: PopulationSet, known: set[str], provinces: tuple[str, ...] | None) -> pd.DataFrame:
     """Typed, checked rows of the configured provinces; every problem is reported with its row."""
-    rows = pset.rows.copy()
-    problems: list[Problem] = []
-    rows["pro_com_t"] = rows["pro_com_t"].astype(str).str.strip()
+    rows, problems = municipality_codes(pset.rows, "pro_com_t", provinces, known, "com_istat_code")
     for column in COUNT_COLUMNS:
-        numbers = pd.to_numeric(rows[column], errors="coerce")
-        bad = numbers.isna() | (numbers % 1 != 0)
-        problems += [
-            Problem(f"{value!r} is not a whole number", row=int(r), column=column)
-            for r, value in zip(rows.loc[bad, "_row"], rows.loc[bad, column], strict=True)
-        ]
-        negative = ~bad & (numbers < 0)
-        problems += [
-            Problem(f"negative count {int(v)}", row=int(r), column=column)
-            for r, v in zip(rows.loc[negative, "_row"], numbers[negative], strict=True)
-        ]
-        rows[column] = numbers
-    bad_code = ~rows["pro_com_t"].str.match(PRO_COM_T_PATTERN)
-    problems += [
-        Problem(f"municipality code {c!r} is not 6 digits", row=int(r), column="com_istat_code")
-        for r, c in zip(rows.loc[bad_code, "_row"], rows.loc[bad_code, "pro_com_t"], strict=True)
-    ]
-    if provinces is not None:
-        rows = rows[rows["pro_com_t"].str[:3].isin(provinces) | bad_code]
+        rows[column], found = parse_numbers(rows[column], rows["_row"], column, ".", integer=True)
+        problems += found
     if not problems:
         rows[list(COUNT_COLUMNS)] = rows[list(COUNT_COLUMNS)].astype("int64")
         mismatch = rows["total"] != rows["males"] + rows["females"]
-        problems += [
-            Problem(f"total {t} is not males {m} + females {f}", row=int(r), column="pop_tot")
-            for r, t, m, f in rows.loc[mismatch, ["_row", "total", "males", "females"]].itertuples(index=False)
-        ]
-        unknown = ~rows["pro_com_t"].isin(known_codes)
-        problems += [
-            Problem(
-                f"unknown municipality code {c} (not in the loaded boundaries)", row=int(r), column="com_istat_code"
-            )
-            for r, c in zip(rows.loc[unknown, "_row"], rows.loc[unknown, "pro_com_t"], strict=True)
-        ]
+        summary = rows["total"].astype(str) + " is not males " + rows["males"].astype(str)
+        summary += " + females " + rows["females"].astype(str)
+        problems += flag(mismatch, rows["_row"], summary, "total {value}", "pop_tot")
         dupes = rows.duplicated(["pro_com_t", "age"], keep="first")
-        problems += [
-            Problem(f"duplicate row for municipality {c}, age {a}", row=int(r))
-            for r, c, a in rows.loc[dupes, ["_row", "pro_com_t", "age"]].itertuples(index=False)
-        ]
+        key = rows["pro_com_t"] + ", age " + rows["age"].astype(str)
+        problems += flag(dupes, rows["_row"], key, "duplicate row for municipality {value}")
     if problems:
         raise IngestError(pset.label, problems)
     if rows.empty:
@@ -132,9 +105,7 @@ def ingest(engine: Engine, pset: PopulationSet, provinces: tuple[str, ...] | Non
     """Replace the population of ``pset.ref_date`` in one transaction."""
 
     def _prepare(conn: Connection) -> Prepared:
-        known = set(conn.execute(select(Comune.pro_com_t)).scalars())
-        if not known:
-            raise IngestError(pset.label, [Problem("no municipalities loaded: ingest the boundaries first")])
+        known = loaded_municipalities(conn, pset.label)
         rows = validate(pset, known, provinces)
         frame = rows.drop(columns="_row").assign(ref_date=pset.ref_date)
         return Prepared(

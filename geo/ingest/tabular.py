@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from geo.ingest.pipeline import IngestError, Problem
+from geo.ingest.pipeline import IngestError, Problem, flag
 
 ENCODINGS = ("utf-8-sig", "cp1252")
 MISSING = frozenset({"", "non disponibile", "n.d.", "nd", "null", "none"})
@@ -95,9 +95,7 @@ def read_table(
             mapping[source] = target
     missing = [t for t in required if t not in mapping.values()]
     if missing:
-        raise IngestError(
-            label, [Problem(f"wrong header: no column for {missing}; found {list(frame.columns)}")]
-        )
+        raise IngestError(label, [Problem(f"wrong header: no column for {missing}; found {list(frame.columns)}")])
     out = frame[list(mapping)].rename(columns=mapping)
     out = out.apply(lambda s: s.str.strip())
     out.insert(0, "_row", range(1, len(out) + 1))
@@ -123,14 +121,7 @@ def parse_numbers(
     numbers = pd.to_numeric(text.where(~blank), errors="coerce")
     bad = ~blank & (numbers.isna() | (integer & (numbers % 1 != 0)))
     kind = "a whole number" if integer else "a number"
-    problems = [
-        Problem(f"{value!r} is not {kind}", row=int(row), column=column)
-        for row, value in zip(rows[bad], values[bad], strict=True)
-    ]
+    problems = flag(bad, rows, values, "{value!r} is not " + kind, column)
     if non_negative:
-        negative = ~bad & (numbers < 0)
-        problems += [
-            Problem(f"negative value {value!r}", row=int(row), column=column)
-            for row, value in zip(rows[negative], values[negative], strict=True)
-        ]
+        problems += flag(~bad & (numbers < 0), rows, values, "negative count {value}", column)
     return numbers, problems

@@ -1,0 +1,62 @@
+"""Finding columns by name and writing codes as zero-padded text, shared by the ingest modules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, select
+
+from geo.ingest.pipeline import IngestError, Problem, flag
+from geo.models import PRO_COM_T_PATTERN, Comune
+
+
+def pick_column(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
+    """The first of ``names`` that ``frame`` has as a column, compared without case."""
+    lower = {c.lower(): c for c in frame.columns}
+    return next((lower[n] for n in names if n in lower), None)
+
+
+def zero_padded(values: pd.Series, width: int) -> pd.Series:
+    """Zero-padded text codes; numbers written as floats (``16024.0``) are accepted, anything else kept as is."""
+
+    def one(value: object) -> object:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return None
+        if isinstance(value, int | np.integer) or (
+            isinstance(value, float | np.floating) and float(value).is_integer()
+        ):
+            return str(int(value)).zfill(width)
+        text = str(value).strip()
+        return text.zfill(width) if text.isdigit() else text
+
+    return values.map(one).astype(object)
+
+
+def municipality_codes(
+    rows: pd.DataFrame, column: str, provinces: tuple[str, ...] | None, known: set[str], label: str
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Rows of the configured provinces with a ``pro_com_t`` column, and a problem for every malformed code or
+    code of those provinces that names no loaded municipality. ``rows`` carries the file row numbers in ``_row``;
+    ``label`` is the column name shown in messages."""
+    codes = zero_padded(rows[column], 6).astype(str)
+    malformed = ~codes.str.match(PRO_COM_T_PATTERN)
+    problems = flag(malformed, rows["_row"], rows[column], "municipality code {value!r} is not 6 digits", label)
+    in_scope = malformed | (codes.str[:3].isin(provinces) if provinces is not None else True)
+    rows = rows[in_scope].assign(pro_com_t=codes[in_scope])
+    unknown = ~malformed[in_scope] & ~rows["pro_com_t"].isin(known)
+    problems += flag(
+        unknown,
+        rows["_row"],
+        rows["pro_com_t"],
+        "unknown municipality code {value} (not in the loaded boundaries)",
+        label,
+    )
+    return rows, problems
+
+
+def loaded_municipalities(conn: Connection, label: str) -> set[str]:
+    """Codes of the municipalities in the store; a layer keyed by municipality cannot load before them."""
+    known = set(conn.execute(select(Comune.pro_com_t)).scalars())
+    if not known:
+        raise IngestError(label, [Problem("no municipalities loaded: ingest the boundaries first")])
+    return known

@@ -1,0 +1,96 @@
+"""Point layers with coordinates: OSM settlements and geocoded schools."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Connection, Engine, text
+
+from geo.ingest.fields import loaded_municipalities, municipality_codes, pick_column
+from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, flag, run_ingest
+from geo.ingest.vector import read_vector
+from geo.models import SCHOOL_CODE_PATTERN, GeocodedSchool, Settlement
+
+SETTLEMENTS = "settlements"
+GEOCODED_SCHOOLS = "geocoded_schools"
+
+
+def _points(frame: gpd.GeoDataFrame, label: str, srid: int) -> np.ndarray:
+    """Projected point geometries; a problem for each row that has none."""
+    geoms = np.asarray(frame.geometry.to_crs(epsg=srid).values, dtype=object)
+    kinds = shapely.get_type_id(geoms)
+    bad = shapely.is_missing(geoms) | (kinds != shapely.GeometryType.POINT) | shapely.is_empty(geoms)
+    if bad.any():
+        raise IngestError(label, [Problem("not a point geometry", row=int(i) + 1) for i in np.flatnonzero(bad)])
+    return geoms
+
+
+def ingest_settlements(engine: Engine, path: Path, provinces: tuple[str, ...] | None, srid: int) -> IngestResult:
+    """Inhabited places (``pro_com_t``/``pro_com``, ``name``, ``place``) of the configured provinces."""
+    label = str(path)
+    frame = read_vector(label, label=label)
+    code = pick_column(frame, ("pro_com_t", "com_istat_code", "pro_com"))
+    name = pick_column(frame, ("name", "nome"))
+    place = pick_column(frame, ("place", "tipo"))
+    if code is None or name is None or place is None:
+        raise IngestError(label, [Problem(f"wrong header: needs pro_com_t, name, place; found {list(frame.columns)}")])
+
+    def _prepare(conn: Connection) -> Prepared:
+        rows = gpd.GeoDataFrame(
+            {"_row": np.arange(1, len(frame) + 1), "code": frame[code], "name": frame[name], "place": frame[place]},
+            geometry=_points(frame, label, srid),
+            crs=srid,
+        ).rename_geometry("geom")
+        known = loaded_municipalities(conn, label)
+        rows, problems = municipality_codes(rows, "code", provinces, known, code)
+        rows = rows.rename(columns={"_row": "id"}).drop(columns="code")
+        if problems:
+            raise IngestError(label, problems)
+        return Prepared(
+            loads=[TableLoad(Settlement.__table__, rows)],
+            rows_read=len(frame),
+            details={"by_place": {k: int(v) for k, v in rows["place"].value_counts().sort_index().items()}},
+        )
+
+    return run_ingest(engine, SETTLEMENTS, Source.from_path(path), _prepare)
+
+
+def _locate_in_municipality(conn: Connection, staging: str) -> None:
+    conn.execute(
+        text(f'UPDATE "{staging}" s SET pro_com_t = c.pro_com_t FROM ref.comune c WHERE ST_Intersects(c.geom, s.geom)')
+    )
+
+
+def ingest_geocoded_schools(engine: Engine, path: Path, srid: int) -> IngestResult:
+    """School points (``CODICESCUOLA`` + point geometry); each is placed in the municipality that contains it."""
+    label = str(path)
+    frame = read_vector(label, label=label)
+    code = pick_column(frame, ("codicescuola", "codice_scuola", "codice"))
+    if code is None:
+        raise IngestError(label, [Problem(f"wrong header: needs CODICESCUOLA; found {list(frame.columns)}")])
+    address = pick_column(frame, ("indirizzo", "indirizzoscuola", "address"))
+
+    def _prepare(_conn: Connection) -> Prepared:
+        codes = frame[code].astype(str).str.strip().str.upper()
+        numbers = pd.Series(np.arange(1, len(frame) + 1), index=frame.index)
+        problems = flag(
+            ~codes.str.match(SCHOOL_CODE_PATTERN), numbers, codes, "school code {value!r} is malformed", code
+        )
+        problems += flag(codes.duplicated(), numbers, codes, "duplicate school code {value}", code)
+        if problems:
+            raise IngestError(label, problems)
+        rows = gpd.GeoDataFrame(
+            {"codicescuola": codes, "indirizzo": frame[address] if address else None, "pro_com_t": None},
+            geometry=_points(frame, label, srid),
+            crs=srid,
+        ).rename_geometry("geom")
+        return Prepared(
+            loads=[TableLoad(GeocodedSchool.__table__, rows, after_staging=_locate_in_municipality)],
+            rows_read=len(frame),
+        )
+
+    return run_ingest(engine, GEOCODED_SCHOOLS, Source.from_path(path), _prepare)
