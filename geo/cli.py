@@ -157,16 +157,11 @@ def _report(results: list[LayerOutcome]) -> None:
         r = item.result
         if r is not None:
             table.add_row(
-                item.layer,
-                item.source or "",
-                r.status,
-                str(r.rows_read),
-                str(r.rows_loaded),
-                str(r.rows_rejected),
-                str(r.reference_date or ""),
-            )
+                item.layer, item.source or "", r.status, str(r.rows_read), str(r.rows_loaded),
+                str(r.rows_rejected), str(r.reference_date or ""),
+            )  # fmt: skip
         else:
-            status = "[red]failed[/]" if item.failed else "missing"
+            status = "[red]failed[/]" if item.failed else (item.note or "missing")
             table.add_row(item.layer, item.source or "", status, "", "", "", "")
     out.print(table)
     for item in results:

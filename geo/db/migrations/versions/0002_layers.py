@@ -125,6 +125,26 @@ def upgrade() -> None:
         sa.CheckConstraint("codicescuola ~ '^[A-Z0-9]{10}$'", name="codicescuola"),
         schema="school",
     )
+    op.create_table(
+        "edificio",
+        sa.Column("codiceedificio", sa.Text, primary_key=True),
+        sa.Column("anno_scolastico", sa.Text, nullable=False),
+        sa.Column("pro_com_t", sa.Text, nullable=False),
+        sa.Column("indirizzo", sa.Text),
+        sa.Column("strada_norm", sa.Text),
+        sa.Column("civico_norm", sa.Text),
+        sa.Column("cap", sa.Text),
+        _run_fk(),
+        _code_check(),
+        schema="school",
+    )
+    op.create_table(
+        "scuola_edificio",
+        sa.Column("codicescuola", sa.Text, primary_key=True),
+        sa.Column("codiceedificio", sa.Text, primary_key=True),
+        _run_fk(),
+        schema="school",
+    )
     op.create_index("ix_ref_settlement_geom", "settlement", ["geom"], schema="ref", postgresql_using="gist")
     op.create_index("ix_school_geocoded_geom", "geocoded", ["geom"], schema="school", postgresql_using="gist")
     op.execute(
@@ -156,12 +176,29 @@ def upgrade() -> None:
         LEFT JOIN ref.comune c ON c.pro_com_t = s.pro_com_t
         """
     )
+    op.execute(
+        """
+        CREATE VIEW school.edificio_located AS
+        SELECT e.*,
+               coalesce(m.geom, ST_PointOnSurface(c.geom))::geometry(Point, 32632) AS geom,
+               CASE WHEN m.geom IS NOT NULL THEN 'main_settlement'
+                    WHEN c.geom IS NOT NULL THEN 'municipality_point_on_surface' END AS geocode_method,
+               CASE WHEN m.geom IS NOT NULL THEN 'settlement'
+                    WHEN c.geom IS NOT NULL THEN 'municipality' END AS geocode_quality
+        FROM school.edificio e
+        LEFT JOIN ref.main_settlement m ON m.pro_com_t = e.pro_com_t
+        LEFT JOIN ref.comune c ON c.pro_com_t = e.pro_com_t
+        """
+    )
 
 
 def downgrade() -> None:
+    op.execute("DROP VIEW IF EXISTS school.edificio_located")
     op.execute("DROP VIEW IF EXISTS school.scuola_located")
     op.execute("DROP VIEW IF EXISTS ref.main_settlement")
     for schema, table in (
+        ("school", "scuola_edificio"),
+        ("school", "edificio"),
         ("school", "geocoded"),
         ("school", "scuola"),
         ("ref", "settlement"),
