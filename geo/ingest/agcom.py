@@ -90,8 +90,9 @@ def validate(table: AgcomTable, known: set[str], provinces: tuple[str, ...] | No
     rows, problems = municipality_codes(table.rows, "code", provinces, known, "pro_com")
     out = pd.DataFrame({"pro_com_t": rows["pro_com_t"], "ref_date": rows["ref_date"]})
     out["comune_source"] = rows["comune_source"] if "comune_source" in rows.columns else None
+    present = [c for c in AGCOM_COUNTS if c in rows.columns]
     for column in AGCOM_COUNTS:
-        if column not in rows.columns:
+        if column not in present:
             out[column] = pd.NA
             continue
         out[column], found = parse_numbers(rows[column], rows["_row"], column, table.decimal, integer=True)
@@ -112,7 +113,8 @@ def validate(table: AgcomTable, known: set[str], provinces: tuple[str, ...] | No
     details = {
         "municipalities": int(out["pro_com_t"].nunique()),
         "blank_ftth_read_as_zero": zeroed,
-        "blank_left_unknown": {c: int(out[c].isna().sum()) for c in AGCOM_COUNTS if out[c].isna().any()},
+        "blank_left_unknown": {c: int(out[c].isna().sum()) for c in present if out[c].isna().any()},
+        "columns_absent": [c for c in AGCOM_COUNTS if c not in present],
         "ftth_households_above_resident_households": out.loc[implausible, "pro_com_t"].tolist(),
     }
     return out, details

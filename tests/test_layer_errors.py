@@ -1,0 +1,230 @@
+"""Bad input for each layer gives a clear error naming row and reason, and the loaded data stays as it was."""
+
+import datetime as dt
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import Point, box
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from geo.cli import app
+from geo.ingest import agcom, boundaries, infratel, points, schools
+from geo.ingest.pipeline import IngestError
+
+AGCOM_HEADER = (
+    'Regione,Provincia,Comune,pro_com,"Celle 20m x 20m raggiunte",Celle 20m x 20m raggiunte FTTH,'
+    "Famiglie Residenti (calcolato),Famiglie raggiunte FTTH (calcolato)\n"
+)
+INFRATEL_HEADER = "com_istat_code,comune_infratel,strada,civico,caratteristica\n"
+SCHOOL_HEADER = (
+    "ANNOSCOLASTICO,PROVINCIA,CODICESCUOLA,DENOMINAZIONESCUOLA,INDIRIZZOSCUOLA,CODICECOMUNESCUOLA,"
+    "DESCRIZIONETIPOLOGIAGRADOISTRUZIONESCUOLA\n"
+)
+
+
+@pytest.fixture
+def bergamo(store):
+    """A store with the province of Bergamo's municipalities."""
+    boundaries.ingest(store.engine, boundaries.from_geopop(2023), ("016",), 32632)
+    return store
+
+
+def _count(store, table):
+    with store.engine.connect() as conn:
+        return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+
+
+def _write(tmp_path, name, content, encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(content.encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "encoding", "message"),
+    [
+        (
+            "Reportistica_250630_Comuni.csv",
+            "Regione,pro_com,Celle\nLombardia,16024,1\n",
+            "utf-8",
+            r"wrong header: no column for \['celle20m_ftth', 'famiglie_residenti', 'famiglie_raggiunte_ftth'\]",
+        ),
+        (
+            "Reportistica_250630_Comuni.csv",
+            AGCOM_HEADER + "Lombardia,Bergamo,Bergamo,16024,1,1,10,5\n",
+            "utf-16",
+            "NUL bytes",
+        ),
+        (
+            "Reportistica_250630_Comuni.csv",
+            AGCOM_HEADER + "Lombardia,Bergamo,X,16999,1,1,10,5\n",
+            "utf-8",
+            "row 1, column pro_com: unknown municipality code 016999",
+        ),
+        (
+            "Reportistica_250630_Comuni.csv",
+            AGCOM_HEADER + "L,B,B,16024,1,1,10,5\nL,B,A,16001,1,1,abc,5\n",
+            "utf-8",
+            "row 2, column famiglie_residenti: 'abc' is not a whole number",
+        ),
+        (
+            "Reportistica_250630_Comuni.csv",
+            AGCOM_HEADER + "L,B,B,16024,1,1,-10,5\n",
+            "utf-8",
+            "row 1, column famiglie_residenti: negative count -10",
+        ),
+        ("Reportistica_250630_Comuni.csv", "", "utf-8", "the file is empty"),
+        ("agcom.csv", AGCOM_HEADER + "L,B,B,16024,1,1,10,5\n", "utf-8", "no reference date"),
+    ],
+)
+def test_agcom_bad_input(bergamo, tmp_path, name, content, encoding, message):
+    good = _write(tmp_path, "Reportistica_250630_Comuni.csv", AGCOM_HEADER + "L,B,Bergamo,16024,10,4,100,40\n")
+    agcom.ingest(bergamo.engine, agcom.read(good), ("016",))
+    bad_dir = tmp_path / "bad"
+    bad_dir.mkdir()
+    with pytest.raises(IngestError, match=message):
+        agcom.ingest(bergamo.engine, agcom.read(_write(bad_dir, name, content, encoding)), ("016",))
+    with bergamo.engine.connect() as conn:
+        rows = conn.execute(text("SELECT pro_com_t, famiglie_raggiunte_ftth FROM cov.agcom_comune")).all()
+    assert [tuple(r) for r in rows] == [("016024", 40)]
+
+
+def test_agcom_blank_ftth_is_zero_only_where_no_ftth_cell_is_reached(bergamo, tmp_path):
+    content = AGCOM_HEADER + "L,B,A,16024,10,0,100,\nL,B,B,16001,10,3,100,\n"
+    agcom.ingest(bergamo.engine, agcom.read(_write(tmp_path, "Reportistica_250630_Comuni.csv", content)), ("016",))
+    with bergamo.engine.connect() as conn:
+        rows = dict(conn.execute(text("SELECT pro_com_t, famiglie_raggiunte_ftth FROM cov.agcom_comune")).all())
+        details = conn.execute(text("SELECT details FROM meta.ingest_run ORDER BY id DESC LIMIT 1")).scalar()
+    assert rows == {"016024": 0, "016001": None}
+    assert details["blank_left_unknown"] == {"famiglie_raggiunte_ftth": 1}
+
+
+def test_agcom_keeps_every_reference_date(bergamo, tmp_path):
+    for day in ("250331", "250630"):
+        folder = tmp_path / day
+        folder.mkdir()
+        path = _write(folder, f"Reportistica_{day}_Comuni.csv", AGCOM_HEADER + "L,B,B,16024,1,1,10,5\n")
+        agcom.ingest(bergamo.engine, agcom.read(path), ("016",))
+    assert _count(bergamo, "cov.agcom_comune") == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("comune,strada,civico,caratteristica\nCASTRO,VIA ROMA,1,A\n", "joining by municipality name is refused"),
+        (INFRATEL_HEADER + "016024,BERGAMO,VIA ROMA,1,Z\n", "row 1, column caratteristica: class 'Z' is not A, B or C"),
+        (INFRATEL_HEADER + "016999,X,VIA ROMA,1,A\n", "row 1, column com_istat_code: unknown municipality code 016999"),
+        (INFRATEL_HEADER + "016024,BERGAMO,VIA ROMA,?,A\n", "row 1, column civico: civic number '\\?' is unreadable"),
+        (INFRATEL_HEADER + "016024,BERGAMO,,1,A\n", "row 1, column strada: street name is empty"),
+    ],
+)
+def test_infratel_bad_input(bergamo, tmp_path, content, message):
+    good = _write(tmp_path, "good.csv", INFRATEL_HEADER + "016024,BERGAMO,V. ROMA,7/D,C\n")
+    infratel.ingest(bergamo.engine, infratel.read(good), ("016",))
+    with pytest.raises(IngestError, match=message):
+        infratel.ingest(bergamo.engine, infratel.read(_write(tmp_path, "bad.csv", content)), ("016",))
+    with bergamo.engine.connect() as conn:
+        row = conn.execute(text("SELECT strada_norm, civico_norm, numero, esponente FROM cov.infratel_civico")).one()
+    assert tuple(row) == ("VIA ROMA", "7/D", 7, "D")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "SCUANAGRAFESTAT20252620250901.csv",
+            SCHOOL_HEADER + "202526,BERGAMO,BGEE00000X,X,VIA ROMA 1,Z999,SCUOLA PRIMARIA\n",
+            "row 1, column CODICECOMUNESCUOLA: cadastral code 'Z999' names no loaded municipality",
+        ),
+        (
+            "SCUANAGRAFESTAT20252620250901.csv",
+            SCHOOL_HEADER + "202526,BERGAMO,BGEE0,X,VIA ROMA 1,A794,SCUOLA PRIMARIA\n",
+            "row 1, column CODICESCUOLA: school code 'BGEE0' is malformed",
+        ),
+        (
+            "SCUANAGRAFESTAT20252620250901.csv",
+            SCHOOL_HEADER + "2025,BERGAMO,BGEE00000X,X,VIA ROMA 1,A794,SCUOLA PRIMARIA\n",
+            "row 1, column ANNOSCOLASTICO: school year '2025' is not YYYYYY",
+        ),
+        ("scuole.csv", SCHOOL_HEADER, "cannot tell state from paritarie schools"),
+    ],
+)
+def test_school_registry_bad_input(bergamo, tmp_path, name, content, message):
+    good = _write(
+        tmp_path,
+        "SCUANAGRAFESTAT20252620250901.csv",
+        SCHOOL_HEADER + "202526,BERGAMO,BGEE00000X,SCUOLA,VIA ROMA 1,A794,SCUOLA PRIMARIA\n",
+    )
+    schools.ingest(bergamo.engine, schools.read(good), ("016",))
+    bad_dir = tmp_path / "bad"
+    bad_dir.mkdir()
+    with pytest.raises(IngestError, match=message):
+        schools.ingest(bergamo.engine, schools.read(_write(bad_dir, name, content)), ("016",))
+    with bergamo.engine.connect() as conn:
+        row = conn.execute(text("SELECT codicescuola, pro_com_t, livello, strada_norm, civico_norm FROM school.scuola"))
+        assert tuple(row.one()) == ("BGEE00000X", "016024", "primaria", "VIA ROMA", "1")
+
+
+BUILDING_HEADER = (
+    "ANNOSCOLASTICO,CODICESCUOLA,CODICEEDIFICIO,CODICECOMUNE,DESCRIZIONECOMUNE,SIGLAPROVINCIA,"
+    "TIPOLOGIAINDIRIZZO,DENOMINAZIONEINDIRIZZO,NUMEROCIVICO,CAP\n"
+)
+
+
+def test_school_buildings_are_many_to_many_with_schools(bergamo, tmp_path):
+    settlements = gpd.GeoDataFrame(
+        {"pro_com_t": ["016024"], "name": ["Bergamo"], "place": ["city"]},
+        geometry=[Point(9.67, 45.69)],
+        crs=4326,
+    )
+    path = tmp_path / "places.geojson"
+    settlements.to_file(path)
+    points.ingest_settlements(bergamo.engine, path, ("016",), 32632)
+    rows = (
+        "202324,BGIS00000A,0160240001,016024,BERGAMO,BG,VIA,ROMA,1,24100\n"  # ISTAT municipality code
+        "202324,BGIS00000A,0160240002,A794,BERGAMO,BG,PIAZZA,VITTORIO VENETO,3/A,24100\n"  # cadastral code
+        "202324,BGIS00000B,0160240001,016024,BERGAMO,BG,VIA,ROMA,1,24100\n"  # a building shared by two schools
+        "202324,BSIS00000C,0170290001,017029,BRESCIA,BS,VIA,MILANO,2,25100\n"  # another province
+    )
+    registry = schools.read_buildings(_write(tmp_path, "EDIANAGRAFESTA202120232420240801.csv", BUILDING_HEADER + rows))
+    result = schools.ingest_buildings(bergamo.engine, registry, ("016",))
+    assert (result.rows_loaded, result.reference_date) == (2, dt.date(2023, 9, 1))
+    with bergamo.engine.connect() as conn:
+        links = conn.execute(text("SELECT codiceedificio, count(*) FROM school.scuola_edificio GROUP BY 1")).all()
+        located = conn.execute(
+            text("SELECT codiceedificio, civico_norm, geocode_method FROM school.edificio_located ORDER BY 1")
+        ).all()
+    assert dict(links) == {"0160240001": 2, "0160240002": 1}
+    assert [tuple(r) for r in located] == [
+        ("0160240001", "1", "main_settlement"),
+        ("0160240002", "3/A", "main_settlement"),
+    ]
+    conflict = BUILDING_HEADER + rows + "202324,BGIS00000D,0160240001,016001,ADRARA,BG,VIA,ROMA,1,24100\n"
+    with pytest.raises(IngestError, match="building 0160240001 has different addresses or municipalities"):
+        schools.ingest_buildings(
+            bergamo.engine, schools.read_buildings(_write(tmp_path, "EDIANAGRAFESTA2.csv", conflict)), ("016",)
+        )
+    assert _count(bergamo, "school.scuola_edificio") == 3
+
+
+def test_point_layers_refuse_other_geometries(bergamo, tmp_path):
+    frame = gpd.GeoDataFrame(
+        {"pro_com_t": ["016024"], "name": ["X"], "place": ["village"]}, geometry=[box(0, 0, 1, 1)], crs=32632
+    )
+    path = tmp_path / "places.geojson"
+    frame.to_file(path)
+    with pytest.raises(IngestError, match="row 1: not a point geometry"):
+        points.ingest_settlements(bergamo.engine, path, ("016",), 32632)
+
+
+def test_ingest_all_reports_a_bad_layer_and_loads_the_rest(store, tmp_path, monkeypatch):
+    _write(tmp_path, "Reportistica_250630_Comuni.csv", AGCOM_HEADER + "L,B,B,16024,1,1,10,5\n")
+    _write(tmp_path, "civici.csv", INFRATEL_HEADER + "016024,BERGAMO,VIA ROMA,1,Z\n")
+    monkeypatch.setenv("AREAVASTA_DATABASE_URL", store.settings.database_url)
+    monkeypatch.setenv("AREAVASTA_PROVINCES", "016")
+    result = CliRunner().invoke(app, ["ingest", "all", "--sources", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "infratel failed" in result.output and "class 'Z' is not A, B or C" in result.output
+    assert _count(store, "cov.agcom_comune") == 1
+    assert _count(store, "ref.comune") == 243
