@@ -157,9 +157,14 @@ def _report(results: list[LayerOutcome]) -> None:
         r = item.result
         if r is not None:
             table.add_row(
-                item.layer, item.source or "", r.status, str(r.rows_read), str(r.rows_loaded),
-                str(r.rows_rejected), str(r.reference_date or ""),
-            )  # fmt: skip
+                item.layer,
+                item.source or "",
+                r.status,
+                str(r.rows_read),
+                str(r.rows_loaded),
+                str(r.rows_rejected),
+                str(r.reference_date or ""),
+            )
         else:
             status = "[red]failed[/]" if item.failed else (item.note or "missing")
             table.add_row(item.layer, item.source or "", status, "", "", "", "")
@@ -231,12 +236,12 @@ def ingest_population(
     )
 
 
-def _ingest_everything(settings: Settings, sources: Path | None) -> bool:
+def _ingest_everything(settings: Settings, sources: Path | None, synthesise_roads: bool = False) -> bool:
     from geo.ingest.catalog import ingest_all
 
     with _errors():
         engine = _store(settings)
-    results = ingest_all(engine, settings, sources or settings.sources_dir)
+    results = ingest_all(engine, settings, sources or settings.sources_dir, synthesise_roads=synthesise_roads)
     _report(results)
     return not any(r.failed for r in results)
 
@@ -248,6 +253,56 @@ def ingest_everything(
     """Load every layer found in the sources folder plus the offline boundaries and population."""
     if not _ingest_everything(_settings(), sources):
         raise typer.Exit(1)
+
+
+@ingest_app.command("roads")
+def ingest_roads(
+    source: Annotated[str, typer.Argument(help="An OSM extract (.osm, .osm.pbf), or 'overpass' (needs the internet)")],
+) -> None:
+    """Load a road network from OpenStreetMap (every highway=* way) for routing."""
+    from geo.ingest import roads
+
+    settings = _settings()
+    with _errors():
+        engine = _store(settings)
+
+    def job() -> IngestResult:
+        if source != "overpass":
+            return roads.ingest(engine, roads.read_osm(Path(source)), settings.working_crs)
+        from sqlalchemy import text
+
+        with engine.connect() as conn:
+            wkb = conn.execute(
+                text("SELECT ST_AsBinary(ST_Transform(ST_Union(geom), 4326)) FROM ref.province")
+            ).scalar()
+        if wkb is None:
+            raise ValueError("load the boundaries first: Overpass is queried for the configured provinces")
+        import shapely
+
+        return roads.ingest(engine, roads.read_overpass(shapely.from_wkb(bytes(wkb))), settings.working_crs)
+
+    _single(roads.LAYER, source, job)
+
+
+synth_app = typer.Typer(
+    help="Generate clearly labelled SYNTHETIC layers where no real data exists.", no_args_is_help=True
+)
+app.add_typer(synth_app, name="synth")
+
+
+@synth_app.command("roads")
+def synth_roads() -> None:
+    """Build a SYNTHETIC road network from the loaded settlements, boundaries and population (flagged synthetic)."""
+    from geo.ingest import roads, synthetic_roads
+
+    settings = _settings()
+    with _errors():
+        engine = _store(settings)
+    _single(
+        roads.LAYER,
+        synthetic_roads.LABEL,
+        lambda: roads.ingest(engine, synthetic_roads.build(engine), settings.working_crs),
+    )
 
 
 @app.command("runs")
@@ -301,7 +356,7 @@ def run_all(
 ) -> None:
     """The main job: start the store, migrate, ingest everything, run the analyses, then serve."""
     settings = _settings()
-    ok = _ingest_everything(settings, None)
+    ok = _ingest_everything(settings, None, synthesise_roads=True)
     if not ok:
         err.print("[yellow]some layers failed; serving what is loaded[/]")
     if serve_after:

