@@ -284,6 +284,21 @@ def ingest_roads(
     _single(roads.LAYER, source, job)
 
 
+@ingest_app.command("raster")
+def ingest_raster(
+    path: Annotated[Path, typer.Argument(help="A GeoTIFF in any declared CRS")],
+    kind: Annotated[str, typer.Option(help="population or coverage")] = "population",
+    name: Annotated[str | None, typer.Option(help="Layer name (default: the file name)")] = None,
+) -> None:
+    """Record a raster grid and summarise it per municipality (cells weighted by the fraction covered)."""
+    from geo.ingest import rasters
+
+    settings = _settings()
+    with _errors():
+        engine = _store(settings)
+    _single(rasters.LAYER, str(path), lambda: rasters.ingest(engine, rasters.read(path, kind, name)))
+
+
 synth_app = typer.Typer(
     help="Generate clearly labelled SYNTHETIC layers where no real data exists.", no_args_is_help=True
 )
@@ -303,6 +318,33 @@ def synth_roads() -> None:
         synthetic_roads.LABEL,
         lambda: roads.ingest(engine, synthetic_roads.build(engine), settings.working_crs),
     )
+
+
+@app.command("fetch")
+def fetch_sources(
+    sources: Annotated[
+        Path | None, typer.Option(help="Folder to download into (default AREAVASTA_SOURCES_DIR)")
+    ] = None,
+    everything: Annotated[bool, typer.Option("--all", help="Also the large optional files (OSM extract)")] = False,
+    force: Annotated[bool, typer.Option(help="Download again even when the manifest says the file is current")] = False,
+) -> None:
+    """Download the official sources (resumable), with SHA-256 and a manifest."""
+    from geo.ingest.fetch import FetchError, fetch
+
+    settings = _settings()
+    folder = sources or settings.sources_dir
+    try:
+        fetched, notes = fetch(settings, folder, include_optional=everything, force=force)
+    except FetchError as exc:
+        _fail(str(exc))
+    table = Table(title=f"fetch into {folder}")
+    for column in ("source", "file", "status", "bytes", "sha256"):
+        table.add_column(column, overflow="fold")
+    for item in fetched:
+        table.add_row(item.name, item.file, item.status, f"{item.size:,}", item.sha256[:16] + "…")
+    out.print(table)
+    for note in notes:
+        err.print(f"[yellow]{note}[/]", highlight=False)
 
 
 @app.command("runs")

@@ -38,9 +38,26 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 
-    istat_boundaries_url: str = (
-        "https://www.istat.it/storage/cartografia/confini_amministrativi/non_generalizzati/{year}/Limiti0101{year}.zip"
+    # Download addresses of the official sources (`areavasta fetch`); portals rename files, so each is a setting.
+    fetch_istat_boundaries_url: str = (
+        "https://www.istat.it/storage/cartografia/confini_amministrativi/non_generalizzati/2023/Limiti01012023.zip"
     )
+    fetch_agcom_url: str = (
+        "https://geo.agcom.it/arcgis/sharing/rest/content/items/25830559c5784c1eb5eb1cf748889f4c/data"
+    )
+    fetch_mim_state_schools_url: str = (
+        "https://dati.istruzione.it/opendata/opendata/catalogo/elements1/SCUANAGRAFESTAT20252620250901.csv"
+    )
+    fetch_mim_paritarie_url: str = (
+        "https://dati.istruzione.it/opendata/opendata/catalogo/elements1/SCUANAGRAFEPAR20232420230901.csv"
+    )
+    fetch_mim_buildings_url: str | None = Field(
+        default=None, description="EDIANAGRAFESTA… CSV; its current file name is not verified, so none by default."
+    )
+    fetch_infratel_url: str | None = Field(
+        default=None, description="Infratel 'Mappatura 2025' regional CSV; no stable address is verified."
+    )
+    fetch_osm_url: str = "https://download.geofabrik.de/europe/italy/nord-ovest-latest.osm.pbf"
 
     @field_validator("provinces", mode="before")
     @classmethod

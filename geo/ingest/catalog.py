@@ -14,7 +14,7 @@ from pathlib import Path
 import pyogrio
 from sqlalchemy import Engine
 
-from geo.ingest import agcom, boundaries, infratel, points, population, roads, schools, synthetic_roads
+from geo.ingest import agcom, boundaries, infratel, points, population, rasters, roads, schools, synthetic_roads
 from geo.ingest.pipeline import IngestError, IngestResult
 from geo.ingest.tabular import header_key, read_bytes
 from geo.progress import steps
@@ -23,7 +23,7 @@ from geo.settings import Settings
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp")
 TABLE_SUFFIXES = (".csv", ".csv.gz")
 # Load order: every layer after those it is checked against.
-ORDER = ("settlements", "geocoded_schools", "schools", "school_buildings", "agcom", "infratel", "roads")
+ORDER = ("settlements", "geocoded_schools", "schools", "school_buildings", "agcom", "infratel", "roads", "raster")
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,8 @@ def recognise(path: Path) -> Found | None:
     lower = name.lower()
     if lower.endswith((".osm", ".osm.pbf", ".osm.xml")):
         return Found("roads", path, True, "roads")
+    if lower.endswith((".tif", ".tiff")):
+        return Found("raster", path, True, f"raster:{path.stem}")
     if lower.endswith(TABLE_SUFFIXES):
         header = _csv_header(path)
         if header & {"famiglieresidenti", "famiglieresidenticalcolato"}:
@@ -134,6 +136,7 @@ def _job(engine: Engine, settings: Settings, item: Found) -> Callable[[], Ingest
         "agcom": lambda: agcom.ingest(engine, agcom.read(item.path), provinces),
         "infratel": lambda: infratel.ingest(engine, infratel.read(item.path), provinces),
         "roads": lambda: roads.ingest(engine, roads.read_osm(item.path), srid),
+        "raster": lambda: rasters.ingest(engine, rasters.read(item.path)),
     }
     return jobs[item.layer]
 
@@ -183,7 +186,8 @@ def ingest_all(
         for layer, source, job in jobs:
             outcomes.append(_attempt(layer, source, job))
             done(f"{layer} {'failed' if outcomes[-1].failed else 'done'}")
-    outcomes += [LayerOutcome(layer, None, note="no file found") for layer in ORDER if layer not in present]
+    optional = {"raster"}  # grids are extras: their absence is not worth a line
+    outcomes += [LayerOutcome(layer, None, note="no file found") for layer in ORDER if layer not in present | optional]
     return outcomes
 
 
