@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
-from rasterio.transform import from_origin
+from affine import Affine
 
 
 def write_constant(
@@ -35,7 +35,7 @@ def write_constant(
         count=1,
         dtype="float32",
         crs=f"EPSG:{epsg}" if epsg else None,
-        transform=from_origin(west, north, cell, cell),
+        transform=Affine.translation(west, north) @ Affine.scale(cell, -cell),
         nodata=nodata,
     ) as dst:
         dst.write(data, 1)

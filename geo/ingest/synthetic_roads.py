@@ -122,16 +122,24 @@ def _grid(
     centre_id: int, x: float, y: float, side: float, area: shapely.Geometry, params: SynthParams, next_id: int
 ) -> tuple[list[tuple[int, float, float]], list[tuple[int, int]]]:
     """A street grid centred on a settlement, clipped to its municipality, connected to the settlement node."""
-    half = int(side / params.street_spacing_m / 2)
+    step = params.street_spacing_m
+    half = int(side / step / 2)
     i, j = (a.ravel() for a in np.meshgrid(np.arange(-half, half + 1), np.arange(-half, half + 1), indexing="ij"))
-    px, py = x + i * params.street_spacing_m, y + j * params.street_spacing_m
+    px, py = x + i * step, y + j * step
     inside = shapely.contains_xy(area, px, py) & ~((i == 0) & (j == 0))
     ids: dict[tuple[int, int], int] = {(0, 0): centre_id}
     nodes: list[tuple[int, float, float]] = []
     for k in np.flatnonzero(inside):
         ids[(int(i[k]), int(j[k]))] = next_id + len(nodes)
         nodes.append((next_id + len(nodes), float(px[k]), float(py[k])))
-    edges = [(ids[a], ids[b]) for a in ids for b in ((a[0] + 1, a[1]), (a[0], a[1] + 1)) if b in ids]
+    cells = [(a, b) for a in ids for b in ((a[0] + 1, a[1]), (a[0], a[1] + 1)) if b in ids]
+    if not cells:
+        return [], []
+    segments = shapely.linestrings(
+        [[(x + a[0] * step, y + a[1] * step), (x + b[0] * step, y + b[1] * step)] for a, b in cells]
+    )
+    # a street whose ends are inside may still cross a bend of the boundary: keep only those wholly inside
+    edges = [(ids[a], ids[b]) for (a, b), inside in zip(cells, shapely.covers(area, segments), strict=True) if inside]
     if not edges:
         return [], []
     # keep the part of the grid that reaches the settlement
