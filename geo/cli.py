@@ -347,6 +347,29 @@ def fetch_sources(
         err.print(f"[yellow]{note}[/]", highlight=False)
 
 
+def _analyze(settings: Settings) -> bool:
+    from geo.analysis import coverage
+    from geo.analysis.runs import AnalysisError
+
+    with _errors():
+        engine = _store(settings)
+    try:
+        run = coverage.analyze(engine)
+    except AnalysisError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return False
+    steps = ", ".join(f"{k} {v:.2f}s" for k, v in run.timings.items())
+    out.print(f"coverage analysis run {run.id} succeeded ({steps})")
+    return True
+
+
+@app.command("analyze")
+def analyze() -> None:
+    """Compute coverage gaps, their change and school connectivity; stored as a new analysis run."""
+    if not _analyze(_settings()):
+        raise typer.Exit(1)
+
+
 @app.command("runs")
 def runs(limit: Annotated[int, typer.Option(min=1, help="How many recent runs")] = 20) -> None:
     """List recent ingest runs with their provenance."""
@@ -400,7 +423,8 @@ def run_all(
     settings = _settings()
     ok = _ingest_everything(settings, None, synthesise_roads=True)
     if not ok:
-        err.print("[yellow]some layers failed; serving what is loaded[/]")
+        err.print("[yellow]some layers failed; analysing and serving what is loaded[/]")
+    ok = _analyze(settings) and ok
     if serve_after:
         serve(None, None)
     elif not ok:

@@ -124,6 +124,22 @@ def area_vasta(server: Server, template: str) -> Iterator[Store]:
         drop_database(server, name)
 
 
+@pytest.fixture(scope="module")
+def layers(server: Server, template: str, shared_data: Path) -> Iterator[tuple[Store, list]]:
+    """Everything ``ingest all`` finds in the shared data, loaded once for the module (read-only use)."""
+    from geo.ingest.catalog import ingest_all
+
+    name = new_database(server, template)
+    settings = Settings(database_url=server.url_for(name), _env_file=None)
+    engine = create_engine(settings.database_url)
+    outcomes = ingest_all(engine, settings, shared_data, show_progress=False)
+    try:
+        yield Store(settings, engine), outcomes
+    finally:
+        engine.dispose()
+        drop_database(server, name)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real open data beside the checkout (or AREAVASTA_TEST_DATA); required under CI=true."""

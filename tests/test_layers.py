@@ -5,27 +5,10 @@ import io
 
 import geopandas as gpd
 import pandas as pd
-import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from geo.ingest.catalog import ingest_all
 from geo.models import AGCOM_COUNTS
-from geo.settings import Settings
-from tests.conftest import Store, drop_database, new_database
-
-
-@pytest.fixture(scope="module")
-def layers(server, template, shared_data):
-    """Everything ``ingest all`` finds in the shared data, loaded once for the module."""
-    name = new_database(server, template)
-    settings = Settings(database_url=server.url_for(name), _env_file=None)
-    engine = create_engine(settings.database_url)
-    outcomes = ingest_all(engine, settings, shared_data, show_progress=False)
-    try:
-        yield Store(settings, engine), outcomes
-    finally:
-        engine.dispose()
-        drop_database(server, name)
 
 
 def _query(store, sql, **params):

@@ -38,3 +38,55 @@ def school_levels() -> SchoolLevels:
         version=max(versions),
         rules=tuple((re.compile(r["pattern"]), r["livello"]) for r in rows),
     )
+
+
+@dataclass(frozen=True)
+class Threshold:
+    id: str
+    down_mbps: float
+    up_mbps: float | None
+    status: str
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The speed-threshold registry (DOMAIN §1.7) at one version."""
+
+    version: str
+    by_id: dict[str, Threshold]
+
+    def __getitem__(self, key: str) -> Threshold:
+        return self.by_id[key]
+
+
+@lru_cache
+def speed_thresholds() -> Thresholds:
+    rows = read_rows("speed_thresholds")
+    return Thresholds(
+        version=max(r["version"] for r in rows),
+        by_id={
+            r["id"]: Threshold(
+                r["id"], float(r["down_mbps"]), float(r["up_mbps"]) if r["up_mbps"] else None, r["status"]
+            )
+            for r in rows
+        },
+    )
+
+
+@dataclass(frozen=True)
+class CoverageRules:
+    """Parameters of the gap classification, with the version of the table they come from."""
+
+    version: str
+    values: dict[str, float]
+
+    def __getitem__(self, key: str) -> float:
+        return self.values[key]
+
+
+@lru_cache
+def coverage_rules() -> CoverageRules:
+    rows = read_rows("coverage_rules")
+    return CoverageRules(
+        version=max(r["version"] for r in rows), values={r["parameter"]: float(r["value"]) for r in rows}
+    )

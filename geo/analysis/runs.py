@@ -1,0 +1,105 @@
+"""Analysis runs: parameters, reference-table versions, the ingest runs read, timings and status."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+SQL_DIR = Path(__file__).with_name("sql")
+
+# Tables whose rows an analysis reads, to record which ingest runs produced them.
+INPUT_TABLES = (
+    "ref.comune",
+    "ref.population",
+    "cov.agcom_comune",
+    "cov.infratel_civico",
+    "school.scuola",
+    "cov.raster_zonal",
+    "net.edge",
+)
+
+
+class AnalysisError(RuntimeError):
+    """An analysis that cannot run, or failed; its run is recorded as failed."""
+
+
+def sql(name: str) -> str:
+    return (SQL_DIR / f"{name}.sql").read_text()
+
+
+def input_runs(conn: Connection) -> dict[str, list[int]]:
+    """For each input table, the ingest runs whose rows it holds now."""
+    runs = {}
+    for table in INPUT_TABLES:
+        ids = conn.execute(text(f"SELECT DISTINCT ingest_run_id FROM {table} ORDER BY 1")).scalars().all()
+        runs[table] = [int(i) for i in ids]
+    return runs
+
+
+@dataclass
+class Run:
+    id: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - start, 3)
+
+
+def run_analysis(
+    engine: Engine,
+    kind: str,
+    parameters: dict[str, Any],
+    versions: dict[str, str],
+    body: Callable[[Connection, Run], None],
+) -> Run:
+    """Record a run, execute ``body`` in one transaction (all results or none), and mark the run's end."""
+    with engine.begin() as conn:
+        run_id = conn.execute(
+            text(
+                "INSERT INTO out.analysis_run (kind, parameters, reference_versions, ingest_runs) "
+                "VALUES (:kind, :parameters, :versions, :inputs) RETURNING id"
+            ),
+            {
+                "kind": kind,
+                "parameters": json.dumps(parameters, default=str),
+                "versions": json.dumps(versions),
+                "inputs": json.dumps(input_runs(conn)),
+            },
+        ).scalar_one()
+    run = Run(int(run_id))
+    try:
+        with engine.begin() as conn:
+            body(conn, run)
+    except Exception as exc:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE out.analysis_run SET status = 'failed', finished_at = now(), error = :e, "
+                    "timings = :t WHERE id = :i"
+                ),
+                {"e": f"{type(exc).__name__}: {exc}", "t": json.dumps(run.timings), "i": run.id},
+            )
+        raise AnalysisError(f"{kind} analysis run {run.id} failed: {exc}") from exc
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE out.analysis_run SET status = 'succeeded', finished_at = now(), timings = :t WHERE id = :i"),
+            {"t": json.dumps(run.timings), "i": run.id},
+        )
+    return run
+
+
+def latest_run(conn: Connection, kind: str) -> int | None:
+    """The newest successful run of ``kind`` (the default for every query of results)."""
+    return conn.execute(
+        text("SELECT max(id) FROM out.analysis_run WHERE kind = :k AND status = 'succeeded'"), {"k": kind}
+    ).scalar()

@@ -1,0 +1,232 @@
+"""Coverage-gap analysis: accounting invariants, aggregates, change, hand-computed figures from the source files,
+monotone classification, reproducible runs and school connectivity."""
+
+import csv
+import dataclasses
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+
+from geo.analysis import coverage, runs
+from geo.analysis.tiers import tier
+from geo.reference import Threshold, Thresholds, coverage_rules, speed_thresholds
+
+
+@pytest.fixture(scope="module")
+def analysed(layers):
+    store, _ = layers
+    run = coverage.analyze(store.engine)
+    return store, run.id
+
+
+def _frame(store, sql, **params):
+    with store.engine.connect() as conn:
+        return pd.read_sql(text(sql), conn, params=params)
+
+
+def test_municipal_accounting_adds_up(analysed):
+    store, run = analysed
+    rows = _frame(store, "SELECT * FROM out.coverage_comune WHERE run_id = :r", r=run)
+    assert len(rows) == 625 * 2
+    known = rows["households_ftth"].notna()
+    assert (
+        rows.loc[known, "households_ftth"] + rows.loc[known, "households_without_ftth"] == rows.loc[known, "households"]
+    ).all()
+    assert (rows["population_with_ftth"] + rows["population_without_ftth"] == rows["population"]).all()
+    assert (rows["civici_a"] + rows["civici_b"] + rows["civici_c"] == rows["civici_unserved"]).all()
+    assert rows["ftth_share"].between(0, 1).all()
+    assert (rows["population_with_ftth"] >= 0).all() and (rows["population_without_ftth"] >= 0).all()
+    assert set(rows["eu_area_class"]) == {"undetermined"}
+
+
+def test_aggregates_are_sums_of_their_parts(analysed):
+    store, run = analysed
+    parts = _frame(store, "SELECT * FROM out.coverage_comune WHERE run_id = :r", r=run)
+    areas = _frame(store, "SELECT * FROM out.coverage_area WHERE run_id = :r", r=run)
+    for column in ("households", "households_ftth", "population", "population_with_ftth", "civici_unserved"):
+        by_province = parts.groupby(["cod_uts", "ref_date"])[column].sum()
+        provinces = areas[areas["level"] == "province"].set_index(["code", "ref_date"])[column]
+        assert (provinces.sort_index().to_numpy() == by_province.sort_index().to_numpy()).all(), column
+        whole = areas[areas["level"] == "area"].set_index("ref_date")[column]
+        assert (
+            whole.sort_index().to_numpy() == provinces.groupby(level="ref_date").sum().sort_index().to_numpy()
+        ).all()
+    for _, row in areas.iterrows():
+        assert row["ftth_share"] == pytest.approx(row["households_ftth"] / row["households"])
+
+
+def test_change_between_dates(analysed):
+    store, run = analysed
+    change = _frame(store, "SELECT * FROM out.coverage_change WHERE run_id = :r", r=run)
+    assert set(zip(change["from_date"].astype(str), change["to_date"].astype(str), strict=True)) == {
+        ("2025-03-31", "2025-06-30")
+    }
+    assert (change["households_newly_reached"] == change["households_ftth_to"] - change["households_ftth_from"]).all()
+    municipal = change[change["level"] == "municipality"]["households_newly_reached"].sum()
+    assert change[change["level"] == "area"]["households_newly_reached"].item() == municipal == 896_161 - 861_664
+
+
+def _source_figures(shared_data, code):
+    """One municipality's figures read straight from the publishers' files with the csv module."""
+    with open(
+        shared_data / "agcom_rete_cablata_comuni/original/Reportistica_250630_Comuni.csv", encoding="utf-8"
+    ) as fh:
+        agcom = next(r for r in csv.DictReader(fh) if r["pro_com"] == str(int(code)))
+    with open(shared_data / "infratel_mappatura2025_civici_non_coperti/civici_non_coperti_300mbps_2028.csv") as fh:
+        civici = [r for r in csv.DictReader(fh) if r["com_istat_code"] == code]
+    with open(shared_data / "istat_population_comuni/pop_age_sex_comuni_2023.csv") as fh:
+        population = sum(int(r["pop_tot"]) for r in csv.DictReader(fh) if r["com_istat_code"] == code)
+    households = int(agcom["Famiglie Residenti (calcolato)"])
+    ftth = int(agcom["Famiglie raggiunte FTTH (calcolato)"] or 0)
+    return {
+        "households": households,
+        "households_ftth": ftth,
+        "ftth_share": ftth / households,
+        "population": population,
+        "population_with_ftth": round(population * ftth / households),
+        "civici_c": sum(r["caratteristica"] == "C" for r in civici),
+        "civici_unserved": len(civici),
+        "civici_per_1000": len(civici) * 1000 / population,
+        "fttc_present": int(agcom["Celle 20m x 20m raggiunte FTTC"]) > 0,
+    }
+
+
+@pytest.mark.parametrize("code", ["016001", "016024", "017029", "019036", "020030", "016088"])
+def test_hand_computed_figures(analysed, shared_data, code):
+    store, run = analysed
+    expected = _source_figures(shared_data, code)
+    row = _frame(
+        store,
+        "SELECT * FROM out.coverage_comune WHERE run_id = :r AND pro_com_t = :c AND ref_date = '2025-06-30'",
+        r=run,
+        c=code,
+    ).iloc[0]
+    for key, value in expected.items():
+        assert row[key] == pytest.approx(value), key
+    assert row["gap_class"] == ("market_failure_candidate" if expected["civici_unserved"] else "no_listed_gap")
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(min_value=1, max_value=400), st.integers(min_value=0, max_value=400))
+def test_candidates_shrink_as_the_threshold_rises(analysed, low, extra):
+    store, _ = analysed
+    rules = coverage_rules()
+
+    def candidates(threshold):
+        patched = dataclasses.replace(rules, values={**rules.values, "market_failure_min_listed_civics": threshold})
+        run = coverage.analyze(store.engine, rules=patched)
+        found = _frame(
+            store,
+            "SELECT pro_com_t FROM out.coverage_comune WHERE run_id = :r AND gap_class = 'market_failure_candidate'",
+            r=run.id,
+        )
+        return set(found["pro_com_t"])
+
+    assert candidates(low + extra) <= candidates(low)
+
+
+speeds = st.floats(min_value=0, max_value=10_000, allow_nan=False)
+
+
+@given(speeds, speeds, speeds, speeds)
+def test_tier_is_non_decreasing_in_both_speeds(d1, d2, u1, u2):
+    assert tier(min(d1, d2), u1) <= tier(max(d1, d2), u1)
+    assert tier(d1, min(u1, u2)) <= tier(d1, max(u1, u2))
+
+
+@given(speeds, speeds, st.floats(min_value=1, max_value=5))
+def test_raising_thresholds_never_raises_a_tier(down, up, factor):
+    base = speed_thresholds()
+    raised = Thresholds(
+        base.version,
+        {
+            k: Threshold(k, t.down_mbps * factor, None if t.up_mbps is None else t.up_mbps * factor, t.status)
+            for k, t in base.by_id.items()
+        },
+    )
+    assert tier(down, up, raised) <= tier(down, up, base)
+
+
+def test_reruns_give_identical_results_and_record_their_inputs(analysed):
+    store, first = analysed
+    second = coverage.analyze(store.engine).id
+    digest = (
+        "SELECT md5(string_agg(row(pro_com_t, ref_date, households_ftth, ftth_share, population_with_ftth, "
+        "civici_unserved, gap_class)::text, ',' ORDER BY pro_com_t, ref_date)) "
+        "FROM out.coverage_comune WHERE run_id = :r"
+    )
+    with store.engine.connect() as conn:
+        assert conn.execute(text(digest), {"r": first}).scalar() == conn.execute(text(digest), {"r": second}).scalar()
+        record = conn.execute(text("SELECT * FROM out.analysis_run WHERE id = :r"), {"r": second}).mappings().one()
+        agcom_runs = (
+            conn.execute(text("SELECT DISTINCT ingest_run_id FROM cov.agcom_comune ORDER BY 1")).scalars().all()
+        )
+        assert runs.latest_run(conn, "coverage") >= second
+    assert record["status"] == "succeeded"
+    assert record["ingest_runs"]["cov.agcom_comune"] == agcom_runs
+    assert record["reference_versions"] == {
+        "speed_thresholds": "2025-11",
+        "coverage_rules": "2025-11",
+        "school_levels": "2025-11",
+    }
+    assert set(record["timings"]) == set(coverage.STEPS)
+
+
+def test_school_connectivity(analysed):
+    store, run = analysed
+    schools = _frame(
+        store,
+        "SELECT c.*, s.strada_norm, s.civico_norm, i.strada_norm AS listed_street, i.civico_norm AS listed_number "
+        "FROM out.school_connectivity c JOIN school.scuola s USING (codicescuola) "
+        "LEFT JOIN cov.infratel_civico i ON i.id = c.infratel_id WHERE c.run_id = :r",
+        r=run,
+    )
+    assert len(schools) == 2395 + 785
+    matched = schools[schools["match_status"] == "matched"]
+    assert (
+        len(matched) > 0 and matched["gap"].all() and not schools.loc[schools["match_status"] != "matched", "gap"].any()
+    )
+    exact = matched["listed_street"] == matched["strada_norm"]
+    wildcard = matched["listed_street"].str.contains("?", regex=False)
+    assert (exact | wildcard).all()
+    assert (matched["listed_number"] == matched["civico_norm"]).all()
+    assert (
+        (schools["match_status"] == "no_civic_number")
+        .eq(schools["civico_norm"].isna() & schools["strada_norm"].notna())
+        .all()
+    )
+    assert schools["municipality_ftth_share"].between(0, 1).all()
+    summary = _frame(store, "SELECT * FROM out.school_gap_summary WHERE run_id = :r", r=run)
+    area = summary[summary["level"] == "area"].set_index("livello")[["schools", "schools_with_gap"]]
+    provinces = summary[summary["level"] == "province"].groupby("livello")[["schools", "schools_with_gap"]].sum()
+    assert area.sort_index().equals(provinces.sort_index())
+    assert area["schools_with_gap"].sum() == len(matched)
+
+
+def test_empty_denominators_give_null_shares(store, tmp_path):
+    from geo.ingest import agcom, boundaries, population
+
+    boundaries.ingest(store.engine, boundaries.from_geopop(2023), ("016",), 32632)
+    pop = tmp_path / "pop_2023.csv"
+    pop.write_text("com_istat_code,age,pop_f,pop_m,pop_tot\n016024,0,0,0,0\n016001,0,5,5,10\n")
+    population.ingest(store.engine, population.open_population(str(pop), 2023), ("016",))
+    table = tmp_path / "Reportistica_250630_Comuni.csv"
+    table.write_text(
+        'Regione,pro_com,"Celle 20m x 20m raggiunte",Celle 20m x 20m raggiunte FTTH,'
+        "Famiglie Residenti (calcolato),Famiglie raggiunte FTTH (calcolato)\nL,16024,0,0,0,0\nL,16001,5,5,4,2\n"
+    )
+    agcom.ingest(store.engine, agcom.read(table), ("016",))
+    run = coverage.analyze(store.engine).id
+    rows = _frame(store, "SELECT * FROM out.coverage_comune WHERE run_id = :r ORDER BY pro_com_t", r=run)
+    empty, adrara = rows.set_index("pro_com_t").loc["016024"], rows.set_index("pro_com_t").loc["016001"]
+    assert pd.isna(empty["ftth_share"]) and pd.isna(empty["civici_per_1000"])
+    assert empty["population_with_ftth"] is None or pd.isna(empty["population_with_ftth"])
+    assert adrara["ftth_share"] == 0.5 and adrara["population_with_ftth"] == 5
+
+
+def test_analysis_without_inputs_says_what_is_missing(store):
+    with pytest.raises(runs.AnalysisError, match="needs population and AGCOM data"):
+        coverage.analyze(store.engine)
