@@ -172,7 +172,7 @@ def test_reruns_give_identical_results_and_record_their_inputs(analysed):
         "coverage_rules": "2025-11",
         "school_levels": "2025-11",
     }
-    assert set(record["timings"]) == set(coverage.STEPS)
+    assert set(coverage.STEPS[:-1]) == set(record["timings"])  # no grids loaded: no grid step
 
 
 def test_school_connectivity(analysed):
@@ -230,3 +230,49 @@ def test_empty_denominators_give_null_shares(store, tmp_path):
 def test_analysis_without_inputs_says_what_is_missing(store):
     with pytest.raises(runs.AnalysisError, match="needs population and AGCOM data"):
         coverage.analyze(store.engine)
+
+
+def test_population_weighted_coverage_from_grids(store, tmp_path):
+    """Population grid of 100 per km² over Cremona; coverage grid 1 west of a meridian line, 0 east of it."""
+    import geopandas as gpd
+    import numpy as np
+    import rasterio
+
+    from geo.ingest import agcom, boundaries, population, rasters
+    from tests.raster_fixture import write_constant
+
+    boundaries.ingest(store.engine, boundaries.from_geopop(2023), ("019",), 32632)
+    population.ingest(store.engine, population.from_geopop(2023), ("019",))
+    table = tmp_path / "Reportistica_250630_Comuni.csv"
+    table.write_text(
+        "pro_com,Celle 20m x 20m raggiunte FTTH,Famiglie Residenti (calcolato),Famiglie raggiunte FTTH (calcolato)\n"
+        "19036,1,10,5\n"
+    )
+    agcom.ingest(store.engine, agcom.read(table), ("019",))
+    with store.engine.connect() as conn:
+        comuni = gpd.read_postgis(text("SELECT pro_com_t, geom FROM ref.comune"), conn, geom_col="geom").to_crs(3035)
+    west, south, east, north = comuni.total_bounds
+    bounds = (west - 3000, south - 3000, east + 3000, north + 3000)
+    people = write_constant(tmp_path / "people.tif", bounds, 1000.0, 100.0, 3035)
+    cover = write_constant(tmp_path / "cover.tif", bounds, 1000.0, 1.0, 3035)
+    with rasterio.open(cover, "r+") as dst:
+        data = dst.read(1)
+        split = data.shape[1] // 2
+        data[:, split:] = 0.0
+        dst.write(data, 1)
+        line = dst.transform.c + split * dst.transform.a
+    rasters.ingest(store.engine, rasters.read(people))
+    rasters.ingest(store.engine, rasters.read(cover, kind="coverage"))
+    run = coverage.analyze(store.engine)
+    grid = _frame(store, "SELECT * FROM out.grid_coverage WHERE run_id = :r", r=run.id).set_index("pro_com_t")
+    assert len(grid) == len(comuni)
+    assert np.allclose(grid["population_covered"] + grid["population_uncovered"], grid["population"])
+    bounds_by_code = comuni.set_index("pro_com_t").bounds
+    wholly_west = bounds_by_code.index[bounds_by_code["maxx"] < line]
+    wholly_east = bounds_by_code.index[bounds_by_code["minx"] > line]
+    assert len(wholly_west) and len(wholly_east)
+    assert np.allclose(grid.loc[wholly_west, "covered_share"], 1.0)
+    assert np.allclose(grid.loc[wholly_east, "covered_share"], 0.0)
+    expected = comuni.set_index("pro_com_t").area / 1e6 * 100.0
+    assert np.allclose(grid["population"], expected.loc[grid.index], rtol=1e-5)
+    assert "grid_coverage" in run.timings

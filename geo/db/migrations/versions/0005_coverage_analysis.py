@@ -118,6 +118,19 @@ def upgrade() -> None:
         ),
         schema="out",
     )
+    op.create_table(
+        "grid_coverage",
+        _run_fk(),
+        sa.Column("pro_com_t", sa.Text, primary_key=True),
+        sa.Column("coverage_raster", sa.Text, nullable=False),
+        sa.Column("population_raster", sa.Text, nullable=False),
+        sa.Column("population", sa.Float, nullable=False, comment="grid population, cells weighted by fraction inside"),
+        sa.Column("population_covered", sa.Float, nullable=False),
+        sa.Column("population_uncovered", sa.Float, nullable=False),
+        sa.Column("covered_share", sa.Float),
+        sa.CheckConstraint("covered_share BETWEEN 0 AND 1", name="covered_share"),
+        schema="out",
+    )
     op.execute(
         """
         CREATE VIEW out.school_gap_summary AS
@@ -136,6 +149,13 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP VIEW IF EXISTS out.school_gap_summary")
-    for table in ("school_connectivity", "coverage_change", "coverage_area", "coverage_comune", "analysis_run"):
+    for table in (
+        "grid_coverage",
+        "school_connectivity",
+        "coverage_change",
+        "coverage_area",
+        "coverage_comune",
+        "analysis_run",
+    ):
         op.drop_table(table, schema="out")
     op.execute("DROP SCHEMA IF EXISTS out")
