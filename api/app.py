@@ -9,6 +9,8 @@ from fastapi import FastAPI
 
 from api import health
 from api.deps import StoreState
+from api.ogc import errors as ogc_errors
+from api.ogc import routes as ogc_routes
 from geo import __version__
 from geo.settings import Settings, get_settings
 
@@ -28,7 +30,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Broadband coverage, school buildings and roads of the provinces of Bergamo, Brescia, "
         "Cremona and Mantova, as open geodata.",
         lifespan=lifespan,
+        openapi_url="/api",
     )
     app.state.store = StoreState(settings)
-    app.include_router(health.router)
+    ogc_errors.install(app)
+    app.include_router(ogc_routes.router, tags=["OGC API - Features"])
+    app.include_router(health.router, tags=["operations"])
     return app

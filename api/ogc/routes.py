@@ -1,0 +1,265 @@
+"""OGC API - Features endpoints: landing, conformance, collections, items, a feature, queryables (Parts 1–3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import Engine, func, select, text
+
+from api.deps import get_engine
+from api.ogc import crs as ogc_crs
+from api.ogc import features
+from api.ogc.collections import COLLECTIONS, Collection
+from api.ogc.errors import bad_request, not_found
+from geo.crs import crs_info
+
+router = APIRouter()
+
+GEOJSON = "application/geo+json"
+JSON = "application/json"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+]
+ITEM_PARAMETERS = {
+    "limit",
+    "offset",
+    "bbox",
+    "bbox-crs",
+    "crs",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+    "sortby",
+    "run",
+    "f",
+    "datetime",
+}
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _collection(collection_id: str) -> Collection:
+    collection = COLLECTIONS.get(collection_id)
+    if collection is None:
+        raise not_found(f"no collection {collection_id!r}; see /collections")
+    return collection
+
+
+CollectionId = Annotated[str, Path(description="Collection id, e.g. municipalities", pattern=r"^[a-z][a-z0-9-]*$")]
+
+
+@router.get("/", summary="Landing page")
+def landing(request: Request) -> dict[str, Any]:
+    base = _base(request)
+    return {
+        "title": "areavasta",
+        "description": "Broadband coverage, schools and roads of the provinces of Bergamo, Brescia, Cremona and "
+        "Mantova as OGC API - Features.",
+        "links": [
+            {"href": f"{base}/", "rel": "self", "type": JSON, "title": "this document"},
+            {
+                "href": f"{base}/api",
+                "rel": "service-desc",
+                "type": "application/vnd.oai.openapi+json;version=3.0",
+                "title": "OpenAPI definition",
+            },
+            {"href": f"{base}/docs", "rel": "service-doc", "type": "text/html", "title": "API documentation"},
+            {"href": f"{base}/conformance", "rel": "conformance", "type": JSON, "title": "conformance classes"},
+            {"href": f"{base}/collections", "rel": "data", "type": JSON, "title": "collections"},
+        ],
+    }
+
+
+@router.get("/conformance", summary="Conformance classes implemented")
+def conformance() -> dict[str, list[str]]:
+    return {"conformsTo": CONFORMANCE}
+
+
+def _extent(engine: Engine, collection: Collection) -> list[float] | None:
+    geometry = collection.table.c[collection.geometry_column]
+    with engine.connect() as conn:
+        box = conn.execute(
+            select(
+                func.ST_XMin(func.ST_Extent(func.ST_Transform(geometry, 4326))),
+                func.ST_YMin(func.ST_Extent(func.ST_Transform(geometry, 4326))),
+                func.ST_XMax(func.ST_Extent(func.ST_Transform(geometry, 4326))),
+                func.ST_YMax(func.ST_Extent(func.ST_Transform(geometry, 4326))),
+            ).select_from(collection.table)
+        ).one()
+    return None if box[0] is None else [round(v, 6) for v in box]
+
+
+def _reference_date(engine: Engine, collection: Collection) -> str | None:
+    """The newest reference date among the ingest runs of the layers the collection shows."""
+    with engine.connect() as conn:
+        value = conn.execute(
+            text(
+                "SELECT max(reference_date) FROM meta.ingest_run "
+                "WHERE status IN ('succeeded', 'unchanged') AND split_part(layer, ':', 1) = ANY(:layers)"
+            ),
+            {"layers": list(collection.layers)},
+        ).scalar()
+    return value.isoformat() if isinstance(value, dt.date) else None
+
+
+def _describe(request: Request, engine: Engine, collection: Collection) -> dict[str, Any]:
+    base = f"{_base(request)}/collections/{collection.id}"
+    extent = _extent(engine, collection)
+    return {
+        "id": collection.id,
+        "title": collection.title,
+        "description": collection.description,
+        "itemType": "feature",
+        "crs": ogc_crs.supported_uris(),
+        "storageCrs": crs_info(32632).uri,
+        "extent": {"spatial": {"bbox": [extent] if extent else [], "crs": ogc_crs.CRS84_URI}},
+        "source": collection.source,
+        "publisher": collection.publisher,
+        "license": collection.licence,
+        "referenceDate": _reference_date(engine, collection),
+        **({"synthetic": collection.synthetic_note} if collection.synthetic_note else {}),
+        "links": [
+            {"href": base, "rel": "self", "type": JSON, "title": collection.title},
+            {"href": f"{base}/items", "rel": "items", "type": GEOJSON, "title": "items"},
+            {
+                "href": f"{base}/queryables",
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                "type": "application/schema+json",
+                "title": "queryables",
+            },
+        ],
+    }
+
+
+@router.get("/collections", summary="The collections")
+def collections(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> dict[str, Any]:
+    base = _base(request)
+    return {
+        "links": [{"href": f"{base}/collections", "rel": "self", "type": JSON}],
+        "crs": ogc_crs.supported_uris(),
+        "collections": [_describe(request, engine, c) for c in COLLECTIONS.values()],
+    }
+
+
+@router.get("/collections/{collection_id}", summary="One collection")
+def collection(
+    request: Request, collection_id: CollectionId, engine: Annotated[Engine, Depends(get_engine)]
+) -> dict[str, Any]:
+    return _describe(request, engine, _collection(collection_id))
+
+
+@router.get("/collections/{collection_id}/queryables", summary="Properties that filters may use")
+def queryables(request: Request, collection_id: CollectionId) -> JSONResponse:
+    item = _collection(collection_id)
+    properties: dict[str, Any] = {name: {"title": name, "type": item.json_type(name)} for name in item.properties}
+    properties["geometry"] = {"format": "geometry-any", "title": "geometry"}
+    body = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{_base(request)}/collections/{item.id}/queryables",
+        "type": "object",
+        "title": item.title,
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    return JSONResponse(body, media_type="application/schema+json")
+
+
+def _page_link(request: Request, rel: str, offset: int) -> dict[str, str]:
+    url = request.url.include_query_params(offset=offset)
+    return {"href": str(url), "rel": rel, "type": GEOJSON}
+
+
+@router.get("/collections/{collection_id}/items", summary="Features of a collection", response_class=Response)
+def items(
+    request: Request,
+    collection_id: CollectionId,
+    engine: Annotated[Engine, Depends(get_engine)],
+    limit: Annotated[int | None, Query(ge=1, description="Page size (default and maximum from the settings)")] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy in bbox-crs")] = None,
+    bbox_crs: Annotated[str | None, Query(alias="bbox-crs")] = None,
+    crs: Annotated[str | None, Query(description="Output CRS URI")] = None,
+    filter: Annotated[str | None, Query(description="CQL2 filter")] = None,
+    filter_lang: Annotated[str, Query(alias="filter-lang", pattern="^cql2-(text|json)$")] = "cql2-text",
+    filter_crs: Annotated[str | None, Query(alias="filter-crs")] = None,
+    sortby: Annotated[str | None, Query(description="e.g. -population,comune")] = None,
+    run: Annotated[int | None, Query(ge=1, description="Analysis run (results collections; latest by default)")] = None,
+) -> Response:
+    item = _collection(collection_id)
+    settings = request.app.state.store.settings
+    limit = limit or settings.items_default_limit
+    if limit > settings.items_max_limit:
+        raise bad_request("limit", f"at most {settings.items_max_limit}")
+    extra = {k: v for k, v in request.query_params.items() if k not in ITEM_PARAMETERS}
+    unknown = [k for k in extra if k not in item.properties]
+    if unknown:
+        raise bad_request(unknown[0], f"unknown parameter; queryables: {', '.join(item.properties)}")
+    output_crs = ogc_crs.parse(crs, "crs")
+    query = features.ItemQuery(
+        bbox=features.parse_bbox(bbox),
+        bbox_crs=ogc_crs.parse(bbox_crs, "bbox-crs"),
+        crs=output_crs,
+        filter=filter,
+        filter_lang=filter_lang,
+        filter_crs=ogc_crs.parse(filter_crs, "filter-crs"),
+        sortby=features.parse_sortby(sortby, item),
+        properties=extra,
+        limit=limit,
+        offset=offset,
+        run_id=run,
+    )
+    with engine.connect() as conn:
+        rows, matched = features.fetch_items(conn, item, query)
+    links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
+    if offset + len(rows) < matched:
+        links.append(_page_link(request, "next", offset + limit))
+    if offset > 0:
+        links.append(_page_link(request, "prev", max(0, offset - limit)))
+    head = (
+        '{"type": "FeatureCollection", '
+        f'"numberMatched": {matched}, "numberReturned": {len(rows)}, '
+        f'"timeStamp": "{dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}", '
+        f'"links": {features.json.dumps(links)}, "features": ['
+    )
+    body = head + ",".join(rows) + "]}"
+    return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{output_crs.uri}>"})
+
+
+@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature", response_class=Response)
+def item(
+    request: Request,
+    collection_id: CollectionId,
+    feature_id: str,
+    engine: Annotated[Engine, Depends(get_engine)],
+    crs: Annotated[str | None, Query()] = None,
+    run: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    target = _collection(collection_id)
+    output_crs = ogc_crs.parse(crs, "crs")
+    with engine.connect() as conn:
+        found = features.fetch_item(conn, target, feature_id, output_crs, run)
+    if found is None:
+        raise not_found(f"no feature {feature_id!r} in {collection_id}")
+    base = f"{_base(request)}/collections/{collection_id}"
+    links = features.json.dumps(
+        [{"href": str(request.url), "rel": "self", "type": GEOJSON}, {"href": base, "rel": "collection", "type": JSON}]
+    )
+    body = found[:-1] + f', "links": {links}}}'
+    return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{output_crs.uri}>"})
