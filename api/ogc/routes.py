@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine, func, select, text
 
 from api.deps import get_engine
+from api.http import cached
 from api.ogc import crs as ogc_crs
 from api.ogc import features
 from api.ogc.collections import COLLECTIONS, Collection
@@ -235,11 +236,10 @@ def items(
     head = (
         '{"type": "FeatureCollection", '
         f'"numberMatched": {matched}, "numberReturned": {len(rows)}, '
-        f'"timeStamp": "{dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}", '
         f'"links": {features.json.dumps(links)}, "features": ['
     )
     body = head + ",".join(rows) + "]}"
-    return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{output_crs.uri}>"})
+    return cached(request, body, GEOJSON, {"Content-Crs": f"<{output_crs.uri}>"})
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature", response_class=Response)
@@ -262,4 +262,4 @@ def item(
         [{"href": str(request.url), "rel": "self", "type": GEOJSON}, {"href": base, "rel": "collection", "type": JSON}]
     )
     body = found[:-1] + f', "links": {links}}}'
-    return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{output_crs.uri}>"})
+    return cached(request, body, GEOJSON, {"Content-Crs": f"<{output_crs.uri}>"})

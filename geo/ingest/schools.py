@@ -73,6 +73,12 @@ def read(path: Path, gestione: str | None = None) -> Registry:
     return Registry(table.frame, kind, Source.from_path(path), table.label)
 
 
+def cadastral_codes(conn: Connection) -> dict[str, str]:
+    """Cadastral (Belfiore) code → ISTAT code of the loaded municipalities that have one."""
+    query = select(Comune.cod_catastale, Comune.pro_com_t).where(Comune.cod_catastale.isnot(None))
+    return {cadastral: istat for cadastral, istat in conn.execute(query).all()}
+
+
 def school_year(value: str) -> str | None:
     """``202526`` → ``2025/26``."""
     match = re.fullmatch(r"(\d{4})(\d{2})", value.strip())
@@ -90,9 +96,7 @@ def validate(registry: Registry, conn: Connection, provinces: tuple[str, ...] | 
     if provinces is not None:
         wanted = {name for name, code in names.items() if code in provinces}
         rows = rows[rows["provincia"].str.upper().isin(wanted)]
-    cadastral = dict(
-        conn.execute(select(Comune.cod_catastale, Comune.pro_com_t).where(Comune.cod_catastale.isnot(None))).all()
-    )
+    cadastral = cadastral_codes(conn)
     if not cadastral:
         raise IngestError(
             registry.label,
@@ -207,9 +211,7 @@ def validate_buildings(
     if provinces is not None:
         rows = rows[rows["sigla"].str.upper().map(siglas).isin(provinces)]
     known = set(conn.execute(select(Comune.pro_com_t)).scalars())
-    cadastral = dict(
-        conn.execute(select(Comune.cod_catastale, Comune.pro_com_t).where(Comune.cod_catastale.isnot(None))).all()
-    )
+    cadastral = cadastral_codes(conn)
     istat = rows["codicecomune"].map(lambda c: _municipality_of(c, cadastral))
     years = rows["anno"].map(school_year)
     problems = flag(
