@@ -242,3 +242,35 @@ def test_etag_gzip_and_cors(client):
     assert again.status_code == 304 and again.content == b""
     other = client.get("/collections/provinces/items?limit=1", headers={"If-None-Match": first.headers["etag"]})
     assert other.status_code == 200 and other.headers["etag"] != first.headers["etag"]
+
+
+def test_downloads_of_a_filtered_query_read_back_the_same_rows(client, tmp_path):
+    import io
+
+    import openpyxl
+    import pandas as pd
+
+    params = {"filter": "cod_uts = '019'", "crs": "http://www.opengis.net/def/crs/EPSG/0/32632", "sortby": "comune"}
+    reference = _items(client, "municipalities", limit=500, **params).json()
+    expected = [f["id"] for f in reference["features"]]
+    assert len(expected) == 113
+
+    csv_response = client.get("/collections/municipalities/items", params={**params, "f": "csv"})
+    assert csv_response.headers["content-type"].startswith("text/csv")
+    table = pd.read_csv(io.StringIO(csv_response.text), dtype={"pro_com_t": str, "cod_uts": str})
+    assert table["pro_com_t"].tolist() == expected
+    assert table["geometry_wkt"].str.startswith("MULTIPOLYGON").all()
+
+    xlsx = client.get("/collections/municipalities/items", params={**params, "f": "xlsx"})
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:2] == ("pro_com_t", "comune") and sheet.freeze_panes == "A2"
+    assert [r[0] for r in rows[1:]] == expected
+    assert all(isinstance(r[-1], float) and 4_950_000 < r[-1] < 5_100_000 for r in rows[1:])  # northings as numbers
+
+    gpkg = client.get("/collections/municipalities/items", params={**params, "f": "gpkg"})
+    path = tmp_path / "municipalities.gpkg"
+    path.write_bytes(gpkg.content)
+    frame = pyogrio.read_dataframe(path)
+    assert frame["pro_com_t"].tolist() == expected and frame.crs.to_epsg() == 32632
+    assert gpkg.headers["content-disposition"] == 'attachment; filename="municipalities.gpkg"'

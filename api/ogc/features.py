@@ -33,7 +33,7 @@ class ItemQuery:
     filter_crs: CrsInfo
     sortby: list[tuple[str, bool]]  # (property, descending)
     properties: dict[str, str]  # simple property filters: name = value
-    limit: int
+    limit: int | None  # None: every matching feature (file downloads)
     offset: int
     run_id: int | None
 
@@ -68,8 +68,11 @@ def parse_sortby(value: str | None, collection: Collection) -> list[tuple[str, b
     return keys
 
 
-def _geometry_json(collection: Collection, crs: CrsInfo) -> ColumnElement:
+def _geometry(collection: Collection, crs: CrsInfo, encoding: str) -> ColumnElement:
+    """The geometry in ``crs`` (its axis order for GeoJSON), as GeoJSON text or, for file downloads, as WKB."""
     geometry = func.ST_Transform(collection.table.c[collection.geometry_column], crs.srid)
+    if encoding == "wkb":
+        return func.ST_AsBinary(geometry)  # GIS files keep x = easting whatever the authority's axis order
     if crs.northing_first:
         geometry = func.ST_FlipCoordinates(geometry)
     decimals = COORDINATE_DECIMALS[crs.srid in (4326,)]
@@ -102,7 +105,9 @@ def _where(conn: Connection, collection: Collection, query: ItemQuery) -> list[C
     return clauses
 
 
-def items_statement(conn: Connection, collection: Collection, query: ItemQuery) -> tuple[Select, Select]:
+def items_statement(
+    conn: Connection, collection: Collection, query: ItemQuery, encoding: str = "geojson"
+) -> tuple[Select, Select]:
     table = collection.table
     columns = [table.c[name] for name in collection.properties]
     where = and_(true(), *_where(conn, collection, query))
@@ -112,13 +117,14 @@ def items_statement(conn: Connection, collection: Collection, query: ItemQuery) 
         select(
             table.c[collection.id_column].label("_fid"),
             *columns,
-            _geometry_json(collection, query.crs).label("_geojson"),
+            _geometry(collection, query.crs, encoding).label("_geojson" if encoding == "geojson" else "_wkb"),
         )
         .where(where)
         .order_by(*order)
-        .limit(query.limit)
         .offset(query.offset)
     )
+    if query.limit is not None:
+        statement = statement.limit(query.limit)
     count = select(func.count()).select_from(table).where(where)
     return statement, count
 

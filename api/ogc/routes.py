@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine, func, select, text
 
+from api import downloads
 from api.deps import get_engine
 from api.http import cached
 from api.ogc import crs as ogc_crs
@@ -202,11 +203,12 @@ def items(
     filter_crs: Annotated[str | None, Query(alias="filter-crs")] = None,
     sortby: Annotated[str | None, Query(description="e.g. -population,comune")] = None,
     run: Annotated[int | None, Query(ge=1, description="Analysis run (results collections; latest by default)")] = None,
+    f: Annotated[str, Query(pattern="^(json|geojson|csv|xlsx|gpkg)$", description="Output format")] = "geojson",
 ) -> Response:
     item = _collection(collection_id)
     settings = request.app.state.store.settings
-    limit = limit or settings.items_default_limit
-    if limit > settings.items_max_limit:
+    is_file = f in downloads.FORMATS  # a file holds every matching feature unless a limit is given
+    if limit is not None and limit > settings.items_max_limit:
         raise bad_request("limit", f"at most {settings.items_max_limit}")
     extra = {k: v for k, v in request.query_params.items() if k not in ITEM_PARAMETERS}
     unknown = [k for k in extra if k not in item.properties]
@@ -226,13 +228,16 @@ def items(
         offset=offset,
         run_id=run,
     )
+    if is_file:
+        return downloads.download(engine, item, query, f)
+    page = query.limit = limit or settings.items_default_limit
     with engine.connect() as conn:
         rows, matched = features.fetch_items(conn, item, query)
     links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
     if offset + len(rows) < matched:
-        links.append(_page_link(request, "next", offset + limit))
+        links.append(_page_link(request, "next", offset + page))
     if offset > 0:
-        links.append(_page_link(request, "prev", max(0, offset - limit)))
+        links.append(_page_link(request, "prev", max(0, offset - page)))
     head = (
         '{"type": "FeatureCollection", '
         f'"numberMatched": {matched}, "numberReturned": {len(rows)}, '

@@ -1,0 +1,96 @@
+"""The items of a query as files: CSV (streamed), XLSX and GeoPackage, with the same bbox, filter, crs and sortby."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+from fastapi.responses import Response, StreamingResponse
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from sqlalchemy import Engine
+
+from api.ogc import features
+from api.ogc.collections import Collection
+
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "gpkg": "application/geopackage+sqlite3",
+}
+
+
+def _attachment(collection: Collection, fmt: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{collection.id}.{fmt}"'}
+
+
+def _csv_stream(engine: Engine, collection: Collection, query: features.ItemQuery) -> Iterator[str]:
+    """Rows as they come from a server-side cursor; codes stay text, geometry as WKT in the output CRS."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([*collection.properties, "geometry_wkt"])
+    with engine.connect().execution_options(stream_results=True, yield_per=2000) as conn:
+        statement, _ = features.items_statement(conn, collection, query, encoding="wkb")
+        for row in conn.execute(statement):
+            values = row._mapping
+            wkb = values["_wkb"]
+            writer.writerow(
+                [*(values[n] for n in collection.properties), shapely.from_wkb(bytes(wkb)).wkt if wkb else ""]
+            )
+            if buffer.tell() > 1 << 16:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _frame(engine: Engine, collection: Collection, query: features.ItemQuery) -> gpd.GeoDataFrame:
+    with engine.connect() as conn:
+        statement, _ = features.items_statement(conn, collection, query, encoding="wkb")
+        rows = conn.execute(statement).all()
+    data = pd.DataFrame(
+        [{n: r._mapping[n] for n in collection.properties} for r in rows], columns=list(collection.properties)
+    )
+    geometry = [shapely.from_wkb(bytes(r._mapping["_wkb"])) if r._mapping["_wkb"] else None for r in rows]
+    return gpd.GeoDataFrame(data, geometry=geometry, crs=f"EPSG:{query.crs.srid}" if query.crs.epsg else "OGC:CRS84")
+
+
+def _xlsx(frame: gpd.GeoDataFrame, collection: Collection) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = collection.id[:31]
+    points = frame.geometry.representative_point()
+    header = [*collection.properties, "x", "y"]
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    for values, point in zip(frame[list(collection.properties)].itertuples(index=False), points, strict=True):
+        row = [None if pd.isna(v) else v for v in values]
+        sheet.append([*row, None if point is None else point.x, None if point is None else point.y])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _gpkg(frame: gpd.GeoDataFrame, collection: Collection) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{collection.id}.gpkg"
+        pyogrio.write_dataframe(frame, path, layer=collection.id.replace("-", "_"), driver="GPKG")
+        return path.read_bytes()
+
+
+def download(engine: Engine, collection: Collection, query: features.ItemQuery, fmt: str) -> Response:
+    headers = {**_attachment(collection, fmt), "Content-Crs": f"<{query.crs.uri}>"}
+    if fmt == "csv":
+        return StreamingResponse(_csv_stream(engine, collection, query), media_type=FORMATS[fmt], headers=headers)
+    frame = _frame(engine, collection, query)
+    body = _xlsx(frame, collection) if fmt == "xlsx" else _gpkg(frame, collection)
+    return Response(body, media_type=FORMATS[fmt], headers=headers)
