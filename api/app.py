@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
-from api import health
+from api import catalog, health
 from api.deps import StoreState
 from api.ogc import errors as ogc_errors
 from api.ogc import routes as ogc_routes
@@ -45,5 +45,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     ogc_errors.install(app)
     app.include_router(ogc_routes.router, tags=["OGC API - Features"])
+    app.include_router(catalog.router, tags=["open data"])
     app.include_router(health.router, tags=["operations"])
     return app

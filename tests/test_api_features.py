@@ -274,3 +274,21 @@ def test_downloads_of_a_filtered_query_read_back_the_same_rows(client, tmp_path)
     frame = pyogrio.read_dataframe(path)
     assert frame["pro_com_t"].tolist() == expected and frame.crs.to_epsg() == 32632
     assert gpkg.headers["content-disposition"] == 'attachment; filename="municipalities.gpkg"'
+
+
+def test_dcat_catalogue_lists_every_collection_with_working_downloads(client):
+    response = client.get("/catalog")
+    assert response.headers["content-type"].startswith("application/ld+json")
+    catalogue = response.json()
+    assert (
+        "dcat:Catalog" in catalogue["@type"]
+        and catalogue["@context"]["dcatapit"] == "http://dati.gov.it/onto/dcatapit#"
+    )
+    datasets = {d["dct:identifier"]: d for d in catalogue["dcat:dataset"]}
+    assert set(datasets) == {
+        f"areavasta:{c}" for c in ("provinces", "municipalities", "coverage", "schools", "civics-unserved", "roads")
+    }
+    provinces = datasets["areavasta:provinces"]
+    assert provinces["dct:license"] == "CC-BY-4.0" and provinces["dct:modified"]["@value"] == "2023-01-01"
+    for distribution in provinces["dcat:distribution"]:
+        assert client.get(distribution["dcat:downloadURL"]["@id"]).status_code == 200

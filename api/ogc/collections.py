@@ -3,9 +3,10 @@ open-data metadata (source, publisher, licence) that goes with it. Ids have no d
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text
+from sqlalchemy import Column, Engine, Float, Integer, MetaData, String, Table, Text, text
 from sqlalchemy.types import Boolean, Date, TypeEngine
 
 from geo.models import WORKING_SRID
@@ -242,3 +243,16 @@ COLLECTIONS: dict[str, Collection] = {
         ),
     )
 }
+
+
+def reference_date(engine: Engine, collection: Collection) -> str | None:
+    """The newest reference date among the ingest runs of the layers the collection shows."""
+    with engine.connect() as conn:
+        value = conn.execute(
+            text(
+                "SELECT max(reference_date) FROM meta.ingest_run "
+                "WHERE status IN ('succeeded', 'unchanged') AND split_part(layer, ':', 1) = ANY(:layers)"
+            ),
+            {"layers": list(collection.layers)},
+        ).scalar()
+    return value.isoformat() if isinstance(value, dt.date) else None

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 
 from api import downloads
 from api.deps import get_engine
 from api.http import cached
 from api.ogc import crs as ogc_crs
 from api.ogc import features
-from api.ogc.collections import COLLECTIONS, Collection
+from api.ogc.collections import COLLECTIONS, Collection, reference_date
 from api.ogc.errors import bad_request, not_found
 from geo.crs import crs_info
 
@@ -108,19 +107,6 @@ def _extent(engine: Engine, collection: Collection) -> list[float] | None:
     return None if box[0] is None else [round(v, 6) for v in box]
 
 
-def _reference_date(engine: Engine, collection: Collection) -> str | None:
-    """The newest reference date among the ingest runs of the layers the collection shows."""
-    with engine.connect() as conn:
-        value = conn.execute(
-            text(
-                "SELECT max(reference_date) FROM meta.ingest_run "
-                "WHERE status IN ('succeeded', 'unchanged') AND split_part(layer, ':', 1) = ANY(:layers)"
-            ),
-            {"layers": list(collection.layers)},
-        ).scalar()
-    return value.isoformat() if isinstance(value, dt.date) else None
-
-
 def _describe(request: Request, engine: Engine, collection: Collection) -> dict[str, Any]:
     base = f"{_base(request)}/collections/{collection.id}"
     extent = _extent(engine, collection)
@@ -135,7 +121,7 @@ def _describe(request: Request, engine: Engine, collection: Collection) -> dict[
         "source": collection.source,
         "publisher": collection.publisher,
         "license": collection.licence,
-        "referenceDate": _reference_date(engine, collection),
+        "referenceDate": reference_date(engine, collection),
         **({"synthetic": collection.synthetic_note} if collection.synthetic_note else {}),
         "links": [
             {"href": base, "rel": "self", "type": JSON, "title": collection.title},

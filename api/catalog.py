@@ -1,0 +1,77 @@
+"""``/catalog``: a DCAT-AP_IT catalogue (JSON-LD) of the published datasets and their downloads, for the
+national open-data portal."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+
+from api.deps import get_engine
+from api.ogc.collections import COLLECTIONS, reference_date
+
+router = APIRouter()
+
+FILE_TYPES = {  # EU Publications Office file-type authority table
+    "geojson": ("GEOJSON", "application/geo+json"),
+    "csv": ("CSV", "text/csv"),
+    "xlsx": ("XLSX", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "gpkg": ("GPKG", "application/geopackage+sqlite3"),
+}
+CONTEXT = {
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "dct": "http://purl.org/dc/terms/",
+    "dcatapit": "http://dati.gov.it/onto/dcatapit#",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+}
+THEME = "http://publications.europa.eu/resource/authority/data-theme/TECH"
+
+
+def _distribution(base: str, collection_id: str, fmt: str) -> dict[str, Any]:
+    code, media = FILE_TYPES[fmt]
+    url = f"{base}/collections/{collection_id}/items?f={fmt}"
+    return {
+        "@id": url,
+        "@type": ["dcat:Distribution", "dcatapit:Distribution"],
+        "dct:title": f"{collection_id} ({code})",
+        "dcat:accessURL": {"@id": f"{base}/collections/{collection_id}"},
+        "dcat:downloadURL": {"@id": url},
+        "dct:format": {"@id": f"http://publications.europa.eu/resource/authority/file-type/{code}"},
+        "dcat:mediaType": media,
+    }
+
+
+@router.get("/catalog", summary="DCAT-AP_IT catalogue of the datasets (JSON-LD)")
+def catalog(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> JSONResponse:
+    base = str(request.base_url).rstrip("/")
+    datasets = []
+    for collection in COLLECTIONS.values():
+        when = reference_date(engine, collection)
+        datasets.append(
+            {
+                "@id": f"{base}/collections/{collection.id}",
+                "@type": ["dcat:Dataset", "dcatapit:Dataset"],
+                "dct:identifier": f"areavasta:{collection.id}",
+                "dct:title": collection.title,
+                "dct:description": collection.description,
+                "dct:publisher": {"@type": "foaf:Agent", "foaf:name": collection.publisher},
+                "dct:source": collection.source,
+                "dct:license": collection.licence,
+                "dcat:theme": {"@id": THEME},
+                **({"dct:modified": {"@value": when, "@type": "xsd:date"}} if when else {}),
+                "dcat:distribution": [_distribution(base, collection.id, fmt) for fmt in FILE_TYPES],
+            }
+        )
+    body = {
+        "@context": CONTEXT,
+        "@id": f"{base}/catalog",
+        "@type": ["dcat:Catalog", "dcatapit:Catalog"],
+        "dct:title": "areavasta – open data of the area vasta Bergamo, Brescia, Cremona, Mantova",
+        "dct:description": "Broadband coverage, schools and roads published by the provinces' shared GIS service.",
+        "dct:publisher": {"@type": "foaf:Agent", "foaf:name": "Province di Bergamo, Brescia, Cremona e Mantova"},
+        "dcat:dataset": datasets,
+    }
+    return JSONResponse(body, media_type="application/ld+json")
