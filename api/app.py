@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
-from api import catalog, health
+from api import catalog, health, jobs
+from api.auth import read_access
 from api.deps import StoreState
 from api.ogc import errors as ogc_errors
 from api.ogc import routes as ogc_routes
@@ -44,7 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["ETag", "Content-Crs"],
     )
     ogc_errors.install(app)
-    app.include_router(ogc_routes.router, tags=["OGC API - Features"])
-    app.include_router(catalog.router, tags=["open data"])
+    reading = [Depends(read_access)]
+    app.include_router(ogc_routes.router, tags=["OGC API - Features"], dependencies=reading)
+    app.include_router(catalog.router, tags=["open data"], dependencies=reading)
+    app.include_router(jobs.router, tags=["jobs"])
     app.include_router(health.router, tags=["operations"])
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import Request
 from sqlalchemy import Engine
@@ -18,6 +19,8 @@ class StoreState:
         self.settings = settings
         self._engine: Engine | None = None
         self._lock = threading.Lock()
+        # jobs run one at a time: two ingests must not race for the same tables
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="areavasta-job")
 
     def engine(self) -> Engine:
         with self._lock:
@@ -26,6 +29,7 @@ class StoreState:
             return self._engine
 
     def dispose(self) -> None:
+        self.executor.shutdown(wait=True)
         if self._engine is not None:
             self._engine.dispose()
 

@@ -370,6 +370,59 @@ def analyze() -> None:
         raise typer.Exit(1)
 
 
+keys_app = typer.Typer(
+    help="API keys for writing (jobs) and, if reading is not public, for reading.", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Who or what the key is for")],
+    role: Annotated[str, typer.Option(help="viewer, editor or admin")] = "viewer",
+) -> None:
+    """Create a key; its secret is printed once and stored only as a hash."""
+    from geo import keys
+
+    with _errors():
+        key, secret = keys.create(_store(_settings()), name, role)
+    out.print(f"key {key.id} ({key.name}, {key.role}); keep this secret, it is not shown again:", highlight=False)
+    out.print(secret, highlight=False, soft_wrap=True)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets)."""
+    from geo import keys
+
+    with _errors():
+        rows = keys.listing(_store(_settings()))
+    table = Table(title="API keys")
+    for column in ("id", "name", "role", "prefix", "created", "revoked"):
+        table.add_column(column, no_wrap=True)
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            row["name"],
+            row["role"],
+            row["prefix"] + "…",
+            f"{row['created_at']:%Y-%m-%d %H:%M}",
+            f"{row['revoked_at']:%Y-%m-%d %H:%M}" if row["revoked_at"] else "",
+        )
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[int, typer.Argument(help="The key's id (see 'keys list')")]) -> None:
+    """Revoke a key: it stops working at once."""
+    from geo import keys
+
+    with _errors():
+        if not keys.revoke(_store(_settings()), key_id):
+            _fail(f"no live key with id {key_id}")
+    out.print(f"key {key_id} revoked")
+
+
 @app.command("runs")
 def runs(limit: Annotated[int, typer.Option(min=1, help="How many recent runs")] = 20) -> None:
     """List recent ingest runs with their provenance."""

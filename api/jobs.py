@@ -1,0 +1,109 @@
+"""Background jobs: ingest and analysis runs started over HTTP by editors, with their status at /jobs/{id}."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, text
+
+from api.auth import read_access, require
+from api.ogc.errors import not_found
+from geo.keys import ApiKey
+
+router = APIRouter()
+JOB_COLUMNS = "id, kind, status, created_at, started_at, finished_at, result, error"
+
+
+def _ingest(engine: Engine, request: Request) -> dict[str, Any]:
+    from geo.ingest.catalog import ingest_all
+
+    settings = request.app.state.store.settings
+    outcomes = ingest_all(engine, settings, settings.sources_dir, show_progress=False)
+    return {
+        "layers": [
+            {
+                "layer": o.layer,
+                "source": o.source,
+                "status": o.result.status if o.result else ("failed" if o.failed else o.note),
+                "rows_loaded": o.result.rows_loaded if o.result else None,
+                "error": o.error,
+            }
+            for o in outcomes
+        ]
+    }
+
+
+def _analyze(engine: Engine, _request: Request) -> dict[str, Any]:
+    from geo.analysis import coverage
+
+    run = coverage.analyze(engine)
+    return {"analysis_run": run.id, "timings": run.timings}
+
+
+JOBS: dict[str, Callable[[Engine, Request], dict[str, Any]]] = {"ingest": _ingest, "analyze": _analyze}
+
+
+def _run(engine: Engine, job_id: str, kind: str, request: Request) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE meta.job SET status = 'running', started_at = now() WHERE id = :i"), {"i": job_id})
+    try:
+        result = JOBS[kind](engine, request)
+        status, error = "successful", None
+    except Exception as exc:  # a job reports its failure in its status, whatever it was
+        result, status, error = None, "failed", f"{type(exc).__name__}: {exc}"
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE meta.job SET status = :s, finished_at = now(), result = :r, error = :e WHERE id = :i"),
+            {"s": status, "r": json.dumps(result, default=str) if result else None, "e": error, "i": job_id},
+        )
+
+
+def _status(request: Request, row: Any) -> dict[str, Any]:
+    base = str(request.base_url).rstrip("/")
+    return {
+        "jobID": row.id,
+        "type": row.kind,
+        "status": row.status,
+        "created": row.created_at.isoformat(),
+        "started": row.started_at.isoformat() if row.started_at else None,
+        "finished": row.finished_at.isoformat() if row.finished_at else None,
+        "result": row.result,
+        "message": row.error,
+        "links": [{"href": f"{base}/jobs/{row.id}", "rel": "self", "type": "application/json"}],
+    }
+
+
+@router.post("/jobs/{kind}", summary="Start an ingest or analysis job (needs an editor key)", status_code=201)
+def start_job(request: Request, kind: str, key: Annotated[ApiKey, Depends(require("editor"))]) -> JSONResponse:
+    if kind not in JOBS:
+        raise not_found(f"no job type {kind!r}; available: {', '.join(JOBS)}")
+    engine = request.app.state.store.engine()
+    job_id = uuid.uuid4().hex
+    with engine.begin() as conn:
+        row = conn.execute(
+            text(
+                "INSERT INTO meta.job (id, kind, parameters, api_key_id) VALUES (:i, :k, '{}', :a) "
+                f"RETURNING {JOB_COLUMNS}"
+            ),
+            {"i": job_id, "k": kind, "a": key.id},
+        ).one()
+    request.app.state.store.executor.submit(_run, engine, job_id, kind, request)
+    return JSONResponse(_status(request, row), status_code=201, headers={"Location": f"/jobs/{job_id}"})
+
+
+@router.get("/jobs/{job_id}", summary="Status of a job", dependencies=[Depends(read_access)])
+def job_status(request: Request, job_id: str) -> dict[str, Any]:
+    engine = request.app.state.store.engine()
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(f"SELECT {JOB_COLUMNS} FROM meta.job WHERE id = :i"),
+            {"i": job_id},
+        ).first()
+    if row is None:
+        raise not_found(f"no job {job_id!r}")
+    return _status(request, row)
