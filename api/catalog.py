@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 
+from api import downloads
 from api.deps import get_engine
 from api.ogc.collections import COLLECTIONS, reference_date
+from api.ogc.errors import not_found
+from geo.analysis.runs import AnalysisError
 
 router = APIRouter()
 
@@ -42,6 +45,18 @@ def _distribution(base: str, collection_id: str, fmt: str) -> dict[str, Any]:
         "dct:format": {"@id": f"http://publications.europa.eu/resource/authority/file-type/{code}"},
         "dcat:mediaType": media,
     }
+
+
+@router.get("/downloads/priorities.{fmt}", summary="Priority list of a run (latest by default) as a file")
+def priorities_download(
+    engine: Annotated[Engine, Depends(get_engine)],
+    fmt: Annotated[str, Path(pattern="^(csv|xlsx|gpkg|geojson)$")],
+    run: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    try:
+        return downloads.priorities_file(engine, fmt, run)
+    except AnalysisError as exc:
+        raise not_found(str(exc)) from exc
 
 
 @router.get("/catalog", summary="DCAT-AP_IT catalogue of the datasets (JSON-LD)")

@@ -94,3 +94,15 @@ def download(engine: Engine, collection: Collection, query: features.ItemQuery, 
     frame = _frame(engine, collection, query)
     body = _xlsx(frame, collection) if fmt == "xlsx" else _gpkg(frame, collection)
     return Response(body, media_type=FORMATS[fmt], headers=headers)
+
+
+PRIORITY_MEDIA = {**FORMATS, "geojson": "application/geo+json"}
+
+
+def priorities_file(engine: Engine, fmt: str, run_id: int | None) -> Response:
+    """The officers' priority list of a run (the latest by default) as a file."""
+    from geo.analysis import exports
+
+    run, body = exports.export(engine, fmt, run_id)
+    headers = {"Content-Disposition": f'attachment; filename="priorities-run{run}.{fmt}"'}
+    return Response(body, media_type=PRIORITY_MEDIA[fmt], headers=headers)

@@ -363,6 +363,40 @@ def _analyze(settings: Settings) -> bool:
     return True
 
 
+@app.command("priorities")
+def priorities_command(
+    scenario: Annotated[str, typer.Option(help="A scenario of geo/reference/scenarios.json")] = "default",
+    budget: Annotated[float | None, typer.Option(min=0, help="Budget in euro (overrides the scenario's)")] = None,
+    export: Annotated[Path | None, typer.Option(help="Folder to write priorities.{csv,xlsx,gpkg,geojson} into")] = None,
+) -> None:
+    """Rank the targets by benefit over cost, select within the budget, store the run (and export it)."""
+    from geo.analysis import exports, priorities
+    from geo.analysis.costs import scenarios
+    from geo.analysis.runs import AnalysisError
+
+    known = scenarios()
+    if scenario not in known:
+        _fail(f"unknown scenario {scenario!r}; known: {', '.join(known)}")
+    chosen = known[scenario] if budget is None else known[scenario].model_copy(update={"budget_eur": budget})
+    with _errors():
+        engine = _store(_settings())
+    try:
+        run = priorities.analyze(engine, chosen)
+        if export is not None:
+            export.mkdir(parents=True, exist_ok=True)
+            for fmt in exports.FORMATS:
+                (export / f"priorities.{fmt}").write_bytes(exports.export(engine, fmt, run.id)[1])
+    except AnalysisError as exc:
+        _fail(str(exc))
+    _, targets, _ = exports.load(engine, run.id)
+    selected = targets[targets["selected"]]
+    out.print(
+        f"priorities run {run.id} ({scenario}): {len(targets)} targets, {len(selected)} selected for "
+        f"€{selected['marginal_capex_eur'].sum():,.0f} of €{chosen.budget_eur:,.0f}",
+        highlight=False,
+    )
+
+
 @app.command("analyze")
 def analyze() -> None:
     """Compute coverage gaps, their change and school connectivity; stored as a new analysis run."""
@@ -478,6 +512,11 @@ def run_all(
     if not ok:
         err.print("[yellow]some layers failed; analysing and serving what is loaded[/]")
     ok = _analyze(settings) and ok
+    if ok:
+        try:
+            priorities_command("default", None, None)
+        except typer.Exit:
+            ok = False
     if serve_after:
         serve(None, None)
     elif not ok:

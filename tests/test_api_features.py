@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from owslib.ogcapi.features import Features
 
 from api.app import create_app
-from geo.analysis import coverage
+from geo.analysis import coverage, priorities
 from geo.crs import CRS84_URI
 
 BERGAMO = "016024"
@@ -26,6 +26,7 @@ BERGAMO = "016024"
 def app(layers):
     store, _ = layers
     coverage.analyze(store.engine)
+    priorities.analyze(store.engine)
     return create_app(store.settings)
 
 
@@ -84,7 +85,16 @@ def test_landing_and_conformance(client):
 def test_collections_describe_themselves(client):
     collections = client.get("/collections").json()["collections"]
     ids = [c["id"] for c in collections]
-    assert ids == ["provinces", "municipalities", "coverage", "schools", "civics-unserved", "roads"]
+    assert ids == [
+        "provinces",
+        "municipalities",
+        "coverage",
+        "schools",
+        "civics-unserved",
+        "roads",
+        "priorities",
+        "priority-routes",
+    ]
     for collection in collections:
         assert "." not in collection["id"]
         assert CRS84_URI in collection["crs"] and collection["storageCrs"].endswith("/32632")
@@ -286,9 +296,32 @@ def test_dcat_catalogue_lists_every_collection_with_working_downloads(client):
     )
     datasets = {d["dct:identifier"]: d for d in catalogue["dcat:dataset"]}
     assert set(datasets) == {
-        f"areavasta:{c}" for c in ("provinces", "municipalities", "coverage", "schools", "civics-unserved", "roads")
+        f"areavasta:{c}"
+        for c in (
+            "provinces",
+            "municipalities",
+            "coverage",
+            "schools",
+            "civics-unserved",
+            "roads",
+            "priorities",
+            "priority-routes",
+        )
     }
     provinces = datasets["areavasta:provinces"]
     assert provinces["dct:license"] == "CC-BY-4.0" and provinces["dct:modified"]["@value"] == "2023-01-01"
     for distribution in provinces["dcat:distribution"]:
         assert client.get(distribution["dcat:downloadURL"]["@id"]).status_code == 200
+
+
+def test_priority_collections_and_downloads(client):
+    targets = _items(client, "priorities", sortby="rank", limit=5).json()
+    assert [f["properties"]["rank"] for f in targets["features"]] == [1, 2, 3, 4, 5]
+    routes = _items(client, "priority-routes", filter="selected = true", limit=5).json()
+    assert routes["numberMatched"] > 0
+    assert all(f["geometry"]["type"] == "MultiLineString" for f in routes["features"] if f["geometry"])
+    for fmt in ("csv", "xlsx", "gpkg", "geojson"):
+        response = client.get(f"/downloads/priorities.{fmt}")
+        assert response.status_code == 200 and "attachment" in response.headers["content-disposition"]
+    assert client.get("/downloads/priorities.pdf").status_code == 400
+    assert client.get("/downloads/priorities.csv?run=99999").status_code == 404

@@ -11,8 +11,6 @@ from sqlalchemy.types import Boolean, Date, TypeEngine
 
 from geo.models import WORKING_SRID
 
-_metadata = MetaData()
-
 JSON_TYPES: dict[type, str] = {
     String: "string",
     Text: "string",
@@ -44,14 +42,14 @@ class Collection:
         return next((v for k, v in JSON_TYPES.items() if isinstance(column_type, k)), "string")
 
 
-def _table(name: str, schema: str, *columns: tuple[str, type]) -> Table:
+def _table(name: str, schema: str, *columns: tuple[str, type], geometry: str = "geom") -> Table:
     from geoalchemy2 import Geometry
 
     return Table(
         name,
-        _metadata,
+        MetaData(),  # one per table: two collections may read the same relation with different geometries
         *(Column(n, t) for n, t in columns),
-        Column("geom", Geometry(srid=WORKING_SRID)),
+        Column(geometry, Geometry(srid=WORKING_SRID)),
         schema=schema,
     )
 
@@ -240,6 +238,113 @@ COLLECTIONS: dict[str, Collection] = {
             "ODbL-1.0",
             synthetic_note="synthetic where synthetic = true",
             layers=("roads",),
+        ),
+        Collection(
+            "priorities",
+            "Priority targets",
+            "Ranked targets of the latest priorities run (or ?run=): benefit, cost, selection within the budget "
+            "and the reason for each rank. Civic clusters stand at the main settlement (geocode_quality).",
+            _table(
+                "priority_item",
+                "out",
+                ("target_id", Text),
+                ("rank", Integer),
+                ("kind", Text),
+                ("name", Text),
+                ("pro_com_t", Text),
+                ("cod_uts", Text),
+                ("geocode_quality", Text),
+                ("population", Float),
+                ("civici", Integer),
+                ("schools", Integer),
+                ("benefit", Float),
+                ("route_length_m", Float),
+                ("capex_eur", Float),
+                ("npv_eur", Float),
+                ("marginal_capex_eur", Float),
+                ("bc_ratio", Float),
+                ("eur_per_civico", Float),
+                ("eur_per_person", Float),
+                ("selected", Boolean),
+                ("reason", Text),
+                ("run_id", Integer),
+            ),
+            "target_id",
+            (
+                "rank",
+                "target_id",
+                "kind",
+                "name",
+                "pro_com_t",
+                "cod_uts",
+                "geocode_quality",
+                "population",
+                "civici",
+                "schools",
+                "benefit",
+                "route_length_m",
+                "capex_eur",
+                "npv_eur",
+                "marginal_capex_eur",
+                "bc_ratio",
+                "eur_per_civico",
+                "eur_per_person",
+                "selected",
+                "reason",
+                "run_id",
+            ),
+            "areavasta priorities analysis on AGCOM, Infratel, MIM, ISTAT and the road network",
+            "Province di Bergamo, Brescia, Cremona e Mantova",
+            "CC-BY-4.0",
+            run_kind="priorities",
+        ),
+        Collection(
+            "priority-routes",
+            "Priority routes",
+            "The fibre route of each target: its marginal route when selected, else its standalone route.",
+            _table(
+                "priority_item",
+                "out",
+                ("target_id", Text),
+                ("rank", Integer),
+                ("kind", Text),
+                ("name", Text),
+                ("pro_com_t", Text),
+                ("cod_uts", Text),
+                ("geocode_quality", Text),
+                ("population", Float),
+                ("civici", Integer),
+                ("schools", Integer),
+                ("benefit", Float),
+                ("route_length_m", Float),
+                ("capex_eur", Float),
+                ("npv_eur", Float),
+                ("marginal_capex_eur", Float),
+                ("bc_ratio", Float),
+                ("eur_per_civico", Float),
+                ("eur_per_person", Float),
+                ("selected", Boolean),
+                ("reason", Text),
+                ("run_id", Integer),
+                geometry="route",
+            ),
+            "target_id",
+            (
+                "rank",
+                "target_id",
+                "kind",
+                "name",
+                "route_length_m",
+                "capex_eur",
+                "marginal_capex_eur",
+                "selected",
+                "run_id",
+            ),
+            "areavasta priorities analysis",
+            "Province di Bergamo, Brescia, Cremona e Mantova",
+            "CC-BY-4.0",
+            run_kind="priorities",
+            geometry_column="route",
         ),
     )
 }

@@ -3,9 +3,11 @@ values from ``geo/reference/unit_costs.csv`` and ``highway_multipliers.csv``, ch
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -78,3 +80,9 @@ def npv(capex: float | np.ndarray, scenario: Scenario, costs: UnitCosts) -> floa
     years = scenario.horizon_years or int(costs.values["horizon_years"])
     annuity = sum(1 / (1 + rate) ** t for t in range(1, years + 1))
     return capex * (1 + costs.values["opex_share"] * annuity)
+
+
+def scenarios() -> dict[str, Scenario]:
+    """The named scenarios of ``geo/reference/scenarios.json``."""
+    data = json.loads((Path(__file__).parents[1] / "reference" / "scenarios.json").read_text())
+    return {item["name"]: Scenario(**item) for item in data["scenarios"]}
