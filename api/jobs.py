@@ -7,12 +7,12 @@ import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
 from api.auth import read_access, require
-from api.ogc.errors import not_found
+from api.ogc.errors import bad_request, not_found
 from geo.keys import ApiKey
 
 router = APIRouter()
@@ -45,14 +45,22 @@ def _analyze(engine: Engine, _request: Request) -> dict[str, Any]:
     return {"analysis_run": run.id, "timings": run.timings}
 
 
-JOBS: dict[str, Callable[[Engine, Request], dict[str, Any]]] = {"ingest": _ingest, "analyze": _analyze}
+def _priorities(engine: Engine, _request: Request, scenario: str = "default") -> dict[str, Any]:
+    from geo.analysis import priorities
+    from geo.analysis.costs import scenarios
+
+    run = priorities.analyze(engine, scenarios()[scenario])
+    return {"analysis_run": run.id, "scenario": scenario, "timings": run.timings}
 
 
-def _run(engine: Engine, job_id: str, kind: str, request: Request) -> None:
+JOBS: dict[str, Callable[..., dict[str, Any]]] = {"ingest": _ingest, "analyze": _analyze, "priorities": _priorities}
+
+
+def _run(engine: Engine, job_id: str, kind: str, request: Request, parameters: dict[str, Any]) -> None:
     with engine.begin() as conn:
         conn.execute(text("UPDATE meta.job SET status = 'running', started_at = now() WHERE id = :i"), {"i": job_id})
     try:
-        result = JOBS[kind](engine, request)
+        result = JOBS[kind](engine, request, **parameters)
         status, error = "successful", None
     except Exception as exc:  # a job reports its failure in its status, whatever it was
         result, status, error = None, "failed", f"{type(exc).__name__}: {exc}"
@@ -78,21 +86,37 @@ def _status(request: Request, row: Any) -> dict[str, Any]:
     }
 
 
-@router.post("/jobs/{kind}", summary="Start an ingest or analysis job (needs an editor key)", status_code=201)
-def start_job(request: Request, kind: str, key: Annotated[ApiKey, Depends(require("editor"))]) -> JSONResponse:
+@router.post(
+    "/jobs/{kind}", summary="Start an ingest, analysis or priorities job (needs an editor key)", status_code=201
+)
+def start_job(
+    request: Request,
+    kind: str,
+    key: Annotated[ApiKey, Depends(require("editor"))],
+    scenario: Annotated[str | None, Query(description="priorities: a named scenario")] = None,
+) -> JSONResponse:
+    from geo.analysis.costs import scenarios
+
     if kind not in JOBS:
         raise not_found(f"no job type {kind!r}; available: {', '.join(JOBS)}")
+    parameters: dict[str, Any] = {}
+    if scenario is not None:
+        if kind != "priorities":
+            raise bad_request("scenario", "only priorities jobs take a scenario")
+        if scenario not in scenarios():
+            raise bad_request("scenario", f"unknown scenario {scenario!r}; known: {', '.join(scenarios())}")
+        parameters["scenario"] = scenario
     engine = request.app.state.store.engine()
     job_id = uuid.uuid4().hex
     with engine.begin() as conn:
         row = conn.execute(
             text(
-                "INSERT INTO meta.job (id, kind, parameters, api_key_id) VALUES (:i, :k, '{}', :a) "
+                "INSERT INTO meta.job (id, kind, parameters, api_key_id) VALUES (:i, :k, :p, :a) "
                 f"RETURNING {JOB_COLUMNS}"
             ),
-            {"i": job_id, "k": kind, "a": key.id},
+            {"i": job_id, "k": kind, "p": json.dumps(parameters), "a": key.id},
         ).one()
-    request.app.state.store.executor.submit(_run, engine, job_id, kind, request)
+    request.app.state.store.executor.submit(_run, engine, job_id, kind, request, parameters)
     return JSONResponse(_status(request, row), status_code=201, headers={"Location": f"/jobs/{job_id}"})
 
 

@@ -59,6 +59,11 @@ def test_jobs_need_an_editor_key_and_run_in_the_background(service):
     assert boundaries["status"] == "succeeded" and boundaries["rows_loaded"] == 625
     analysed = _wait(client, client.post("/jobs/analyze", headers={"X-API-Key": editor}).json()["jobID"])
     assert analysed["status"] == "failed" and "needs population and AGCOM data" in analysed["message"]
+    bad = client.post("/jobs/priorities?scenario=nope", headers={"X-API-Key": editor})
+    assert bad.status_code == 400 and "unknown scenario" in bad.json()["description"]
+    ranked = client.post("/jobs/priorities?scenario=duct-reuse", headers={"X-API-Key": editor})
+    failed = _wait(client, ranked.json()["jobID"])
+    assert failed["status"] == "failed" and "run 'areavasta analyze' first" in failed["message"]
 
 
 def test_reading_can_require_a_viewer_key(store):
