@@ -20,6 +20,16 @@ from geo.analysis import coverage, priorities
 from geo.crs import CRS84_URI
 
 BERGAMO = "016024"
+COLLECTION_IDS = [
+    "provinces",
+    "municipalities",
+    "coverage",
+    "schools",
+    "civics-unserved",
+    "roads",
+    "priorities",
+    "priority-routes",
+]
 
 
 @pytest.fixture(scope="module")
@@ -85,16 +95,7 @@ def test_landing_and_conformance(client):
 def test_collections_describe_themselves(client):
     collections = client.get("/collections").json()["collections"]
     ids = [c["id"] for c in collections]
-    assert ids == [
-        "provinces",
-        "municipalities",
-        "coverage",
-        "schools",
-        "civics-unserved",
-        "roads",
-        "priorities",
-        "priority-routes",
-    ]
+    assert ids == COLLECTION_IDS
     for collection in collections:
         assert "." not in collection["id"]
         assert CRS84_URI in collection["crs"] and collection["storageCrs"].endswith("/32632")
@@ -295,19 +296,7 @@ def test_dcat_catalogue_lists_every_collection_with_working_downloads(client):
         and catalogue["@context"]["dcatapit"] == "http://dati.gov.it/onto/dcatapit#"
     )
     datasets = {d["dct:identifier"]: d for d in catalogue["dcat:dataset"]}
-    assert set(datasets) == {
-        f"areavasta:{c}"
-        for c in (
-            "provinces",
-            "municipalities",
-            "coverage",
-            "schools",
-            "civics-unserved",
-            "roads",
-            "priorities",
-            "priority-routes",
-        )
-    }
+    assert set(datasets) == {f"areavasta:{c}" for c in COLLECTION_IDS}
     provinces = datasets["areavasta:provinces"]
     assert provinces["dct:license"] == "CC-BY-4.0" and provinces["dct:modified"]["@value"] == "2023-01-01"
     for distribution in provinces["dcat:distribution"]:
