@@ -8,14 +8,16 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.staticfiles import StaticFiles
 
-from api import catalog, health, jobs
+from api import catalog, health, jobs, maps
 from api.auth import read_access
 from api.deps import StoreState
 from api.ogc import errors as ogc_errors
 from api.ogc import routes as ogc_routes
 from geo import __version__
 from geo.settings import Settings, get_settings
+from maps.assets import LEAFLET_DIR, LEAFLET_URL
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -49,5 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ogc_routes.router, tags=["OGC API - Features"], dependencies=reading)
     app.include_router(catalog.router, tags=["open data"], dependencies=reading)
     app.include_router(jobs.router, tags=["jobs"])
+    app.include_router(maps.router, tags=["maps"], dependencies=reading)
+    app.mount(LEAFLET_URL, StaticFiles(directory=LEAFLET_DIR), name="leaflet")
     app.include_router(health.router, tags=["operations"])
     return app

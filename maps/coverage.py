@@ -1,0 +1,134 @@
+"""The coverage map: FTTH household share per municipality (classed), change between dates as a second layer,
+province outlines, Italian tooltips and popups with figures, date and source."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import folium
+from sqlalchemy import Engine, text
+
+from geo.analysis.runs import latest_run
+from maps.assets import offline_map
+from maps.legend import FTTH_SHARE, NEW_FTTH
+
+SIMPLIFY_M = 60.0  # display only: boundaries simplified to 60 m keep the page light
+SOURCE = "AGCOM Broadband Map; Infratel Mappatura 2025; ISTAT"
+
+FEATURES_SQL = """
+SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
+    'type', 'Feature', 'id', c.pro_com_t,
+    'properties', json_build_object(
+        'pro_com_t', c.pro_com_t, 'comune', r.comune, 'provincia', c.cod_uts, 'famiglie', c.households,
+        'famiglie_ftth', c.households_ftth, 'quota', c.ftth_share, 'civici', c.civici_unserved,
+        'nuove', ch.households_newly_reached, 'dal', ch.from_date),
+    'geometry', ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(r.geom, :tolerance), 4326), 5)::json
+) ORDER BY c.pro_com_t), '[]'::json))
+FROM out.coverage_comune c
+JOIN ref.comune r USING (pro_com_t)
+LEFT JOIN out.coverage_change ch
+  ON ch.run_id = c.run_id AND ch.level = 'municipality' AND ch.code = c.pro_com_t AND ch.to_date = c.ref_date
+WHERE c.run_id = :run AND c.ref_date = :day
+"""
+PROVINCES_SQL = """
+SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
+    'type', 'Feature', 'id', cod_uts, 'properties', json_build_object('provincia', coalesce(den_uts, cod_uts)),
+    'geometry', ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(geom, :tolerance), 4326), 5)::json)), '[]'::json))
+FROM ref.province
+"""
+
+
+class MapError(LookupError):
+    """The map cannot be drawn (no analysis run, unknown date)."""
+
+
+def available_dates(engine: Engine) -> tuple[int, list[dt.date]]:
+    with engine.connect() as conn:
+        run = latest_run(conn, "coverage")
+        if run is None:
+            raise MapError("no coverage analysis yet: run 'areavasta analyze'")
+        days = (
+            conn.execute(
+                text("SELECT DISTINCT ref_date FROM out.coverage_comune WHERE run_id = :r ORDER BY 1"), {"r": run}
+            )
+            .scalars()
+            .all()
+        )
+    return run, list(days)
+
+
+def _label(properties: dict[str, Any]) -> None:
+    share = properties["quota"]
+    properties["quota_ftth"] = "n.d." if share is None else f"{share * 100:.1f}%"
+    for key in ("famiglie", "famiglie_ftth", "civici", "nuove"):
+        value = properties[key]
+        properties[f"{key}_txt"] = "n.d." if value is None else f"{value:,}".replace(",", ".")
+    properties["fill"] = FTTH_SHARE.colour(share)
+    properties["fill_change"] = NEW_FTTH.colour(properties["nuove"])
+
+
+def build(engine: Engine, day: dt.date | None = None, tile_url: str | None = None) -> str:
+    """The coverage map for ``day`` (the latest reference date by default), as a standalone HTML page."""
+    run, days = available_dates(engine)
+    day = day or days[-1]
+    if day not in days:
+        raise MapError(f"no coverage data for {day}; dates: {', '.join(str(d) for d in days)}")
+    with engine.connect() as conn:
+        features = conn.execute(text(FEATURES_SQL), {"run": run, "day": day, "tolerance": SIMPLIFY_M}).scalar_one()
+        provinces = conn.execute(text(PROVINCES_SQL), {"tolerance": SIMPLIFY_M}).scalar_one()
+    for feature in features["features"]:
+        _label(feature["properties"])
+    m = offline_map(location=[45.55, 10.15], zoom_start=9)
+    if tile_url:
+        folium.TileLayer(tile_url, attr="configured tile server", name="sfondo").add_to(m)
+    popup_fields = ["comune", "pro_com_t", "famiglie_txt", "famiglie_ftth_txt", "quota_ftth", "civici_txt"]
+    popup_aliases = [
+        "Comune",
+        "Codice ISTAT",
+        "Famiglie residenti",
+        "Famiglie raggiunte FTTH",
+        "Quota FTTH",
+        "Civici senza >300 Mbit/s al 2028",
+    ]
+    folium.GeoJson(
+        features,
+        name=f"Quota famiglie FTTH al {day:%d/%m/%Y}",
+        style_function=lambda f: {
+            "fillColor": f["properties"]["fill"],
+            "color": "#555",
+            "weight": 0.5,
+            "fillOpacity": 0.75,
+        },
+        highlight_function=lambda _f: {"weight": 2, "color": "#000"},
+        tooltip=folium.GeoJsonTooltip(["comune", "quota_ftth"], aliases=["Comune", "Quota FTTH"]),
+        popup=folium.GeoJsonPopup(popup_fields, aliases=popup_aliases),
+    ).add_to(m)
+    if len(days) > 1 and day != days[0]:
+        folium.GeoJson(
+            features,
+            name=f"Nuove famiglie FTTH ({days[days.index(day) - 1]:%d/%m/%Y} → {day:%d/%m/%Y})",
+            show=False,
+            style_function=lambda f: {
+                "fillColor": f["properties"]["fill_change"],
+                "color": "#555",
+                "weight": 0.5,
+                "fillOpacity": 0.75,
+            },
+            tooltip=folium.GeoJsonTooltip(["comune", "nuove_txt"], aliases=["Comune", "Nuove famiglie FTTH"]),
+        ).add_to(m)
+    folium.GeoJson(
+        provinces,
+        name="Province",
+        style_function=lambda _f: {"fill": False, "color": "#222", "weight": 2.5},
+        interactive=False,
+    ).add_to(m)
+    FTTH_SHARE.add_legend(m)
+    note = (
+        f'<div style="position:fixed;bottom:4px;left:110px;z-index:1000;background:white;padding:2px 6px;'
+        f'font:11px sans-serif">Fonte: {SOURCE}; dati al {day:%d/%m/%Y}</div>'
+    )
+    m.get_root().html.add_child(folium.Element(note))
+    folium.LayerControl(collapsed=False).add_to(m)
+    m.get_root().header.add_child(folium.Element(f"<title>Copertura FTTH – {day:%d/%m/%Y}</title>"))
+    return m.get_root().render()

@@ -1,0 +1,122 @@
+"""The maps in a real browser (Debian's Chromium driven by Playwright, no browser download): every request stays
+on 127.0.0.1 and succeeds, Leaflet draws the expected features, a click opens a popup with the right figures."""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from geo.analysis import coverage
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def served(layers):
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is not installed (scripts/system-packages.txt)")
+        pytest.skip("chromium is not installed: apt-get install chromium")
+    store, _ = layers
+    coverage.analyze(store.engine)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AREAVASTA_")}
+    env["AREAVASTA_DATABASE_URL"] = store.settings.database_url
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("areavasta")), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield store, base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def test_map_pages_contain_no_external_address(served):
+    _, base = served
+    for path in ("/maps/", "/maps/coverage"):
+        html = httpx.get(base + path).text
+        assert not re.findall(r"(?:src|href)=[\"']https?://", html), path
+    assert len(httpx.get(base + "/maps/coverage").content) < 3_000_000
+
+
+def test_coverage_map_in_chromium(served, browser):
+    store, base = served
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    requests, failures = [], []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("requestfailed", lambda r: failures.append(r.url))
+    page.on("response", lambda r: failures.append(r.url) if r.status >= 400 else None)
+    page.goto(f"{base}/maps/coverage", wait_until="load")
+    page.wait_for_selector("path.leaflet-interactive")
+    assert page.locator("path.leaflet-interactive").count() == 625
+    assert failures == []
+    assert all(url.startswith(base) or url.startswith("data:") for url in requests), requests
+    assert page.locator(".areavasta-legend").is_visible() and page.locator(".leaflet-control-scale").count() == 1
+    point = page.evaluate(
+        """() => {
+            const map = Object.values(window).find(v => v instanceof L.Map);
+            let target = null;
+            map.eachLayer(l => { if (l.feature && l.feature.id === '016024') target = l; });
+            const p = map.latLngToContainerPoint(target.getBounds().getCenter());
+            const box = map.getContainer().getBoundingClientRect();
+            return {x: box.left + p.x, y: box.top + p.y};
+        }"""
+    )
+    page.mouse.click(point["x"], point["y"])
+    popup = page.wait_for_selector(".leaflet-popup-content").inner_text()
+    with store.engine.connect() as conn:
+        households, reached = conn.execute(
+            text(
+                "SELECT households, households_ftth FROM out.coverage_comune WHERE pro_com_t = '016024' "
+                "AND run_id = (SELECT max(id) FROM out.analysis_run WHERE kind = 'coverage') "
+                "AND ref_date = '2025-06-30'"
+            )
+        ).one()
+    assert "Bergamo" in popup
+    assert f"{households:,}".replace(",", ".") in popup and f"{reached:,}".replace(",", ".") in popup
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.wait_for_timeout(400)  # let the popup finish fading in before the picture
+    page.screenshot(path=str(ARTIFACTS / "coverage-map.png"))
+    page.close()
