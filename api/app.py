@@ -17,7 +17,7 @@ from api.ogc import errors as ogc_errors
 from api.ogc import routes as ogc_routes
 from geo import __version__
 from geo.settings import Settings, get_settings
-from maps.assets import LEAFLET_DIR, LEAFLET_URL
+from maps.assets import CLUSTER_DIR, CLUSTER_URL, JQUERY_DIR, JQUERY_URL, LEAFLET_DIR, LEAFLET_URL
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -53,5 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs.router, tags=["jobs"])
     app.include_router(maps.router, tags=["maps"], dependencies=reading)
     app.mount(LEAFLET_URL, StaticFiles(directory=LEAFLET_DIR), name="leaflet")
+    app.mount(CLUSTER_URL, StaticFiles(directory=CLUSTER_DIR), name="markercluster")
+    app.mount(JQUERY_URL, StaticFiles(directory=JQUERY_DIR), name="jquery")
     app.include_router(health.router, tags=["operations"])
     return app

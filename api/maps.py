@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
 
 from api.deps import get_engine
 from api.http import cached
 from api.ogc.errors import bad_request, not_found
-from maps import coverage
+from maps import coverage, schools_priorities
+from maps.coverage import MapError
 
 router = APIRouter()
 
@@ -22,6 +24,9 @@ INDEX = """<!doctype html><html lang="it"><head><meta charset="utf-8"><title>are
 <p>Banda ultralarga, scuole e strade delle province di Bergamo, Brescia, Cremona e Mantova.</p>
 <h2>Mappe</h2><ul>
 <li><a href="/maps/coverage">Copertura FTTH per comune</a> (con la variazione tra le date)</li>
+<li><a href="/maps/schools">Scuole e connettività</a></li>
+<li><a href="/maps/priorities">Priorità di intervento</a> (primi 100; <code>?top=N</code>)</li>
+<li>Un comune: <code>/maps/municipality/016024</code> (<a href="/maps/municipality/016024">Bergamo</a>)</li>
 </ul>
 <h2>Download</h2><ul>
 <li>Priorità di intervento: <a href="/downloads/priorities.xlsx">XLSX</a>, <a href="/downloads/priorities.csv">CSV</a>,
@@ -53,3 +58,34 @@ def coverage_map(
     except coverage.MapError as exc:
         raise not_found(str(exc)) from exc
     return cached(request, html, "text/html; charset=utf-8")
+
+
+def _page(request: Request, build: Callable[[], str]) -> Response:
+    try:
+        return cached(request, build(), "text/html; charset=utf-8")
+    except MapError as exc:
+        raise not_found(str(exc)) from exc
+
+
+@router.get("/maps/schools", response_class=HTMLResponse, summary="Schools by connectivity status")
+def schools(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Response:
+    return _page(request, lambda: schools_priorities.schools_map(engine))
+
+
+@router.get("/maps/priorities", response_class=HTMLResponse, summary="Ranked targets and routes of a run")
+def priorities(
+    request: Request,
+    engine: Annotated[Engine, Depends(get_engine)],
+    top: Annotated[int, Query(ge=1, le=5000, description="How many ranked targets")] = 100,
+    run: Annotated[int | None, Query(ge=1, description="Priorities run (latest by default)")] = None,
+) -> Response:
+    return _page(request, lambda: schools_priorities.priorities_map(engine, run, top))
+
+
+@router.get("/maps/municipality/{code}", response_class=HTMLResponse, summary="One municipality with its layers")
+def municipality(
+    request: Request,
+    code: Annotated[str, Path(pattern=r"^\d{6}$", description="ISTAT code, e.g. 016024")],
+    engine: Annotated[Engine, Depends(get_engine)],
+) -> Response:
+    return _page(request, lambda: schools_priorities.municipality_map(engine, code))

@@ -5,15 +5,37 @@ from __future__ import annotations
 from pathlib import Path
 
 import folium
+import xstatic.pkg.jquery
 import xstatic.pkg.leaflet
+import xstatic.pkg.leaflet_markercluster
+from folium.plugins import FastMarkerCluster
 
 LEAFLET_DIR = Path(xstatic.pkg.leaflet.BASE_DIR)
 LEAFLET_URL = "/static/leaflet"
+JQUERY_DIR = Path(xstatic.pkg.jquery.BASE_DIR)
+JQUERY_URL = "/static/jquery"
+CLUSTER_DIR = Path(xstatic.pkg.leaflet_markercluster.BASE_DIR)
+CLUSTER_URL = "/static/markercluster"
 
 
 def offline_map(**options: object) -> folium.Map:
     """A folium map whose only scripts and styles are the locally served Leaflet ones."""
+    # without tiles nothing sets a zoom range, and marker clustering needs one
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, **options)
-    m.default_js = [("leaflet", f"{LEAFLET_URL}/leaflet.js")]
+    m.options["maxZoom"] = 19
+    # folium builds popups with jQuery
+    m.default_js = [("leaflet", f"{LEAFLET_URL}/leaflet.js"), ("jquery", f"{JQUERY_URL}/jquery.min.js")]
     m.default_css = [("leaflet_css", f"{LEAFLET_URL}/leaflet.css")]
     return m
+
+
+def offline_cluster(name: str, rows: list[list], callback: str) -> FastMarkerCluster:
+    """Clustered markers built in the browser from compact ``rows`` by ``callback``, with the locally served
+    Leaflet.markercluster."""
+    cluster = FastMarkerCluster(rows, callback=callback, name=name)
+    cluster.default_js = [("markerclusterjs", f"{CLUSTER_URL}/leaflet.markercluster.js")]
+    cluster.default_css = [
+        ("markerclustercss", f"{CLUSTER_URL}/MarkerCluster.css"),
+        ("markerclusterdefaultcss", f"{CLUSTER_URL}/MarkerCluster.Default.css"),
+    ]
+    return cluster

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, text
 from geo.analysis.runs import latest_run
 from maps.assets import offline_map
 from maps.legend import FTTH_SHARE, NEW_FTTH
+from maps.page import finish
 
 SIMPLIFY_M = 60.0  # display only: boundaries simplified to 60 m keep the page light
 SOURCE = "AGCOM Broadband Map; Infratel Mappatura 2025; ISTAT"
@@ -68,6 +69,14 @@ def _label(properties: dict[str, Any]) -> None:
     properties["fill_change"] = NEW_FTTH.colour(properties["nuove"])
 
 
+def add_provinces(m: folium.Map, engine: Engine) -> None:
+    """Province outlines: orientation without a tile server."""
+    with engine.connect() as conn:
+        provinces = conn.execute(text(PROVINCES_SQL), {"tolerance": SIMPLIFY_M}).scalar_one()
+    style = {"fill": False, "color": "#222", "weight": 2.5}
+    folium.GeoJson(provinces, name="Province", style_function=lambda _f: style, interactive=False).add_to(m)
+
+
 def build(engine: Engine, day: dt.date | None = None, tile_url: str | None = None) -> str:
     """The coverage map for ``day`` (the latest reference date by default), as a standalone HTML page."""
     run, days = available_dates(engine)
@@ -76,7 +85,6 @@ def build(engine: Engine, day: dt.date | None = None, tile_url: str | None = Non
         raise MapError(f"no coverage data for {day}; dates: {', '.join(str(d) for d in days)}")
     with engine.connect() as conn:
         features = conn.execute(text(FEATURES_SQL), {"run": run, "day": day, "tolerance": SIMPLIFY_M}).scalar_one()
-        provinces = conn.execute(text(PROVINCES_SQL), {"tolerance": SIMPLIFY_M}).scalar_one()
     for feature in features["features"]:
         _label(feature["properties"])
     m = offline_map(location=[45.55, 10.15], zoom_start=9)
@@ -117,18 +125,6 @@ def build(engine: Engine, day: dt.date | None = None, tile_url: str | None = Non
             },
             tooltip=folium.GeoJsonTooltip(["comune", "nuove_txt"], aliases=["Comune", "Nuove famiglie FTTH"]),
         ).add_to(m)
-    folium.GeoJson(
-        provinces,
-        name="Province",
-        style_function=lambda _f: {"fill": False, "color": "#222", "weight": 2.5},
-        interactive=False,
-    ).add_to(m)
+    add_provinces(m, engine)
     FTTH_SHARE.add_legend(m)
-    note = (
-        f'<div style="position:fixed;bottom:4px;left:110px;z-index:1000;background:white;padding:2px 6px;'
-        f'font:11px sans-serif">Fonte: {SOURCE}; dati al {day:%d/%m/%Y}</div>'
-    )
-    m.get_root().html.add_child(folium.Element(note))
-    folium.LayerControl(collapsed=False).add_to(m)
-    m.get_root().header.add_child(folium.Element(f"<title>Copertura FTTH – {day:%d/%m/%Y}</title>"))
-    return m.get_root().render()
+    return finish(m, f"Copertura FTTH – {day:%d/%m/%Y}", f"{SOURCE}; dati al {day:%d/%m/%Y}")

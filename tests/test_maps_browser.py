@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from geo.analysis import coverage
+from geo.analysis import coverage, priorities
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -38,6 +38,7 @@ def served(layers):
         pytest.skip("chromium is not installed: apt-get install chromium")
     store, _ = layers
     coverage.analyze(store.engine)
+    priorities.analyze(store.engine)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -75,7 +76,7 @@ def browser():
 
 def test_map_pages_contain_no_external_address(served):
     _, base = served
-    for path in ("/maps/", "/maps/coverage"):
+    for path in ("/maps/", "/maps/coverage", "/maps/schools", "/maps/priorities", "/maps/municipality/016024"):
         html = httpx.get(base + path).text
         assert not re.findall(r"(?:src|href)=[\"']https?://", html), path
     assert len(httpx.get(base + "/maps/coverage").content) < 3_000_000
@@ -120,3 +121,49 @@ def test_coverage_map_in_chromium(served, browser):
     page.wait_for_timeout(400)  # let the popup finish fading in before the picture
     page.screenshot(path=str(ARTIFACTS / "coverage-map.png"))
     page.close()
+
+
+def _open(browser, url):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    requests, failures = [], []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("requestfailed", lambda r: failures.append(r.url))
+    page.on("response", lambda r: failures.append(r.url) if r.status >= 400 else None)
+    page.goto(url, wait_until="load")
+    return page, requests, failures
+
+
+@pytest.mark.parametrize(
+    ("path", "selector", "expected"),
+    [
+        ("/maps/schools", ".marker-cluster", None),
+        ("/maps/priorities?top=25", "path.leaflet-interactive", 25),
+        ("/maps/municipality/016024", "path.leaflet-interactive", None),
+    ],
+)
+def test_other_maps_in_chromium(served, browser, path, selector, expected):
+    store, base = served
+    page, requests, failures = _open(browser, base + path)
+    page.wait_for_selector(selector)
+    assert failures == []
+    assert all(url.startswith(base) or url.startswith("data:") for url in requests), requests
+    if expected is not None:
+        with store.engine.connect() as conn:
+            routes = conn.execute(
+                text(
+                    "SELECT count(*) FROM out.priority_item WHERE rank <= 25 AND route IS NOT NULL AND run_id = "
+                    "(SELECT max(id) FROM out.analysis_run WHERE kind = 'priorities')"
+                )
+            ).scalar()
+        assert page.locator(selector).count() == expected + routes  # one circle per target, one line per route
+        layers = page.locator(".leaflet-control-layers").inner_text()
+        assert "SINTETICA" in layers  # the synthetic road network is never shown as real
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / (path.strip("/").replace("/", "-").split("?")[0] + ".png")))
+    page.close()
+
+
+def test_unknown_municipality_map_is_404(served):
+    _, base = served
+    assert httpx.get(base + "/maps/municipality/999999").status_code == 404
+    assert httpx.get(base + "/maps/municipality/abc").status_code == 400

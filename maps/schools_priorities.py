@@ -1,0 +1,199 @@
+"""The schools map (connectivity status, clustered, approximate locations marked) and the priorities map
+(ranked targets and routes of a run, within-budget items distinct), optionally limited to one municipality."""
+
+from __future__ import annotations
+
+import folium
+import pandas as pd
+from sqlalchemy import Engine, text
+
+from geo.analysis.runs import latest_run
+from maps.assets import offline_cluster, offline_map
+from maps.coverage import MapError, add_provinces
+from maps.legend import Classes
+from maps.page import finish, popup_table
+
+SCHOOL_STATUS = Classes(
+    "Scuole",
+    (1, 2),
+    ("#d7191c", "#1a9641"),
+    ("indirizzo senza >300 Mbit/s al 2028 (Infratel)", "indirizzo non in elenco"),
+)
+PRIORITY = Classes("Priorità", (1, 2), ("#1a9641", "#969696"), ("entro il budget", "oltre il budget"))
+APPROXIMATE = "posizione approssimata (centro abitato o comune), non un rilievo"
+
+
+def _schools(engine: Engine, municipality: str | None) -> pd.DataFrame:
+    with engine.connect() as conn:
+        run = latest_run(conn, "coverage")
+        if run is None:
+            raise MapError("no coverage analysis yet: run 'areavasta analyze'")
+        return pd.read_sql(
+            text(
+                "SELECT s.codicescuola, s.denominazione, s.livello, s.indirizzo, s.pro_com_t, s.geocode_method, "
+                "s.geocode_quality, c.gap, c.match_status, ST_Y(ST_Transform(s.geom, 4326)) AS lat, "
+                "ST_X(ST_Transform(s.geom, 4326)) AS lon FROM school.scuola_located s "
+                "JOIN out.school_connectivity c USING (codicescuola) WHERE c.run_id = :r "
+                "AND (CAST(:m AS text) IS NULL OR s.pro_com_t = :m) ORDER BY s.codicescuola"
+            ),
+            conn,
+            params={"r": run, "m": municipality},
+        )
+
+
+SCHOOL_MARKER = """function (row) {
+    var esc = function (s) { var d = document.createElement('div'); d.textContent = String(s); return d.innerHTML; };
+    var marker = L.circleMarker(new L.LatLng(row[0], row[1]), {radius: 6, weight: 2, color: row[2],
+        fillColor: row[2], fillOpacity: row[3] ? 0.9 : 0.15, dashArray: row[3] ? null : '3'});
+    var labels = ['Codice', 'Scuola', 'Livello', 'Indirizzo', 'Connettività', 'Posizione', 'Qualità'];
+    var cells = row.slice(4).map(function (v, i) {
+        return '<tr><th style="text-align:left;padding-right:8px">' + labels[i] + '</th><td>' + esc(v) + '</td></tr>';
+    });
+    marker.bindPopup('<table>' + cells.join('') + '</table>', {maxWidth: 360});
+    marker.bindTooltip(esc(row[5]));
+    return marker;
+}"""
+
+
+def add_schools(m: folium.Map, schools: pd.DataFrame) -> None:
+    """Clustered circle markers; hollow dashed circles mark approximate (non-surveyed) locations."""
+    rows = []
+    for row in schools.itertuples(index=False):
+        surveyed = row.geocode_method == "geocoded_address"
+        rows.append(
+            [
+                round(row.lat, 6),
+                round(row.lon, 6),
+                SCHOOL_STATUS.colours[0 if row.gap else 1],
+                surveyed,
+                row.codicescuola,
+                row.denominazione,
+                row.livello,
+                row.indirizzo or "n.d.",
+                SCHOOL_STATUS.labels[0 if row.gap else 1],
+                "indirizzo geocodificato" if surveyed else APPROXIMATE,
+                row.geocode_quality,
+            ]
+        )
+    offline_cluster("Scuole (raggruppate)", rows, SCHOOL_MARKER).add_to(m)
+
+
+def schools_map(engine: Engine, municipality: str | None = None) -> str:
+    schools = _schools(engine, municipality)
+    m = offline_map(location=[45.55, 10.15], zoom_start=9)
+    add_provinces(m, engine)
+    add_schools(m, schools)
+    SCHOOL_STATUS.add_legend(m)
+    return finish(m, "Scuole e connettività", "MIM anagrafe scuole; Infratel Mappatura 2025; geocodifica napo/OSM")
+
+
+def _priorities(engine: Engine, run: int | None, top: int, municipality: str | None) -> tuple[int, dict, bool]:
+    with engine.connect() as conn:
+        run = run or latest_run(conn, "priorities")
+        if run is None:
+            raise MapError("no priorities run yet: run 'areavasta priorities'")
+        features = conn.execute(
+            text(
+                "SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object("
+                "'type', 'Feature', 'id', target_id, "
+                "'properties', json_build_object('rank', rank, 'target', target_id, "
+                "'nome', name, 'costo', round(capex_eur::numeric), 'marginale', round(marginal_capex_eur::numeric), "
+                "'beneficio', round(benefit::numeric, 6), 'selezionato', selected, 'motivo', reason), "
+                "'geometry', ST_AsGeoJSON(ST_Transform(geom, 4326), 6)::json, "
+                "'route', ST_AsGeoJSON(ST_Transform(route, 4326), 6)::json) ORDER BY rank), '[]'::json)) "
+                "FROM out.priority_item WHERE run_id = :r AND rank <= :top "
+                "AND (CAST(:m AS text) IS NULL OR pro_com_t = :m)"
+            ),
+            {"r": run, "top": top, "m": municipality},
+        ).scalar_one()
+        synthetic = bool(conn.execute(text("SELECT bool_or(synthetic) FROM net.edge")).scalar())
+    return run, features, synthetic
+
+
+def add_priorities(m: folium.Map, features: dict, synthetic: bool) -> None:
+    label = " (su rete stradale SINTETICA)" if synthetic else ""
+    routes = folium.FeatureGroup(name=f"Tracciati{label}")
+    targets = folium.FeatureGroup(name="Obiettivi")
+    for feature in features["features"]:
+        p = feature["properties"]
+        colour = PRIORITY.colours[0 if p["selezionato"] else 1]
+        rows = [
+            ("Posizione in graduatoria", p["rank"]),
+            ("Obiettivo", p["nome"] or p["target"]),
+            ("Costo (€)", p["costo"]),
+            ("Costo marginale (€)", p["marginale"] or "n.d."),
+            ("Beneficio", p["beneficio"]),
+            ("Perché", p["motivo"]),
+        ]
+        if feature.get("route"):
+            folium.GeoJson(
+                feature["route"],
+                style_function=lambda _f, c=colour: {"color": c, "weight": 3},
+                tooltip=f"tracciato n. {p['rank']}",
+            ).add_to(routes)
+        lon, lat = feature["geometry"]["coordinates"]
+        folium.CircleMarker(
+            [lat, lon],
+            radius=7,
+            color=colour,
+            fill=True,
+            fill_opacity=0.9,
+            popup=folium.Popup(popup_table(rows), max_width=420),
+            tooltip=f"{p['rank']}. {p['nome'] or p['target']}",
+        ).add_to(targets)
+    routes.add_to(m)
+    targets.add_to(m)
+
+
+def priorities_map(engine: Engine, run: int | None = None, top: int = 100, municipality: str | None = None) -> str:
+    run, features, synthetic = _priorities(engine, run, top, municipality)
+    m = offline_map(location=[45.55, 10.15], zoom_start=9)
+    add_provinces(m, engine)
+    add_priorities(m, features, synthetic)
+    PRIORITY.add_legend(m)
+    source = f"areavasta, priorità run {run}" + ("; rete stradale SINTETICA" if synthetic else "")
+    return finish(m, f"Priorità di intervento – run {run}", source)
+
+
+def municipality_map(engine: Engine, code: str) -> str:
+    """One municipality: its boundary and figures, its schools, and its priority targets and routes."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT c.comune, ST_AsGeoJSON(ST_Transform(c.geom, 4326), 6)::json AS geometry, "
+                "cc.households, cc.households_ftth, cc.ftth_share, cc.civici_unserved, cc.ref_date "
+                "FROM ref.comune c LEFT JOIN out.coverage_comune cc ON cc.pro_com_t = c.pro_com_t "
+                "AND cc.run_id = (SELECT max(id) FROM out.analysis_run "
+                "WHERE kind = 'coverage' AND status = 'succeeded') "
+                "WHERE c.pro_com_t = :c ORDER BY cc.ref_date DESC NULLS LAST LIMIT 1"
+            ),
+            {"c": code},
+        ).first()
+    if row is None:
+        raise MapError(f"no municipality {code!r}")
+    share = "n.d." if row.ftth_share is None else f"{row.ftth_share * 100:.1f}%"
+    figures = [
+        ("Comune", row.comune),
+        ("Codice ISTAT", code),
+        ("Famiglie", row.households),
+        ("Famiglie FTTH", row.households_ftth),
+        ("Quota FTTH", share),
+        ("Civici senza >300 Mbit/s al 2028", row.civici_unserved),
+        ("Data AGCOM", row.ref_date),
+    ]
+    m = offline_map()
+    outline = folium.GeoJson(
+        row.geometry,
+        name=row.comune,
+        style_function=lambda _f: {"color": "#08306b", "weight": 3, "fillOpacity": 0.05},
+        popup=folium.Popup(popup_table(figures), max_width=380),
+    )
+    outline.add_to(m)
+    add_schools(m, _schools(engine, code))
+    try:
+        _, features, synthetic = _priorities(engine, None, 1_000_000, code)
+        add_priorities(m, features, synthetic)
+    except MapError:
+        pass  # no priorities run yet: the municipality map still shows boundary, figures and schools
+    m.fit_bounds(outline.get_bounds())
+    return finish(m, f"{row.comune} – banda ultralarga e scuole", "ISTAT; AGCOM; Infratel; MIM")
