@@ -69,12 +69,26 @@ def _label(properties: dict[str, Any]) -> None:
     properties["fill_change"] = NEW_FTTH.colour(properties["nuove"])
 
 
+MAIN_ROADS_SQL = """
+SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
+    'type', 'Feature', 'properties', json_build_object('highway', highway),
+    'geometry', ST_AsGeoJSON(ST_Transform(ST_Simplify(geom, :tolerance), 4326), 5)::json)), '[]'::json)),
+    coalesce(bool_or(synthetic), false)
+FROM net.edge WHERE highway IN ('motorway', 'trunk', 'primary', 'secondary')
+"""
+
+
 def add_provinces(m: folium.Map, engine: Engine) -> None:
-    """Province outlines: orientation without a tile server."""
+    """Context without a tile server: province outlines and main roads (labelled when synthetic)."""
     with engine.connect() as conn:
         provinces = conn.execute(text(PROVINCES_SQL), {"tolerance": SIMPLIFY_M}).scalar_one()
-    style = {"fill": False, "color": "#222", "weight": 2.5}
-    folium.GeoJson(provinces, name="Province", style_function=lambda _f: style, interactive=False).add_to(m)
+        roads, synthetic = conn.execute(text(MAIN_ROADS_SQL), {"tolerance": SIMPLIFY_M}).one()
+    if roads["features"]:
+        name = "Strade principali" + (" (rete SINTETICA, non rilevata)" if synthetic else "")
+        style = {"color": "#7f7f7f", "weight": 1.5, "opacity": 0.8}
+        folium.GeoJson(roads, name=name, style_function=lambda _f: style, interactive=False).add_to(m)
+    outline = {"fill": False, "color": "#222", "weight": 2.5}
+    folium.GeoJson(provinces, name="Province", style_function=lambda _f: outline, interactive=False).add_to(m)
 
 
 def build(engine: Engine, day: dt.date | None = None, tile_url: str | None = None) -> str:

@@ -195,5 +195,7 @@ def municipality_map(engine: Engine, code: str) -> str:
         add_priorities(m, features, synthetic)
     except MapError:
         pass  # no priorities run yet: the municipality map still shows boundary, figures and schools
+    add_provinces(m, engine)
+    SCHOOL_STATUS.add_legend(m)
     m.fit_bounds(outline.get_bounds())
     return finish(m, f"{row.comune} – banda ultralarga e scuole", "ISTAT; AGCOM; Infratel; MIM")

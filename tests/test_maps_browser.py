@@ -95,6 +95,7 @@ def test_coverage_map_in_chromium(served, browser):
     assert failures == []
     assert all(url.startswith(base) or url.startswith("data:") for url in requests), requests
     assert page.locator(".areavasta-legend").is_visible() and page.locator(".leaflet-control-scale").count() == 1
+    assert "Strade principali (rete SINTETICA" in page.locator(".leaflet-control-layers").inner_text()
     point = page.evaluate(
         """() => {
             const map = Object.values(window).find(v => v instanceof L.Map);
@@ -145,6 +146,7 @@ def test_other_maps_in_chromium(served, browser, path, selector, expected):
     store, base = served
     page, requests, failures = _open(browser, base + path)
     page.wait_for_selector(selector)
+    assert page.locator(".areavasta-legend").count() == 1 and page.locator(".leaflet-control-scale").count() == 1
     assert failures == []
     assert all(url.startswith(base) or url.startswith("data:") for url in requests), requests
     if expected is not None:
