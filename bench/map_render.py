@@ -13,27 +13,19 @@ import time
 import httpx
 from playwright.sync_api import sync_playwright
 
+from maps.browser import CHROMIUM, CHROMIUM_FLAGS
+
 MAPS = {
     "/maps/coverage": "path.leaflet-interactive",
     "/maps/schools": ".marker-cluster",
     "/maps/priorities": "path.leaflet-interactive",
     "/maps/municipality/016024": "path",
 }
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def main(base: str, runs: int) -> None:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         for path, selector in MAPS.items():
             size = len(httpx.get(base + path, timeout=60).content)
             times = []
