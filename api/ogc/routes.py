@@ -95,15 +95,10 @@ def conformance() -> dict[str, list[str]]:
 
 def _extent(engine: Engine, collection: Collection) -> list[float] | None:
     geometry = collection.table.c[collection.geometry_column]
+    extent = select(func.ST_Extent(func.ST_Transform(geometry, 4326)).label("box")).select_from(collection.table)
+    box = extent.subquery().c.box  # one aggregate, read four times
     with engine.connect() as conn:
-        box = conn.execute(
-            select(
-                func.ST_XMin(func.ST_Extent(func.ST_Transform(geometry, 4326))),
-                func.ST_YMin(func.ST_Extent(func.ST_Transform(geometry, 4326))),
-                func.ST_XMax(func.ST_Extent(func.ST_Transform(geometry, 4326))),
-                func.ST_YMax(func.ST_Extent(func.ST_Transform(geometry, 4326))),
-            ).select_from(collection.table)
-        ).one()
+        box = conn.execute(select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box))).one()
     return None if box[0] is None else [round(v, 6) for v in box]
 
 

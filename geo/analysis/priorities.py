@@ -119,10 +119,11 @@ def _select(
     return chosen, marginal
 
 
-def _route_geometry(engine_edges: gpd.GeoSeries, edges: list[int]) -> shapely.MultiLineString | None:
+def _route_geometry(edge_geometries: gpd.GeoSeries, edges: list[int]) -> shapely.MultiLineString | None:
+    """The route's edges (positions in id order, as RoadNetwork numbers them) as one MultiLineString."""
     if not edges:
         return None
-    return shapely.MultiLineString(list(engine_edges.iloc[edges]))
+    return shapely.MultiLineString(list(edge_geometries.iloc[edges]))
 
 
 def compute(engine: Engine, scenario: Scenario, costs: UnitCosts | None = None) -> pd.DataFrame:

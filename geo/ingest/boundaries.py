@@ -210,7 +210,7 @@ def validate(bset: BoundarySet, provinces: tuple[str, ...] | None, srid: int) ->
             raise IngestError(
                 bset.label, [Problem(f"no municipality of provinces {', '.join(provinces)} in the source")]
             )
-    geoms, repaired, geom_problems = to_multipolygons(frame.geometry, srid, bset.label, frame["_row"].to_numpy())
+    geoms, repaired, geom_problems = to_multipolygons(frame.geometry, srid, frame["_row"].to_numpy())
     if geom_problems:
         raise IngestError(bset.label, geom_problems)
     out = gpd.GeoDataFrame(frame.drop(columns="geometry"), geometry=geoms.values, crs=srid)

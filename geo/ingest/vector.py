@@ -31,15 +31,14 @@ def read_vector(location: str, *, layer: str | None = None, label: str | None = 
 
 
 def to_multipolygons(
-    geoms: gpd.GeoSeries, srid: int, label: str, row_numbers: np.ndarray
+    geoms: gpd.GeoSeries, srid: int, row_numbers: np.ndarray
 ) -> tuple[gpd.GeoSeries, int, list[Problem]]:
     """Project to ``srid``, repair invalid rings with make_valid, keep polygonal parts as MultiPolygons.
 
     Returns the geometries, how many were repaired, and a problem for each row without a usable polygon.
     """
     projected = geoms.to_crs(epsg=srid)
-    values = projected.values.to_numpy() if hasattr(projected.values, "to_numpy") else np.asarray(projected.values)
-    values = np.asarray(values, dtype=object)
+    values = np.asarray(projected.values, dtype=object)
     missing = shapely.is_missing(values)
     invalid = ~missing & ~shapely.is_valid(values)
     values[invalid] = shapely.make_valid(values[invalid])
