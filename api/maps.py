@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Annotated
 
@@ -17,6 +18,7 @@ from maps import coverage, schools_priorities
 from maps.coverage import MapError
 
 router = APIRouter()
+PROVINCE_CODE = re.compile(r"\d{3}")
 
 INDEX = """<!doctype html><html lang="it"><head><meta charset="utf-8"><title>areavasta – mappe</title>
 <style>body{font:15px sans-serif;margin:2em;max-width:46em}li{margin:.4em 0}</style></head><body>
@@ -48,13 +50,19 @@ def coverage_map(
     request: Request,
     engine: Annotated[Engine, Depends(get_engine)],
     date: Annotated[str | None, Query(description="AGCOM reference date YYYY-MM-DD (latest by default)")] = None,
+    province: Annotated[
+        str | None, Query(description="ISTAT province codes, comma-separated (all loaded by default)")
+    ] = None,
 ) -> Response:
     try:
         day = dt.date.fromisoformat(date) if date else None
     except ValueError as exc:
         raise bad_request("date", f"{date!r} is not a date YYYY-MM-DD") from exc
+    provinces = tuple(code.strip() for code in province.split(",")) if province else None
+    if provinces is not None and not all(PROVINCE_CODE.fullmatch(code) for code in provinces):
+        raise bad_request("province", f"{province!r} is not a list of 3-digit ISTAT province codes")
     try:
-        html = coverage.build(engine, day, request.app.state.store.settings.map_tile_url)
+        html = coverage.build(engine, day, request.app.state.store.settings.map_tile_url, provinces)
     except coverage.MapError as exc:
         raise not_found(str(exc)) from exc
     return cached(request, html, "text/html; charset=utf-8")

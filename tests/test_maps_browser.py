@@ -1,12 +1,7 @@
 """The maps in a real browser (Debian's Chromium driven by Playwright, no browser download): every request stays
 on 127.0.0.1 and succeeds, Leaflet draws the expected features, a click opens a popup with the right figures."""
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,42 +10,19 @@ from sqlalchemy import text
 
 from geo.analysis import coverage, priorities
 from maps.browser import CHROMIUM, CHROMIUM_FLAGS
+from tests.served import require_chromium, serving
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
 @pytest.fixture(scope="module")
 def served(layers):
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is not installed (scripts/system-packages.txt)")
-        pytest.skip("chromium is not installed: apt-get install chromium")
+    require_chromium()
     store, _ = layers
     coverage.analyze(store.engine)
     priorities.analyze(store.engine)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AREAVASTA_")}
-    env["AREAVASTA_DATABASE_URL"] = store.settings.database_url
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("areavasta")), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    with serving(store.settings.database_url) as base:
         yield store, base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +130,36 @@ def test_unknown_municipality_map_is_404(served):
     _, base = served
     assert httpx.get(base + "/maps/municipality/999999").status_code == 404
     assert httpx.get(base + "/maps/municipality/abc").status_code == 400
+
+
+def test_school_popup_reads_the_record_from_the_api(served, browser):
+    """Marker rows carry only position, status and code; the popup fills in from /collections/schools/items."""
+    store, base = served
+    page, _, failures = _open(browser, base + "/maps/municipality/016024")
+    page.wait_for_selector(".marker-cluster, path.leaflet-interactive")
+    code = page.evaluate(
+        """() => {
+            const group = Object.values(window).find(v => v instanceof L.MarkerClusterGroup);
+            const marker = group.getLayers()[0];
+            // circle markers have no icon, so markercluster's zoomToShowLayer never calls back for a shown one
+            if (marker._map) marker.openPopup(); else group.zoomToShowLayer(marker, () => marker.openPopup());
+            return marker.getTooltip().getContent();
+        }"""
+    )
+    with store.engine.connect() as conn:
+        name, gap = conn.execute(
+            text(
+                "SELECT s.denominazione, c.gap FROM school.scuola s JOIN out.school_connectivity c USING "
+                "(codicescuola) WHERE codicescuola = :c AND c.run_id = "
+                "(SELECT max(id) FROM out.analysis_run WHERE kind = 'coverage')"
+            ),
+            {"c": code},
+        ).one()
+    page.wait_for_function(
+        "name => document.querySelector('.leaflet-popup-content')?.textContent.includes(name)", arg=name
+    )
+    popup = page.locator(".leaflet-popup-content").inner_text()
+    assert code in popup
+    assert ("senza >300 Mbit/s" in popup) == gap
+    assert failures == []
+    page.close()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Connection, Engine
 
-from geo.ingest.fields import loaded_municipalities, municipality_codes
+from geo.ingest.fields import loaded_municipalities, municipality_codes, rejected_details
 from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, flag, run_ingest
 from geo.ingest.tabular import parse_numbers, read_table
 from geo.models import AGCOM_COUNTS, AgcomComune
@@ -85,9 +85,15 @@ def read(path: Path, ref_date: dt.date | None = None) -> AgcomTable:
     return AgcomTable(rows, table.decimal, dates, Source.from_path(path), table.label)
 
 
-def validate(table: AgcomTable, known: set[str], provinces: tuple[str, ...] | None) -> tuple[pd.DataFrame, dict]:
-    """Typed rows of the configured provinces, with blanks resolved; raises with every bad row."""
-    rows, problems = municipality_codes(table.rows, "code", provinces, known, "pro_com")
+def validate(
+    table: AgcomTable,
+    known: set[str],
+    provinces: tuple[str, ...] | None,
+    rejected: list[Problem] | None = None,
+) -> tuple[pd.DataFrame, dict]:
+    """Typed rows of the configured provinces, with blanks resolved; raises with every bad row (see
+    :func:`municipality_codes` for ``rejected``)."""
+    rows, problems = municipality_codes(table.rows, "code", provinces, known, "pro_com", rejected)
     out = pd.DataFrame({"pro_com_t": rows["pro_com_t"], "ref_date": rows["ref_date"]})
     out["comune_source"] = rows["comune_source"] if "comune_source" in rows.columns else None
     present = [c for c in AGCOM_COUNTS if c in rows.columns]
@@ -120,22 +126,27 @@ def validate(table: AgcomTable, known: set[str], provinces: tuple[str, ...] | No
     return out, details
 
 
-def ingest(engine: Engine, table: AgcomTable, provinces: tuple[str, ...] | None) -> IngestResult:
-    """Replace the rows of the file's reference date(s), keeping every other date."""
+def ingest(
+    engine: Engine, table: AgcomTable, provinces: tuple[str, ...] | None, *, reject_unknown: bool = False
+) -> IngestResult:
+    """Replace the rows of the file's reference date(s), keeping every other date; with ``reject_unknown``, rows of
+    municipalities not in the loaded boundaries are left out and recorded."""
     if len(table.ref_dates) != 1:
         raise IngestError(table.label, [Problem(f"one reference date per file expected, found {table.ref_dates}")])
     ref_date = table.ref_dates[0]
 
     def _prepare(conn: Connection) -> Prepared:
         known = loaded_municipalities(conn, table.label)
-        rows, details = validate(table, known, provinces)
+        rejected: list[Problem] | None = [] if reject_unknown else None
+        rows, details = validate(table, known, provinces, rejected)
         if rows.empty:
             raise IngestError(table.label, [Problem("no rows for the configured provinces")])
         return Prepared(
             loads=[TableLoad(AgcomComune.__table__, rows, scope={"ref_date": ref_date})],
             rows_read=len(table.rows),
+            rows_rejected=len(rejected or []),
             reference_date=ref_date,
-            details=details,
+            details=details | rejected_details(rejected or []),
         )
 
     return run_ingest(engine, LAYER, table.source, _prepare)

@@ -128,13 +128,14 @@ def find_istat_archive(sources: Path) -> Path | None:
 
 def _job(engine: Engine, settings: Settings, item: Found) -> Callable[[], IngestResult]:
     provinces, srid = settings.provinces, settings.working_crs
+    reject = settings.unknown_municipalities == "reject"
     jobs: dict[str, Callable[[], IngestResult]] = {
         "settlements": lambda: points.ingest_settlements(engine, item.path, provinces, srid),
         "geocoded_schools": lambda: points.ingest_geocoded_schools(engine, item.path, srid),
-        "schools": lambda: schools.ingest(engine, schools.read(item.path), provinces),
+        "schools": lambda: schools.ingest(engine, schools.read(item.path), provinces, reject_unknown=reject),
         "school_buildings": lambda: schools.ingest_buildings(engine, schools.read_buildings(item.path), provinces),
-        "agcom": lambda: agcom.ingest(engine, agcom.read(item.path), provinces),
-        "infratel": lambda: infratel.ingest(engine, infratel.read(item.path), provinces),
+        "agcom": lambda: agcom.ingest(engine, agcom.read(item.path), provinces, reject_unknown=reject),
+        "infratel": lambda: infratel.ingest(engine, infratel.read(item.path), provinces, reject_unknown=reject),
         "roads": lambda: roads.ingest(engine, roads.read_osm(item.path), srid),
         "raster": lambda: rasters.ingest(engine, rasters.read(item.path)),
     }
@@ -167,7 +168,10 @@ def ingest_all(
             population.LAYER,
             "geopop",
             lambda: population.ingest(
-                engine, population.open_population("geopop", settings.geopop_year), settings.provinces
+                engine,
+                population.open_population("geopop", settings.geopop_year),
+                settings.provinces,
+                reject_unknown=settings.unknown_municipalities == "reject",
             ),
         ),
     ]

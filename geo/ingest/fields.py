@@ -32,26 +32,43 @@ def zero_padded(values: pd.Series, width: int) -> pd.Series:
     return values.map(one).astype(object)
 
 
+UNKNOWN_CODE = (
+    "unknown municipality code {value} (not in the loaded boundaries; if it is another ISTAT vintage, set"
+    " AREAVASTA_UNKNOWN_MUNICIPALITIES=reject to leave such rows out and record them)"
+)
+MAX_REJECTED_LISTED = 100
+
+
 def municipality_codes(
-    rows: pd.DataFrame, column: str, provinces: tuple[str, ...] | None, known: set[str], label: str
+    rows: pd.DataFrame,
+    column: str,
+    provinces: tuple[str, ...] | None,
+    known: set[str],
+    label: str,
+    rejected: list[Problem] | None = None,
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Rows of the configured provinces with a ``pro_com_t`` column, and a problem for every malformed code or
     code of those provinces that names no loaded municipality. ``rows`` carries the file row numbers in ``_row``;
-    ``label`` is the column name shown in messages."""
+    ``label`` is the column name shown in messages.
+
+    Given a ``rejected`` list, rows with a well-formed code that names no loaded municipality (another ISTAT
+    vintage: municipalities merge every year) are left out and described there instead of failing the load.
+    """
     codes = zero_padded(rows[column], 6).astype(str)
     malformed = ~codes.str.match(PRO_COM_T_PATTERN)
     problems = flag(malformed, rows["_row"], rows[column], "municipality code {value!r} is not 6 digits", label)
     in_scope = malformed | (codes.str[:3].isin(provinces) if provinces is not None else True)
     rows = rows[in_scope].assign(pro_com_t=codes[in_scope])
     unknown = ~malformed[in_scope] & ~rows["pro_com_t"].isin(known)
-    problems += flag(
-        unknown,
-        rows["_row"],
-        rows["pro_com_t"],
-        "unknown municipality code {value} (not in the loaded boundaries)",
-        label,
-    )
-    return rows, problems
+    if rejected is None:
+        return rows, problems + flag(unknown, rows["_row"], rows["pro_com_t"], UNKNOWN_CODE, label)
+    rejected += flag(unknown, rows["_row"], rows["pro_com_t"], "municipality code {value} is not loaded", label)
+    return rows[~unknown], problems
+
+
+def rejected_details(rejected: list[Problem]) -> dict[str, object]:
+    """What a run records of the rows it left out: how many, and the first of them with row and reason."""
+    return {"rejected_rows": len(rejected), "rejected_first": [str(p) for p in rejected[:MAX_REJECTED_LISTED]]}
 
 
 def loaded_municipalities(conn: Connection, label: str) -> set[str]:

@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine
 
 from geo.addresses import LOST, normalise_street, parse_civic
-from geo.ingest.fields import loaded_municipalities, municipality_codes
+from geo.ingest.fields import loaded_municipalities, municipality_codes, rejected_details
 from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, flag, run_ingest
 from geo.ingest.tabular import read_table
 from geo.models import InfratelCivico
@@ -62,8 +62,14 @@ def read(path: Path, ref_date: dt.date | None = None) -> InfratelList:
     return InfratelList(table.frame, ref_date or PUBLISHED, Source.from_path(path), table.label)
 
 
-def validate(listing: InfratelList, known: set[str], provinces: tuple[str, ...] | None) -> tuple[pd.DataFrame, dict]:
-    rows, problems = municipality_codes(listing.rows, "code", provinces, known, "com_istat_code")
+def validate(
+    listing: InfratelList,
+    known: set[str],
+    provinces: tuple[str, ...] | None,
+    rejected: list[Problem] | None = None,
+) -> tuple[pd.DataFrame, dict]:
+    """Typed, normalised rows; raises with every bad row (see :func:`municipality_codes` for ``rejected``)."""
+    rows, problems = municipality_codes(listing.rows, "code", provinces, known, "com_istat_code", rejected)
     civico = rows["civico"]
     if "barrato" in rows.columns:
         civico = (civico + "/" + rows["barrato"]).where(rows["barrato"] != "", civico)
@@ -109,17 +115,22 @@ def validate(listing: InfratelList, known: set[str], provinces: tuple[str, ...] 
     return out, details
 
 
-def ingest(engine: Engine, listing: InfratelList, provinces: tuple[str, ...] | None) -> IngestResult:
-    """Replace the whole list (it is one national snapshot) in one transaction."""
+def ingest(
+    engine: Engine, listing: InfratelList, provinces: tuple[str, ...] | None, *, reject_unknown: bool = False
+) -> IngestResult:
+    """Replace the whole list (it is one national snapshot) in one transaction; with ``reject_unknown``, rows of
+    municipalities not in the loaded boundaries are left out and recorded."""
 
     def _prepare(conn: Connection) -> Prepared:
         known = loaded_municipalities(conn, listing.label)
-        rows, details = validate(listing, known, provinces)
+        rejected: list[Problem] | None = [] if reject_unknown else None
+        rows, details = validate(listing, known, provinces, rejected)
         return Prepared(
             loads=[TableLoad(InfratelCivico.__table__, rows)],
             rows_read=len(listing.rows),
+            rows_rejected=len(rejected or []),
             reference_date=listing.ref_date,
-            details=details,
+            details=details | rejected_details(rejected or []),
         )
 
     return run_ingest(engine, LAYER, listing.source, _prepare)

@@ -101,6 +101,7 @@ class IngestResult:
     rows_rejected: int
     reference_date: dt.date | None
     content_hash: str
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 def sha256_file(path: Path) -> str:
@@ -199,7 +200,15 @@ def run_ingest(
         details=prepared.details or None,
     )
     return IngestResult(
-        run_id, layer, status, prepared.rows_read, rows, prepared.rows_rejected, prepared.reference_date, digest
+        run_id,
+        layer,
+        status,
+        prepared.rows_read,
+        rows,
+        prepared.rows_rejected,
+        prepared.reference_date,
+        digest,
+        prepared.details,
     )
 
 

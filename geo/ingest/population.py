@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Connection, Engine
 
-from geo.ingest.fields import loaded_municipalities, municipality_codes
+from geo.ingest.fields import loaded_municipalities, municipality_codes, rejected_details
 from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, flag, run_ingest
 from geo.ingest.tabular import parse_numbers
 from geo.models import Population
@@ -79,9 +79,15 @@ def open_population(spec: str, geopop_year: int, ref_date: dt.date | None = None
     return from_geopop(geopop_year) if spec == "geopop" else from_csv(Path(spec), ref_date)
 
 
-def validate(pset: PopulationSet, known: set[str], provinces: tuple[str, ...] | None) -> pd.DataFrame:
-    """Typed, checked rows of the configured provinces; every problem is reported with its row."""
-    rows, problems = municipality_codes(pset.rows, "pro_com_t", provinces, known, "com_istat_code")
+def validate(
+    pset: PopulationSet,
+    known: set[str],
+    provinces: tuple[str, ...] | None,
+    rejected: list[Problem] | None = None,
+) -> pd.DataFrame:
+    """Typed, checked rows of the configured provinces; every problem is reported with its row (see
+    :func:`municipality_codes` for ``rejected``)."""
+    rows, problems = municipality_codes(pset.rows, "pro_com_t", provinces, known, "com_istat_code", rejected)
     for column in COUNT_COLUMNS:
         rows[column], found = parse_numbers(rows[column], rows["_row"], column, ".", integer=True)
         problems += found
@@ -101,19 +107,24 @@ def validate(pset: PopulationSet, known: set[str], provinces: tuple[str, ...] | 
     return rows
 
 
-def ingest(engine: Engine, pset: PopulationSet, provinces: tuple[str, ...] | None) -> IngestResult:
-    """Replace the population of ``pset.ref_date`` in one transaction."""
+def ingest(
+    engine: Engine, pset: PopulationSet, provinces: tuple[str, ...] | None, *, reject_unknown: bool = False
+) -> IngestResult:
+    """Replace the population of ``pset.ref_date`` in one transaction; with ``reject_unknown``, rows of
+    municipalities not in the loaded boundaries are left out and recorded."""
 
     def _prepare(conn: Connection) -> Prepared:
         known = loaded_municipalities(conn, pset.label)
-        rows = validate(pset, known, provinces)
+        rejected: list[Problem] | None = [] if reject_unknown else None
+        rows = validate(pset, known, provinces, rejected)
         frame = rows.drop(columns="_row").assign(ref_date=pset.ref_date)
         return Prepared(
             loads=[TableLoad(Population.__table__, frame, scope={"ref_date": pset.ref_date})],
             rows_read=len(pset.rows),
-            rows_rejected=0,
+            rows_rejected=len(rejected or []),
             reference_date=pset.ref_date,
-            details={"municipalities": int(frame["pro_com_t"].nunique()), "residents": int(frame["total"].sum())},
+            details={"municipalities": int(frame["pro_com_t"].nunique()), "residents": int(frame["total"].sum())}
+            | rejected_details(rejected or []),
         )
 
     return run_ingest(engine, LAYER, pset.source, _prepare)

@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, select
 
 from geo.addresses import Civic, normalise_street, parse_civic, split_address
+from geo.ingest.fields import rejected_details
 from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, flag, run_ingest
 from geo.ingest.tabular import is_missing, read_table
 from geo.models import SCHOOL_CODE_PATTERN, Comune, Edificio, Province, Scuola, ScuolaEdificio
@@ -89,8 +90,14 @@ def _clean(values: pd.Series) -> pd.Series:
     return values.where(~is_missing(values), None)
 
 
-def validate(registry: Registry, conn: Connection, provinces: tuple[str, ...] | None) -> tuple[pd.DataFrame, dict]:
-    """Rows of the loaded provinces with ISTAT codes; raises with every bad row."""
+def validate(
+    registry: Registry,
+    conn: Connection,
+    provinces: tuple[str, ...] | None,
+    rejected: list[Problem] | None = None,
+) -> tuple[pd.DataFrame, dict]:
+    """Rows of the loaded provinces with ISTAT codes; raises with every bad row. Given a ``rejected`` list, schools
+    of municipalities not in the loaded boundaries (another ISTAT vintage) are left out and described there."""
     rows = registry.rows
     names = {(n or "").upper(): c for c, n in conn.execute(select(Province.cod_uts, Province.den_uts)).all()}
     if provinces is not None:
@@ -115,13 +122,18 @@ def validate(registry: Registry, conn: Connection, provinces: tuple[str, ...] | 
     problems += flag(codes.duplicated(), rows["_row"], codes, "duplicate school code {value}", "CODICESCUOLA")
     problems += flag(years.isna(), rows["_row"], rows["anno"], "school year {value!r} is not YYYYYY", "ANNOSCOLASTICO")
     istat = rows["cod_catastale"].str.upper().map(cadastral)
-    problems += flag(
+    unknown = flag(
         istat.isna(),
         rows["_row"],
         rows["cod_catastale"],
         "cadastral code {value!r} names no loaded municipality",
         "CODICECOMUNESCUOLA",
     )
+    if rejected is None:
+        problems += unknown
+    else:
+        rejected += unknown
+        rows, codes, years, istat = (s[istat.notna()] for s in (rows, codes, years, istat))
     if problems:
         raise IngestError(registry.label, problems)
     if rows.empty:
@@ -155,17 +167,22 @@ def validate(registry: Registry, conn: Connection, provinces: tuple[str, ...] | 
     return out, details
 
 
-def ingest(engine: Engine, registry: Registry, provinces: tuple[str, ...] | None) -> IngestResult:
-    """Replace the schools of the registry's kind (state or paritarie) in one transaction."""
+def ingest(
+    engine: Engine, registry: Registry, provinces: tuple[str, ...] | None, *, reject_unknown: bool = False
+) -> IngestResult:
+    """Replace the schools of the registry's kind (state or paritarie) in one transaction; with ``reject_unknown``,
+    schools of municipalities not in the loaded boundaries are left out and recorded."""
 
     def _prepare(conn: Connection) -> Prepared:
-        rows, details = validate(registry, conn, provinces)
+        rejected: list[Problem] | None = [] if reject_unknown else None
+        rows, details = validate(registry, conn, provinces, rejected)
         years = details["school_years"]
         return Prepared(
             loads=[TableLoad(Scuola.__table__, rows, scope={"gestione": registry.gestione})],
             rows_read=len(registry.rows),
+            rows_rejected=len(rejected or []),
             reference_date=dt.date(int(years[-1][:4]), 9, 1),  # the registries' own reference day
-            details=details,
+            details=details | rejected_details(rejected or []),
         )
 
     return run_ingest(engine, f"{LAYER}:{registry.gestione}", registry.source, _prepare)

@@ -1,0 +1,53 @@
+"""A second view of a GeoJSON layer's features, styled by another property, without a second copy of the data.
+
+folium embeds the data of every ``GeoJson`` layer; a choropleth with a second measure would double the page. This
+layer is built in the browser from the first layer's features (``toGeoJSON()``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import folium
+from folium.map import Layer
+from jinja2 import Template
+
+
+class Restyled(Layer):
+    """The features of ``source`` filled with the colour in property ``fill_property``, with a tooltip made of the
+    ``tooltip`` properties (label, property name)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.geoJson({{ this.source.get_name() }}.toGeoJSON(), {
+            style: function (f) {
+                return Object.assign({}, {{ this.style|tojson }}, {fillColor: f.properties[{{ this.fill|tojson }}]});
+            },
+            onEachFeature: function (f, layer) {
+                var esc = function (s) { var d = document.createElement('div'); d.textContent = String(s);
+                    return d.innerHTML; };
+                var rows = {{ this.tooltip|tojson }}.map(function (pair) {
+                    return '<b>' + esc(pair[0]) + '</b>: ' + esc(f.properties[pair[1]]); });
+                layer.bindTooltip(rows.join('<br>'));
+            }
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        source: folium.GeoJson,
+        fill_property: str,
+        tooltip: list[tuple[str, str]],
+        style: dict[str, Any],
+        name: str,
+        show: bool = False,
+    ) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "Restyled"
+        self.source = source
+        self.fill = fill_property
+        self.tooltip = [list(pair) for pair in tooltip]
+        self.style = style

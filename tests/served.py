@@ -1,0 +1,54 @@
+"""The service in a subprocess (pyogrio holds the GIL while reading, so a thread would stall the tests) and a
+headless Chromium to look at it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from maps.browser import CHROMIUM
+
+
+def require_chromium() -> None:
+    """Skip without Debian's chromium; under CI=true its absence is a failure."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is not installed (scripts/system-packages.txt)")
+        pytest.skip("chromium is not installed: apt-get install chromium")
+
+
+@contextmanager
+def serving(database_url: str) -> Iterator[str]:
+    """``areavasta serve`` on a free loopback port over ``database_url``; yields its base URL once healthy."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AREAVASTA_")}
+    env["AREAVASTA_DATABASE_URL"] = database_url
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("areavasta")), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
