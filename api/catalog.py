@@ -64,7 +64,8 @@ def catalog(request: Request, engine: Annotated[Engine, Depends(get_engine)]) ->
     base = str(request.base_url).rstrip("/")
     datasets = []
     for collection in COLLECTIONS.values():
-        when = reference_date(engine, collection)
+        with engine.connect() as conn:
+            when = reference_date(conn, collection)
         datasets.append(
             {
                 "@id": f"{base}/collections/{collection.id}",

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from fastapi import Request
 from sqlalchemy import Engine
 
+from api.http import ResponseCache
 from geo.db.engine import database_url, make_engine
 from geo.settings import Settings
 
@@ -19,6 +20,7 @@ class StoreState:
         self.settings = settings
         self._engine: Engine | None = None
         self._lock = threading.Lock()
+        self.cache = ResponseCache(settings.response_cache_mb * 2**20)
         # jobs run one at a time: two ingests must not race for the same tables
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="areavasta-job")
 

@@ -1,23 +1,114 @@
-"""HTTP caching: strong ETags over response bodies, with 304 answers to conditional requests."""
+"""Pre-encoded responses: a page is built (SQL, GeoJSON, HTML) once per state of the data and then served as
+stored bytes, gzipped once, with a strong ETag and 304 answers to conditional requests.
+
+The key is the request URL plus the data version, which moves whenever an ingest or analysis run finishes; the
+version is read before the data, so a page built while a run finishes is filed under the older version and never
+served after it. Entries are evicted least recently used beyond the configured size.
+"""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from fastapi import Request
 from fastapi.responses import Response
+from sqlalchemy import Connection, Engine, text
+
+DATA_VERSION_SQL = text(
+    "SELECT coalesce((SELECT max(finished_at) FROM meta.ingest_run)::text, '-') || '|' || "
+    "coalesce((SELECT max(finished_at) FROM out.analysis_run)::text, '-')"
+)
+GZIP_FROM_BYTES = 1024  # smaller bodies gain nothing from compression
+GZIP_LEVEL = 6
 
 
 def etag_of(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
-def cached(request: Request, body: str | bytes, media_type: str, headers: dict[str, str] | None = None) -> Response:
-    """``body`` with an ETag, or an empty 304 when the client already holds it (If-None-Match)."""
-    data = body.encode() if isinstance(body, str) else body
-    tag = etag_of(data)
-    headers = {**(headers or {}), "ETag": tag, "Cache-Control": "no-cache"}
-    wanted = request.headers.get("if-none-match", "")
-    if tag in {t.strip() for t in wanted.split(",")} or wanted.strip() == "*":
-        return Response(status_code=304, headers=headers)
-    return Response(data, media_type=media_type, headers=headers)
+@dataclass
+class Encoded:
+    """A response body as stored: bytes, media type, extra headers, ETag, and its gzip form once asked for."""
+
+    body: bytes
+    media_type: str
+    headers: dict[str, str]
+    etag: str
+    _gzip: bytes | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, body: str | bytes, media_type: str, headers: dict[str, str] | None = None) -> Encoded:
+        data = body.encode() if isinstance(body, str) else body
+        return cls(data, media_type, headers or {}, etag_of(data))
+
+    def gzipped(self) -> bytes:
+        if self._gzip is None:
+            self._gzip = gzip.compress(self.body, GZIP_LEVEL, mtime=0)
+        return self._gzip
+
+    def response(self, request: Request) -> Response:
+        """The body, gzipped when the client accepts it, or an empty 304 when the client already holds it."""
+        compress = len(self.body) >= GZIP_FROM_BYTES and "gzip" in request.headers.get("accept-encoding", "")
+        tag = self.etag[:-1] + '-gzip"' if compress else self.etag  # one strong tag per representation
+        headers = {**self.headers, "ETag": tag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+        wanted = {t.strip() for t in request.headers.get("if-none-match", "").split(",")}
+        if tag in wanted or "*" in wanted:
+            return Response(status_code=304, headers=headers)
+        if compress:
+            return Response(self.gzipped(), media_type=self.media_type, headers={**headers, "Content-Encoding": "gzip"})
+        return Response(self.body, media_type=self.media_type, headers=headers)
+
+
+class ResponseCache:
+    """Encoded responses by key, least recently used evicted beyond ``max_bytes`` (0: nothing is kept)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple[str, str], Encoded] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> Encoded | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: tuple[str, str], entry: Encoded) -> Encoded:
+        size = len(entry.body)
+        if size > self.max_bytes:
+            return entry
+        with self._lock:
+            if key in self._entries:
+                return self._entries[key]
+            self._entries[key] = entry
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, evicted = self._entries.popitem(last=False)
+                self._bytes -= len(evicted.body)
+        return entry
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def data_version(conn: Connection) -> str:
+    """Moves whenever an ingest or analysis run finishes."""
+    return conn.execute(DATA_VERSION_SQL).scalar_one()
+
+
+def cached(request: Request, engine: Engine, build: Callable[[Connection], Encoded]) -> Response:
+    """The response for this URL at the current data version, built by ``build`` only when not stored yet."""
+    store = request.app.state.store
+    with engine.connect() as conn:
+        key = (data_version(conn), str(request.url))
+        entry = store.cache.get(key)
+        if entry is None:
+            entry = store.cache.put(key, build(conn))
+    return entry.response(request)

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
 
 from api.deps import get_engine
-from api.http import cached
+from api.http import Encoded, cached
 from api.ogc.errors import bad_request, not_found
 from maps import coverage, schools_priorities
 from maps.coverage import MapError
@@ -61,23 +61,25 @@ def coverage_map(
     provinces = tuple(code.strip() for code in province.split(",")) if province else None
     if provinces is not None and not all(PROVINCE_CODE.fullmatch(code) for code in provinces):
         raise bad_request("province", f"{province!r} is not a list of 3-digit ISTAT province codes")
-    try:
-        html = coverage.build(engine, day, request.app.state.store.settings.map_tile_url, provinces)
-    except coverage.MapError as exc:
-        raise not_found(str(exc)) from exc
-    return cached(request, html, "text/html; charset=utf-8")
+    tile_url = request.app.state.store.settings.map_tile_url
+    return _page(request, engine, lambda: coverage.build(engine, day, tile_url, provinces))
 
 
-def _page(request: Request, build: Callable[[], str]) -> Response:
-    try:
-        return cached(request, build(), "text/html; charset=utf-8")
-    except MapError as exc:
-        raise not_found(str(exc)) from exc
+def _page(request: Request, engine: Engine, build: Callable[[], str]) -> Response:
+    """A map page, rendered once per data version (builders read through their own connections)."""
+
+    def render(_conn: object) -> Encoded:
+        try:
+            return Encoded.of(build(), "text/html; charset=utf-8")
+        except MapError as exc:
+            raise not_found(str(exc)) from exc
+
+    return cached(request, engine, render)
 
 
 @router.get("/maps/schools", response_class=HTMLResponse, summary="Schools by connectivity status")
 def schools(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Response:
-    return _page(request, lambda: schools_priorities.schools_map(engine))
+    return _page(request, engine, lambda: schools_priorities.schools_map(engine))
 
 
 @router.get("/maps/priorities", response_class=HTMLResponse, summary="Ranked targets and routes of a run")
@@ -87,7 +89,7 @@ def priorities(
     top: Annotated[int, Query(ge=1, le=5000, description="How many ranked targets")] = 100,
     run: Annotated[int | None, Query(ge=1, description="Priorities run (latest by default)")] = None,
 ) -> Response:
-    return _page(request, lambda: schools_priorities.priorities_map(engine, run, top))
+    return _page(request, engine, lambda: schools_priorities.priorities_map(engine, run, top))
 
 
 @router.get("/maps/municipality/{code}", response_class=HTMLResponse, summary="One municipality with its layers")
@@ -96,4 +98,4 @@ def municipality(
     code: Annotated[str, Path(pattern=r"^\d{6}$", description="ISTAT code, e.g. 016024")],
     engine: Annotated[Engine, Depends(get_engine)],
 ) -> Response:
-    return _page(request, lambda: schools_priorities.municipality_map(engine, code))
+    return _page(request, engine, lambda: schools_priorities.municipality_map(engine, code))

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     items_default_limit: int = Field(default=10, ge=1, description="Features per page when no limit is given.")
     items_max_limit: int = Field(default=10_000, ge=1, description="Largest page a client may ask for.")
     map_tile_url: str | None = Field(default=None, description="Tile server for map backgrounds; none offline.")
+    response_cache_mb: int = Field(
+        default=256, ge=0, description="Memory for pre-encoded API responses and map pages (0: build every time)."
+    )
     public_read: bool = Field(default=True, description="Serve the open data without a key (false: viewer key).")
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         default=("*",), description="Origins allowed to read the API from a browser (comma-separated; '*' = any)."

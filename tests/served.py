@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,21 +35,25 @@ def serving(database_url: str) -> Iterator[str]:
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AREAVASTA_")}
     env["AREAVASTA_DATABASE_URL"] = database_url
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("areavasta")), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("areavasta")), "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(150):
+                try:
+                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            else:
+                log.seek(0)
+                pytest.fail(f"the service did not start: {log.read().decode(errors='replace')[-2000:]}")
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=20)

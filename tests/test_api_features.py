@@ -2,14 +2,7 @@
 (GDAL's OAPIF driver through pyogrio, OWSLib) against a live server on loopback."""
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-import httpx
 import pyogrio
 import pytest
 from fastapi.testclient import TestClient
@@ -18,6 +11,7 @@ from owslib.ogcapi.features import Features
 from api.app import create_app
 from geo.analysis import coverage, priorities
 from geo.crs import CRS84_URI
+from tests.served import serving
 
 BERGAMO = "016024"
 COLLECTION_IDS = [
@@ -50,30 +44,8 @@ def client(app):
 def live(app, layers):
     """The service in a process of its own on a free loopback port (GDAL holds the GIL while it fetches)."""
     store, _ = layers
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AREAVASTA_")}
-    env["AREAVASTA_DATABASE_URL"] = store.settings.database_url
-    script = Path(sys.executable).with_name("areavasta")
-    process = subprocess.Popen(
-        [str(script), "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            pytest.fail(f"the service did not start: {process.stderr.read1().decode() if process.stderr else ''}")
+    with serving(store.settings.database_url) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def _items(client, collection, **params):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Engine, Float, Integer, MetaData, String, Table, Text, text
+from sqlalchemy import Column, Connection, Float, Integer, MetaData, String, Table, Text, text
 from sqlalchemy.types import Boolean, Date, TypeEngine
 
 from geo.models import WORKING_SRID
@@ -296,14 +296,13 @@ COLLECTIONS: dict[str, Collection] = {
 }
 
 
-def reference_date(engine: Engine, collection: Collection) -> str | None:
+def reference_date(conn: Connection, collection: Collection) -> str | None:
     """The newest reference date among the ingest runs of the layers the collection shows."""
-    with engine.connect() as conn:
-        value = conn.execute(
-            text(
-                "SELECT max(reference_date) FROM meta.ingest_run "
-                "WHERE status IN ('succeeded', 'unchanged') AND split_part(layer, ':', 1) = ANY(:layers)"
-            ),
-            {"layers": list(collection.layers)},
-        ).scalar()
+    value = conn.execute(
+        text(
+            "SELECT max(reference_date) FROM meta.ingest_run "
+            "WHERE status IN ('succeeded', 'unchanged') AND split_part(layer, ':', 1) = ANY(:layers)"
+        ),
+        {"layers": list(collection.layers)},
+    ).scalar()
     return value.isoformat() if isinstance(value, dt.date) else None

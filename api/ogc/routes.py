@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from api import downloads
 from api.deps import get_engine
-from api.http import cached
+from api.http import Encoded, cached
 from api.ogc import crs as ogc_crs
 from api.ogc import features
 from api.ogc.collections import COLLECTIONS, Collection, reference_date
@@ -93,18 +93,17 @@ def conformance() -> dict[str, list[str]]:
     return {"conformsTo": CONFORMANCE}
 
 
-def _extent(engine: Engine, collection: Collection) -> list[float] | None:
+def _extent(conn: Connection, collection: Collection) -> list[float] | None:
     geometry = collection.table.c[collection.geometry_column]
     extent = select(func.ST_Extent(func.ST_Transform(geometry, 4326)).label("box")).select_from(collection.table)
     box = extent.subquery().c.box  # one aggregate, read four times
-    with engine.connect() as conn:
-        box = conn.execute(select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box))).one()
+    box = conn.execute(select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box))).one()
     return None if box[0] is None else [round(v, 6) for v in box]
 
 
-def _describe(request: Request, engine: Engine, collection: Collection) -> dict[str, Any]:
+def _describe(request: Request, conn: Connection, collection: Collection) -> dict[str, Any]:
     base = f"{_base(request)}/collections/{collection.id}"
-    extent = _extent(engine, collection)
+    extent = _extent(conn, collection)
     return {
         "id": collection.id,
         "title": collection.title,
@@ -116,7 +115,7 @@ def _describe(request: Request, engine: Engine, collection: Collection) -> dict[
         "source": collection.source,
         "publisher": collection.publisher,
         "license": collection.licence,
-        "referenceDate": reference_date(engine, collection),
+        "referenceDate": reference_date(conn, collection),
         **({"synthetic": collection.synthetic_note} if collection.synthetic_note else {}),
         "links": [
             {"href": base, "rel": "self", "type": JSON, "title": collection.title},
@@ -131,21 +130,33 @@ def _describe(request: Request, engine: Engine, collection: Collection) -> dict[
     }
 
 
-@router.get("/collections", summary="The collections")
-def collections(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> dict[str, Any]:
+def _json(body: Any) -> Encoded:
+    return Encoded.of(features.json.dumps(body, ensure_ascii=False), JSON)
+
+
+# Extents are aggregates over whole tables: built once per data version, then served from the cache.
+@router.get("/collections", summary="The collections", response_class=Response)
+def collections(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Response:
     base = _base(request)
-    return {
-        "links": [{"href": f"{base}/collections", "rel": "self", "type": JSON}],
-        "crs": ogc_crs.supported_uris(),
-        "collections": [_describe(request, engine, c) for c in COLLECTIONS.values()],
-    }
+
+    def build(conn: Connection) -> Encoded:
+        return _json(
+            {
+                "links": [{"href": f"{base}/collections", "rel": "self", "type": JSON}],
+                "crs": ogc_crs.supported_uris(),
+                "collections": [_describe(request, conn, c) for c in COLLECTIONS.values()],
+            }
+        )
+
+    return cached(request, engine, build)
 
 
-@router.get("/collections/{collection_id}", summary="One collection")
+@router.get("/collections/{collection_id}", summary="One collection", response_class=Response)
 def collection(
     request: Request, collection_id: CollectionId, engine: Annotated[Engine, Depends(get_engine)]
-) -> dict[str, Any]:
-    return _describe(request, engine, _collection(collection_id))
+) -> Response:
+    described = _collection(collection_id)
+    return cached(request, engine, lambda conn: _json(_describe(request, conn, described)))
 
 
 @router.get("/collections/{collection_id}/queryables", summary="Properties that filters may use")
@@ -212,20 +223,23 @@ def items(
     if is_file:
         return downloads.download(engine, item, query, f)
     page = query.limit = limit or settings.items_default_limit
-    with engine.connect() as conn:
+
+    def build(conn: Connection) -> Encoded:
         rows, matched = features.fetch_items(conn, item, query)
-    links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
-    if offset + len(rows) < matched:
-        links.append(_page_link(request, "next", offset + page))
-    if offset > 0:
-        links.append(_page_link(request, "prev", max(0, offset - page)))
-    head = (
-        '{"type": "FeatureCollection", '
-        f'"numberMatched": {matched}, "numberReturned": {len(rows)}, '
-        f'"links": {features.json.dumps(links)}, "features": ['
-    )
-    body = head + ",".join(rows) + "]}"
-    return cached(request, body, GEOJSON, {"Content-Crs": f"<{output_crs.uri}>"})
+        links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
+        if offset + len(rows) < matched:
+            links.append(_page_link(request, "next", offset + page))
+        if offset > 0:
+            links.append(_page_link(request, "prev", max(0, offset - page)))
+        head = (
+            '{"type": "FeatureCollection", '
+            f'"numberMatched": {matched}, "numberReturned": {len(rows)}, '
+            f'"links": {features.json.dumps(links)}, "features": ['
+        )
+        body = head + ",".join(rows) + "]}"
+        return Encoded.of(body, GEOJSON, {"Content-Crs": f"<{output_crs.uri}>"})
+
+    return cached(request, engine, build)
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature", response_class=Response)
@@ -239,13 +253,18 @@ def item(
 ) -> Response:
     target = _collection(collection_id)
     output_crs = ogc_crs.parse(crs, "crs")
-    with engine.connect() as conn:
-        found = features.fetch_item(conn, target, feature_id, output_crs, run)
-    if found is None:
-        raise not_found(f"no feature {feature_id!r} in {collection_id}")
     base = f"{_base(request)}/collections/{collection_id}"
-    links = features.json.dumps(
-        [{"href": str(request.url), "rel": "self", "type": GEOJSON}, {"href": base, "rel": "collection", "type": JSON}]
-    )
-    body = found[:-1] + f', "links": {links}}}'
-    return cached(request, body, GEOJSON, {"Content-Crs": f"<{output_crs.uri}>"})
+
+    def build(conn: Connection) -> Encoded:
+        found = features.fetch_item(conn, target, feature_id, output_crs, run)
+        if found is None:
+            raise not_found(f"no feature {feature_id!r} in {collection_id}")
+        links = features.json.dumps(
+            [
+                {"href": str(request.url), "rel": "self", "type": GEOJSON},
+                {"href": base, "rel": "collection", "type": JSON},
+            ]
+        )
+        return Encoded.of(found[:-1] + f', "links": {links}}}', GEOJSON, {"Content-Crs": f"<{output_crs.uri}>"})
+
+    return cached(request, engine, build)

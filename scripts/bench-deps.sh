@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# What the benchmarks need beyond the project: wrk (Debian) and TiPg, the peer server, in a venv of its own so that
+# its pins never touch the project's environment.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v wrk >/dev/null; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get install -y -q wrk
+fi
+if [ ! -x bench/.venv-tipg/bin/uvicorn ]; then
+    python3 -m venv bench/.venv-tipg
+    bench/.venv-tipg/bin/pip install --quiet --disable-pip-version-check "tipg==1.6.*" uvicorn
+fi

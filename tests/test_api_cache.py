@@ -1,0 +1,81 @@
+"""Pre-encoded responses: served again without rebuilding, never stale after a run finishes, bounded in memory."""
+
+import gzip
+
+from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
+
+from api.app import create_app
+from api.http import Encoded, ResponseCache
+from geo.analysis import coverage
+from geo.ingest import boundaries
+from tests.conftest import fresh_store
+
+ITEMS = "/collections/municipalities/items?limit=5&sortby=-pro_com_t"
+
+
+def test_a_finished_run_makes_the_next_answer_fresh(server, template):
+    with fresh_store(server, template) as store:
+        settings = store.settings
+        boundaries.ingest(store.engine, boundaries.from_geopop(settings.geopop_year), ("019",), settings.working_crs)
+        app = create_app(settings)
+        with TestClient(app) as client:
+            first = client.get(ITEMS)
+            assert first.status_code == 200
+            assert first.json()["features"][0]["properties"]["cod_uts"] == "019"
+            built = len(app.state.store.cache)
+            again = client.get(ITEMS)
+            assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
+            assert len(app.state.store.cache) == built  # served from the stored entry
+            # another ingest run finishes: the stored page is not served again
+            boundaries.ingest(
+                store.engine, boundaries.from_geopop(settings.geopop_year), ("019", "020"), settings.working_crs
+            )
+            fresh = client.get(ITEMS)
+            assert fresh.json()["features"][0]["properties"]["cod_uts"] == "020"
+            assert fresh.headers["etag"] != first.headers["etag"]
+            stale = client.get(ITEMS, headers={"If-None-Match": first.headers["etag"]})
+            assert stale.status_code == 200
+
+
+def test_gzip_and_identity_are_the_same_bytes_with_their_own_tags(area_vasta):
+    app = create_app(area_vasta.settings)
+    with TestClient(app) as client:
+        plain = client.get("/collections/provinces/items", headers={"Accept-Encoding": "identity"})
+        packed = client.get("/collections/provinces/items", headers={"Accept-Encoding": "gzip"})
+        assert "content-encoding" not in plain.headers and packed.headers["content-encoding"] == "gzip"
+        assert packed.content == plain.content  # httpx decodes; the bytes underneath are the same document
+        assert packed.headers["etag"] != plain.headers["etag"]
+        for response, encoding in ((plain, "identity"), (packed, "gzip")):
+            again = client.get(
+                "/collections/provinces/items",
+                headers={"If-None-Match": response.headers["etag"], "Accept-Encoding": encoding},
+            )
+            assert again.status_code == 304
+
+
+def test_coverage_analysis_invalidates_the_map_page(layers):
+    store, _ = layers
+    coverage.analyze(store.engine)
+    app = create_app(store.settings)
+    with TestClient(app) as client:
+        first = client.get("/maps/coverage")
+        assert first.status_code == 200
+        assert client.get("/maps/coverage").headers["etag"] == first.headers["etag"]
+        coverage.analyze(store.engine)  # the page is built again (folium names its elements anew each time)
+        assert client.get("/maps/coverage").headers["etag"] != first.headers["etag"]
+
+
+@given(st.lists(st.tuples(st.integers(0, 20), st.integers(0, 300)), max_size=60), st.integers(0, 1000))
+def test_the_cache_never_holds_more_than_its_size_and_keeps_the_newest(puts, max_bytes):
+    cache = ResponseCache(max_bytes)
+    for key, size in puts:
+        entry = Encoded.of(b"x" * size, "text/plain")
+        cache.put(("v", str(key)), entry)
+        held = sum(len(e.body) for e in cache._entries.values())
+        assert held <= max_bytes
+        if size <= max_bytes:
+            assert cache.get(("v", str(key))) is not None  # the newest entry always fits
+    for entry in cache._entries.values():
+        assert gzip.decompress(entry.gzipped()) == entry.body
