@@ -38,7 +38,8 @@ def machine() -> str:
 
 def header(title: str) -> str:
     """The heading of a report section: what, when, where and the command that produced it."""
-    command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0], REPO), *sys.argv[1:]])
+    module = "bench." + Path(sys.argv[0]).stem
+    command = " ".join(["python", "-m", module, *(shlex.quote(a) for a in sys.argv[1:])])
     return (
         f"## {title}\n\n- date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC\n- machine: {machine()}\n"
         f"- command: `{command}`\n"

@@ -128,3 +128,12 @@ def test_shared_plan_bounds_and_shape(network, data):
     reach.add_edges_from((int(road_network.u[e]), int(road_network.v[e])) for e in tree)
     for component in nx.connected_components(reach):
         assert component & set(sources.tolist())
+
+
+def test_walking_many_paths_at_once_equals_one_by_one(network):
+    road_network, sources, mains = network
+    graph = _graph(road_network)
+    _, predecessors, _ = graph.from_sources(sources)
+    together = graph.walk_many(predecessors, mains)
+    assert together == [graph.walk(predecessors, int(m)) for m in mains]
+    assert sum(map(len, together)) > len(mains)  # real paths, not empty ones

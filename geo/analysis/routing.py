@@ -66,25 +66,24 @@ class Graph:
         self.network = network
         self.costs = costs
         usable = np.isfinite(costs) & (costs >= 0)
-        frame = (
-            pd.DataFrame(
-                {
-                    "a": np.minimum(network.u, network.v)[usable],
-                    "b": np.maximum(network.u, network.v)[usable],
-                    "cost": costs[usable],
-                    "edge": np.flatnonzero(usable),
-                }
-            )
-            .sort_values(["a", "b", "cost", "edge"])
-            .drop_duplicates(["a", "b"])
-        )
-        self.pairs = frame
         n = len(network.node_ids)
+        edge = np.flatnonzero(usable)
+        cost = costs[usable]
+        # each node pair as one int64 key (smaller node first): sorting by key, cost and edge keeps the cheapest
+        # member of parallel edges first, and lets edges be found by binary search, whole paths at once
+        keys = np.minimum(network.u, network.v)[usable].astype(np.int64) * n + np.maximum(network.u, network.v)[usable]
+        order = np.lexsort((edge, cost, keys))
+        keys, cost, edge = keys[order], cost[order], edge[order]
+        first = np.concatenate([[True], keys[1:] != keys[:-1]])
+        keys, cost, edge = keys[first], cost[first], edge[first]
+        a, b = keys // n, keys % n
+        self.pairs = pd.DataFrame({"a": a, "b": b, "cost": cost, "edge": edge})
         # csgraph reads an explicit zero as "no edge": keep zero-cost edges with a negligible positive weight
-        weights = np.maximum(frame["cost"].to_numpy(), 1e-9)
-        self.matrix: csr_matrix = coo_matrix((weights, (frame["a"], frame["b"])), shape=(n, n)).tocsr()
-        self._edge_of = dict(zip(zip(frame["a"], frame["b"], strict=True), frame["edge"], strict=True))
-        self._usable_nodes = np.unique(np.concatenate([frame["a"].to_numpy(), frame["b"].to_numpy()]))
+        self.matrix: csr_matrix = coo_matrix((np.maximum(cost, 1e-9), (a, b)), shape=(n, n)).tocsr()
+        self._n = n
+        self._keys = keys
+        self._edges = edge
+        self._usable_nodes = np.flatnonzero(np.bincount(np.concatenate([a, b]), minlength=n))
         self._tree = cKDTree(network.xy[self._usable_nodes])
 
     def nearest(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -92,8 +91,13 @@ class Graph:
         distance, position = self._tree.query(points)
         return self._usable_nodes[position], distance
 
+    def edges_between(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Edge positions joining each node pair (the pair's cheapest edge); the pairs must be adjacent."""
+        keys = np.minimum(a, b).astype(np.int64) * self._n + np.maximum(a, b)
+        return self._edges[np.searchsorted(self._keys, keys)]
+
     def edge(self, a: int, b: int) -> int:
-        return self._edge_of[(min(a, b), max(a, b))]
+        return int(self.edges_between(np.array([a]), np.array([b]))[0])
 
     def from_sources(self, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Distances, predecessors and nearest source of every node, from all ``sources`` at once."""
@@ -103,22 +107,42 @@ class Graph:
 
     def walk(self, predecessors: np.ndarray, node: int) -> list[int]:
         """Edge positions from the node back to where its predecessors start."""
-        edges = []
+        path = [node]
         while predecessors[node] != NO_PREDECESSOR:
-            parent = int(predecessors[node])
-            edges.append(self.edge(parent, node))
-            node = parent
-        return edges[::-1]
+            node = int(predecessors[node])
+            path.append(node)
+        if len(path) == 1:
+            return []
+        nodes = np.array(path[::-1])
+        return self.edges_between(nodes[:-1], nodes[1:]).tolist()
+
+    def walk_many(self, predecessors: np.ndarray, nodes: np.ndarray) -> list[list[int]]:
+        """:meth:`walk` for many nodes at once: all paths are followed one step per array operation."""
+        current = np.asarray(nodes, dtype=np.int64)
+        levels = [current]
+        while (current >= 0).any():
+            current = np.where(current >= 0, predecessors[np.maximum(current, 0)], NO_PREDECESSOR)
+            current = np.where(current == NO_PREDECESSOR, -1, current)
+            levels.append(current)
+        steps = np.vstack(levels)  # row i: the node i steps back from each start (-1 past its source)
+        child, parent = steps[:-1], steps[1:]
+        valid = parent >= 0
+        edges = np.full(child.shape, -1, dtype=np.int64)
+        edges[valid] = self.edges_between(parent[valid], child[valid])
+        return [column[column >= 0][::-1].tolist() for column in edges.T]
 
     def routes(self, sources: np.ndarray, targets: np.ndarray) -> list[Route | None]:
         """The standalone cheapest route of every target from the nearest source (None where unreachable)."""
         distance, predecessors, origin = self.from_sources(sources)
+        targets = np.asarray(targets, dtype=np.int64)
+        reachable = np.isfinite(distance[targets])
+        paths = iter(self.walk_many(predecessors, targets[reachable]))
         out: list[Route | None] = []
-        for target in targets:
-            if not np.isfinite(distance[target]):
+        for target, ok in zip(targets, reachable, strict=True):
+            if not ok:
                 out.append(None)
                 continue
-            edges = self.walk(predecessors, int(target))
+            edges = next(paths)
             out.append(
                 Route(
                     edges, float(self.costs[edges].sum()), float(self.network.length[edges].sum()), int(origin[target])
@@ -172,7 +196,7 @@ class Graph:
         u, v = self.network.u[chosen], self.network.v[chosen]
         n = len(self.network.node_ids)
         forest = minimum_spanning_tree(coo_matrix((np.maximum(self.costs[chosen], 1e-9), (u, v)), shape=(n, n))).tocoo()
-        kept = {self.edge(int(x), int(y)) for x, y in zip(forest.row, forest.col, strict=True)}
+        kept = set(self.edges_between(forest.row, forest.col).tolist())
         touching: dict[int, set[int]] = {}
         for edge in kept:
             for node in (int(self.network.u[edge]), int(self.network.v[edge])):
