@@ -23,6 +23,7 @@ from geo.models import IngestRun
 from geo.settings import Settings
 
 if TYPE_CHECKING:
+    from geo.analysis.partitioned import Partitioned
     from geo.ingest.catalog import LayerOutcome
     from geo.ingest.pipeline import IngestResult
 
@@ -355,14 +356,18 @@ def fetch_sources(
         err.print(f"[yellow]{note}[/]", highlight=False)
 
 
-def _analyze(settings: Settings) -> bool:
+def _analyze(settings: Settings, scheduler: str | None = None) -> bool:
     from geo.analysis import coverage
     from geo.analysis.runs import AnalysisError
 
     with _errors():
         engine = _store(settings)
     try:
-        run = coverage.analyze(engine)
+        if scheduler is None:
+            run = coverage.analyze(engine)
+        else:
+            with _partitioned(settings, engine, scheduler) as partitioned:
+                run = coverage.analyze(engine, partitioned=partitioned)
     except AnalysisError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         return False
@@ -405,10 +410,37 @@ def priorities_command(
     )
 
 
+@contextmanager
+def _partitioned(settings: Settings, engine: Engine, scheduler: str) -> Iterator[Partitioned]:
+    """A dask.distributed client: on a new LocalCluster for 'local', else on the scheduler at that address."""
+    from distributed import Client, LocalCluster
+
+    from geo.analysis.partitioned import Partitioned
+
+    url = engine.url.render_as_string(hide_password=False)
+    try:
+        if scheduler == "local":
+            with LocalCluster(processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+                yield Partitioned(client, url)
+        else:
+            with Client(scheduler, timeout="10s") as client:
+                yield Partitioned(client, url)
+    except OSError as exc:
+        raise _fail(f"cannot reach the dask scheduler at {scheduler!r}: {exc}") from exc
+
+
 @app.command("analyze")
-def analyze() -> None:
+def analyze(
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Run the per-municipality steps on a dask.distributed cluster: a scheduler address "
+            "(tcp://host:8786) or 'local' for a cluster on this machine."
+        ),
+    ] = None,
+) -> None:
     """Compute coverage gaps, their change and school connectivity; stored as a new analysis run."""
-    if not _analyze(_settings()):
+    if not _analyze(_settings(), scheduler):
         raise typer.Exit(1)
 
 

@@ -4,14 +4,20 @@ connectivity of every school. Computed in PostGIS from the loaded layers; stored
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
+import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
 from geo.analysis.grid import weighted_coverage
 from geo.analysis.runs import AnalysisError, Run, run_analysis, sql
 from geo.reference import CoverageRules, coverage_rules, school_levels, speed_thresholds
+
+if TYPE_CHECKING:
+    from geo.analysis.partitioned import Partitioned
 
 KIND = "coverage"
 STEPS = ("coverage_comune", "coverage_area", "coverage_change", "school_connectivity", "grid_coverage")
@@ -33,8 +39,14 @@ def _latest_raster(engine: Engine, kind: str) -> str | None:
         ).scalar()
 
 
-def _grid_coverage(conn: Connection, run_id: int, coverage: str, population: str) -> None:
-    """Population-weighted coverage from a coverage grid weighted by a population grid."""
+def _grid_coverage(
+    conn: Connection,
+    run_id: int,
+    coverage: str,
+    population: str,
+    weigh: Callable[[Path, Path, gpd.GeoDataFrame], pd.DataFrame] = weighted_coverage,
+) -> None:
+    """Population-weighted coverage from a coverage grid weighted by a population grid (computed by ``weigh``)."""
     paths = dict(
         conn.execute(
             text("SELECT name, path FROM cov.raster WHERE name IN (:c, :p)"), {"c": coverage, "p": population}
@@ -44,7 +56,7 @@ def _grid_coverage(conn: Connection, run_id: int, coverage: str, population: str
     if missing:
         raise AnalysisError(f"raster files have moved or gone: {missing}; ingest them again")
     comuni = gpd.read_postgis(text("SELECT pro_com_t, geom FROM ref.comune"), conn, geom_col="geom")
-    stats = weighted_coverage(Path(paths[coverage]), Path(paths[population]), comuni)
+    stats = weigh(Path(paths[coverage]), Path(paths[population]), comuni)
     stats = stats.assign(run_id=run_id, coverage_raster=coverage, population_raster=population)
     conn.execute(
         text(
@@ -57,10 +69,26 @@ def _grid_coverage(conn: Connection, run_id: int, coverage: str, population: str
     )
 
 
-def analyze(engine: Engine, population_grid: str | None = None, rules: CoverageRules | None = None) -> Run:
+def _store_rows(conn: Connection, rows: pd.DataFrame) -> None:
+    if rows.empty:
+        return
+    columns = list(rows.columns)
+    conn.execute(
+        text(f"INSERT INTO out.coverage_comune ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"),
+        rows.astype(object).where(rows.notna(), None).to_dict("records"),
+    )
+
+
+def analyze(
+    engine: Engine,
+    population_grid: str | None = None,
+    rules: CoverageRules | None = None,
+    partitioned: Partitioned | None = None,
+) -> Run:
     """Run the coverage analysis on what the store holds now; returns the run (its id keys every result).
 
-    ``rules`` replaces the reference table's classification parameters (for scenarios and tests).
+    ``rules`` replaces the reference table's classification parameters (for scenarios and tests);
+    ``partitioned`` runs the per-municipality steps on a dask.distributed cluster (same results).
     """
     rules = rules or coverage_rules()
     parameters = {
@@ -69,6 +97,7 @@ def analyze(engine: Engine, population_grid: str | None = None, rules: CoverageR
         "coverage_grid": _latest_raster(engine, "coverage"),
         "min_listed_civics": int(rules["market_failure_min_listed_civics"]),
         "per_inhabitants": rules["per_inhabitants"],
+        "execution": partitioned.describe() if partitioned else "single process",
     }
     versions = {
         "speed_thresholds": speed_thresholds().version,
@@ -77,11 +106,18 @@ def analyze(engine: Engine, population_grid: str | None = None, rules: CoverageR
     }
 
     def body(conn: Connection, run: Run) -> None:
-        for step in STEPS[:-1]:
+        with run.step("coverage_comune"):
+            if partitioned is None:
+                statement = sql("coverage_comune").format(rows=sql("coverage_comune_rows"))
+                conn.execute(text(statement), {"run_id": run.id, "provinces": None, **parameters})
+            else:
+                _store_rows(conn, partitioned.coverage_rows(conn, parameters, run.id))
+        for step in ("coverage_area", "coverage_change", "school_connectivity"):
             with run.step(step):
                 conn.execute(text(sql(step)), {"run_id": run.id, **parameters})
         if parameters["coverage_grid"] and parameters["population_grid"]:
             with run.step("grid_coverage"):
-                _grid_coverage(conn, run.id, parameters["coverage_grid"], parameters["population_grid"])
+                weigh = partitioned.weighted_coverage if partitioned else weighted_coverage
+                _grid_coverage(conn, run.id, parameters["coverage_grid"], parameters["population_grid"], weigh)
 
     return run_analysis(engine, KIND, parameters, versions, body)
