@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format system-deps install clean
+.PHONY: run test lint format system-deps install clean bench-deps bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,16 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Benchmarks (never part of the tests): wrk and TiPg, then every bench/ script, into docs/benchmarks.md.
+# The API benchmark needs a store with all of Italy:
+#   AREAVASTA_PROVINCES=all AREAVASTA_UNKNOWN_MUNICIPALITIES=reject $(BIN)/areavasta run --no-serve
+bench-deps: install
+	@bash scripts/bench-deps.sh
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[bench]'
+
+bench: bench-deps
+	$(BIN)/python -m bench.report
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -72,6 +72,7 @@ class ResponseCache:
         self._entries: OrderedDict[tuple[str, str], Encoded] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
+        self._building: dict[tuple[str, str], threading.Lock] = {}
 
     def get(self, key: tuple[str, str]) -> Encoded | None:
         with self._lock:
@@ -94,6 +95,21 @@ class ResponseCache:
                 self._bytes -= len(evicted.body)
         return entry
 
+    def get_or_build(self, key: tuple[str, str], build: Callable[[], Encoded]) -> Encoded:
+        """The stored entry, or the one ``build`` makes; concurrent requests for one key build it once."""
+        if self.max_bytes == 0:
+            return build()
+        entry = self.get(key)
+        if entry is not None:
+            return entry
+        with self._lock:
+            building = self._building.setdefault(key, threading.Lock())
+        with building:
+            entry = self.get(key) or self.put(key, build())
+        with self._lock:
+            self._building.pop(key, None)
+        return entry
+
     def __len__(self) -> int:
         return len(self._entries)
 
@@ -104,11 +120,16 @@ def data_version(conn: Connection) -> str:
 
 
 def cached(request: Request, engine: Engine, build: Callable[[Connection], Encoded]) -> Response:
-    """The response for this URL at the current data version, built by ``build`` only when not stored yet."""
-    store = request.app.state.store
+    """The response for this URL at the current data version, built by ``build`` only when not stored yet.
+
+    The version is read on a connection of its own, returned before building, so that builders which open their
+    own connections (the maps) never wait on a pool this request already drained.
+    """
     with engine.connect() as conn:
         key = (data_version(conn), str(request.url))
-        entry = store.cache.get(key)
-        if entry is None:
-            entry = store.cache.put(key, build(conn))
-    return entry.response(request)
+
+    def build_now() -> Encoded:
+        with engine.connect() as conn:
+            return build(conn)
+
+    return request.app.state.store.cache.get_or_build(key, build_now).response(request)

@@ -1,6 +1,6 @@
 """Time for headless Chromium to load each map until Leaflet has drawn its features (median of several loads).
 
-Usage: start the service (`areavasta serve`), then `python bench/map_render.py [BASE_URL] [RUNS] [PATH ...]`.
+Usage: start the service (`areavasta serve`), then `python -m bench.map_render [BASE_URL] [RUNS] [PATH ...]`.
 It prints one line per map: page weight (as generated and as sent, gzip), the number of vector features Leaflet
 holds, and the median and worst load time. This is a measurement, not a test.
 """
@@ -14,6 +14,7 @@ import time
 import httpx
 from playwright.sync_api import sync_playwright
 
+from bench.common import header
 from maps.browser import CHROMIUM, CHROMIUM_FLAGS, GEOJSON_FEATURES_JS
 
 MAPS = ("/maps/coverage", "/maps/schools", "/maps/priorities", "/maps/municipality/016024")
@@ -21,6 +22,12 @@ DRAWN = f"() => ({GEOJSON_FEATURES_JS})() > 0 || document.querySelector('.marker
 
 
 def main(base: str, runs: int, paths: tuple[str, ...]) -> None:
+    lines = [
+        header("Maps: load in headless Chromium until Leaflet holds the features"),
+        f"- median and worst of {runs} loads; the service on this machine\n",
+        "| map | page (as sent, gzip) | features | median | worst |",
+        "|---|---|---|---|---|",
+    ]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         for path in paths:
@@ -35,11 +42,13 @@ def main(base: str, runs: int, paths: tuple[str, ...]) -> None:
                 times.append(time.perf_counter() - start)
                 features = page.evaluate(GEOJSON_FEATURES_JS)
                 page.close()
-            print(
-                f"{path:40s} {size / 1e6:5.2f} MB ({sent / 1e6:4.2f} MB sent)  {features:5d} features  "
-                f"median {statistics.median(times):.2f} s  max {max(times):.2f} s"
+            lines.append(
+                f"| `{path}` | {size / 1e6:.2f} MB ({sent / 1e6:.2f} MB) | {features:,} | "
+                f"{statistics.median(times):.2f} s | {max(times):.2f} s |"
             )
+            print(lines[-1], flush=True)
         browser.close()
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ loaded through the real reader and ingest, then analysed; and the road network b
 step at each size, and the growth factor per doubling (2.0 is linear; n log n is a little above).
 
 Usage: python -m bench.scale [--sources ../shared/data] [--civics 1e6,2e6,4e6] [--edges 250e3,5e5,1e6]
+(an empty list skips that curve)
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from geo.ingest.catalog import ingest_all
 from geo.settings import Settings
 
 INFRATEL = Path("infratel_mappatura2025_civici_non_coperti") / "civici_non_coperti_300mbps_2028.csv"
-BASE_SPACING_M, BASE_GRID_EDGES, LINK_EDGES = 200.0, 26_000, 1_600  # the default synthetic network's figures
+# the generator's edge count goes as the inverse square of its street spacing: about 94,800 edges at 100 m here
+EDGES_AT_100_M = 94_800
 
 
 def synthetic_civics(real: pd.DataFrame, rows: int, path: Path, seed: int = 11) -> Path:
@@ -73,7 +75,7 @@ def main() -> None:
     try:
         ingest_all(engine, settings, args.sources, show_progress=False, synthesise_roads=True)
         real = pd.read_csv(args.sources / INFRATEL, dtype=str, keep_default_na=False)
-        sizes = [int(float(v)) for v in args.civics.split(",")]
+        sizes = [int(float(v)) for v in args.civics.split(",") if v]
         ingest_times, analysis_times = [], []
         for rows in sizes:
             path = synthetic_civics(real, rows, folder / f"SYNTHETIC_civici_{rows}.csv")
@@ -93,8 +95,8 @@ def main() -> None:
         coverage.analyze(engine)
 
         edge_counts, build_times, load_times, priority_times = [], [], [], []
-        for wanted in (int(float(v)) for v in args.edges.split(",")):
-            spacing = BASE_SPACING_M * np.sqrt(BASE_GRID_EDGES / max(wanted - LINK_EDGES, 1))
+        for wanted in (int(float(v)) for v in args.edges.split(",") if v):
+            spacing = 100.0 * np.sqrt(EDGES_AT_100_M / wanted)
             start = time.perf_counter()
             graph = synthetic_roads.build(engine, synthetic_roads.SynthParams(street_spacing_m=float(spacing)))
             build_times.append(time.perf_counter() - start)

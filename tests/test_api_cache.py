@@ -79,3 +79,25 @@ def test_the_cache_never_holds_more_than_its_size_and_keeps_the_newest(puts, max
             assert cache.get(("v", str(key))) is not None  # the newest entry always fits
     for entry in cache._entries.values():
         assert gzip.decompress(entry.gzipped()) == entry.body
+
+
+def test_concurrent_requests_for_one_page_build_it_once():
+    import threading
+    import time
+
+    cache = ResponseCache(1 << 20)
+    built: list[int] = []
+
+    def build():
+        built.append(1)
+        time.sleep(0.05)  # long enough for every thread to arrive while the first one builds
+        return Encoded.of(b"page", "text/plain")
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(cache.get_or_build(("v", "u"), build))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(built) == 1 and len({id(r) for r in results}) == 1
+    assert ResponseCache(0).get_or_build(("v", "u"), build).body == b"page" and len(built) == 2  # no cache: built

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, select
@@ -14,6 +17,15 @@ def pick_column(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
     """The first of ``names`` that ``frame`` has as a column, compared without case."""
     lower = {c.lower(): c for c in frame.columns}
     return next((lower[n] for n in names if n in lower), None)
+
+
+def map_distinct(values: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
+    """``values.map(func)``, calling ``func`` once per distinct value: source columns repeat (codes, streets, civic
+    numbers), so millions of rows cost thousands of calls."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    mapped = np.empty(len(distinct), dtype=object)
+    mapped[:] = [func(v) for v in distinct]
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
 
 
 def zero_padded(values: pd.Series, width: int) -> pd.Series:
@@ -29,7 +41,7 @@ def zero_padded(values: pd.Series, width: int) -> pd.Series:
         text = str(value).strip()
         return text.zfill(width) if text.isdigit() else text
 
-    return values.map(one).astype(object)
+    return map_distinct(values, one)
 
 
 UNKNOWN_CODE = (

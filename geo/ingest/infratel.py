@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine
 
 from geo.addresses import LOST, normalise_street, parse_civic
-from geo.ingest.fields import loaded_municipalities, municipality_codes, rejected_details
+from geo.ingest.fields import loaded_municipalities, map_distinct, municipality_codes, rejected_details
 from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, flag, run_ingest
 from geo.ingest.tabular import read_table
 from geo.models import InfratelCivico
@@ -73,7 +73,7 @@ def validate(
     civico = rows["civico"]
     if "barrato" in rows.columns:
         civico = (civico + "/" + rows["barrato"]).where(rows["barrato"] != "", civico)
-    parsed = civico.map(parse_civic)
+    parsed = map_distinct(civico, parse_civic)
     problems += flag(parsed.isna(), rows["_row"], civico, "civic number {value!r} is unreadable", "civico")
     klass = rows["caratteristica"].str.upper()
     problems += flag(~klass.isin(CLASSES), rows["_row"], klass, "class {value!r} is not A, B or C", "caratteristica")
@@ -87,11 +87,11 @@ def validate(
             "ref_date": listing.ref_date,
             "comune_source": rows["comune_source"] if "comune_source" in rows.columns else None,
             "strada": rows["strada"],
-            "strada_norm": rows["strada"].map(normalise_street),
+            "strada_norm": map_distinct(rows["strada"], normalise_street),
             "civico": civico,
-            "numero": parsed.map(lambda c: c.numero).astype("Int64"),
-            "esponente": parsed.map(lambda c: c.esponente),
-            "civico_norm": parsed.map(lambda c: c.key),
+            "numero": map_distinct(parsed, lambda c: c.numero).astype("Int64"),
+            "esponente": map_distinct(parsed, lambda c: c.esponente),
+            "civico_norm": map_distinct(parsed, lambda c: c.key),
             "caratteristica": klass,
         }
     )

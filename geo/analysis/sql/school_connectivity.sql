@@ -1,6 +1,8 @@
 -- Each school's connectivity view: its municipality's FTTH share at the latest AGCOM date, and whether its
 -- address (normalised street + civic number, same ISTAT code) is on the Infratel list of addresses without
 -- >300 Mbit/s by 2028. A '?' in a listed street stands for a character the source lost.
+-- Exact addresses are found through the address index and the few streets with lost characters through their own
+-- partial index, never by reading every civic number of the municipality for each school.
 INSERT INTO out.school_connectivity (
     run_id, codicescuola, pro_com_t, cod_uts, gestione, livello, ref_date, municipality_ftth_share,
     match_status, infratel_id, infratel_class, gap
@@ -15,10 +17,11 @@ SELECT :run_id, s.codicescuola, s.pro_com_t, c.cod_uts, s.gestione, s.livello, l
             WHEN s.strada_norm IS NULL THEN 'no_address'
             WHEN s.civico_norm IS NULL THEN 'no_civic_number'
             WHEN NOT EXISTS (
+                SELECT 1 FROM cov.infratel_civico i WHERE i.pro_com_t = s.pro_com_t AND i.strada_norm = s.strada_norm
+            ) AND NOT EXISTS (
                 SELECT 1 FROM cov.infratel_civico i
-                WHERE i.pro_com_t = s.pro_com_t
-                  AND (i.strada_norm = s.strada_norm
-                       OR (i.lost_characters AND s.strada_norm LIKE replace(i.strada_norm, '?', '_')))
+                WHERE i.pro_com_t = s.pro_com_t AND i.lost_characters
+                  AND s.strada_norm LIKE replace(i.strada_norm, '?', '_')
             ) THEN 'street_not_listed'
             ELSE 'number_not_listed' END,
        m.id, m.caratteristica, m.id IS NOT NULL
@@ -26,11 +29,16 @@ FROM school.scuola s
 JOIN ref.comune c USING (pro_com_t)
 LEFT JOIN latest l USING (pro_com_t)
 LEFT JOIN LATERAL (
-    SELECT i.id, i.caratteristica FROM cov.infratel_civico i
-    WHERE i.pro_com_t = s.pro_com_t
-      AND i.civico_norm = s.civico_norm
-      AND (i.strada_norm = s.strada_norm
-           OR (i.lost_characters AND s.strada_norm LIKE replace(i.strada_norm, '?', '_')))
-    ORDER BY i.id
+    SELECT id, caratteristica FROM (
+        (SELECT i.id, i.caratteristica FROM cov.infratel_civico i
+         WHERE i.pro_com_t = s.pro_com_t AND i.strada_norm = s.strada_norm AND i.civico_norm = s.civico_norm
+         ORDER BY i.id LIMIT 1)
+        UNION ALL
+        (SELECT i.id, i.caratteristica FROM cov.infratel_civico i
+         WHERE i.pro_com_t = s.pro_com_t AND i.lost_characters AND i.civico_norm = s.civico_norm
+           AND s.strada_norm LIKE replace(i.strada_norm, '?', '_')
+         ORDER BY i.id LIMIT 1)
+    ) listed
+    ORDER BY id
     LIMIT 1
 ) m ON s.civico_norm IS NOT NULL
