@@ -53,7 +53,7 @@ def timed(step: object, *args: object) -> float:
 
 def growth(times: list[float], sizes: list[float]) -> list[str]:
     """Time ratio per doubling of the size between consecutive points (2.0 = linear)."""
-    out = ["–"]
+    out = ["–"] if times else []
     points = list(zip(times, sizes, strict=True))
     for (t0, n0), (t1, n1) in itertools.pairwise(points):
         out.append(f"{(t1 / t0) ** (np.log(2) / np.log(n1 / n0)):.2f}")
