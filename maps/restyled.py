@@ -20,17 +20,23 @@ class Restyled(Layer):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.geoJson({{ this.source.get_name() }}.toGeoJSON(), {
+        // built when first shown, and tooltips written when first hovered: thousands of features cost nothing
+        // until someone asks for this view
+        var {{ this.get_name() }} = L.geoJson(null, {
             style: function (f) {
                 return Object.assign({}, {{ this.style|tojson }}, {fillColor: f.properties[{{ this.fill|tojson }}]});
             },
             onEachFeature: function (f, layer) {
-                var esc = function (s) { var d = document.createElement('div'); d.textContent = String(s);
-                    return d.innerHTML; };
-                var rows = {{ this.tooltip|tojson }}.map(function (pair) {
-                    return '<b>' + esc(pair[0]) + '</b>: ' + esc(f.properties[pair[1]]); });
-                layer.bindTooltip(rows.join('<br>'));
+                layer.bindTooltip(function () {
+                    var esc = function (s) { var d = document.createElement('div'); d.textContent = String(s);
+                        return d.innerHTML; };
+                    return {{ this.tooltip|tojson }}.map(function (pair) {
+                        return '<b>' + esc(pair[0]) + '</b>: ' + esc(f.properties[pair[1]]); }).join('<br>');
+                });
             }
+        });
+        {{ this.get_name() }}.once('add', function () {
+            {{ this.get_name() }}.addData({{ this.source.get_name() }}.toGeoJSON());
         });
         {% endmacro %}
         """

@@ -163,3 +163,38 @@ def test_school_popup_reads_the_record_from_the_api(served, browser):
     assert ("senza >300 Mbit/s" in popup) == gap
     assert failures == []
     page.close()
+
+
+def test_change_layer_shares_the_data_and_shows_the_change(served, browser):
+    """The second view (households newly reached) is built from the first layer's features when switched on."""
+    store, base = served
+    page, _, failures = _open(browser, base + "/maps/coverage")
+    page.wait_for_selector("path.leaflet-interactive")
+    html = httpx.get(base + "/maps/coverage").text
+    assert html.count('"016024"') <= 3  # Bergamo's feature is written once (id, style case, popup data), not twice
+    page.locator(".leaflet-control-layers-overlays label", has_text="Nuove famiglie FTTH").locator("input").check()
+    counts = page.evaluate(
+        """() => Object.values(window).filter(v => v instanceof L.GeoJSON && v._map)
+            .map(v => v.getLayers().length)"""
+    )
+    assert counts.count(625) == 2  # the share layer and the change layer, from one copy of the data
+    text_of_bergamo = page.evaluate(
+        """() => {
+            let found = null;  // the only lazily written tooltip is the change layer's
+            Object.values(window).filter(v => v instanceof L.GeoJSON && v._map).forEach(g => g.eachLayer(l => {
+                if (l.feature && l.feature.properties.pro_com_t === '016024' && l.getTooltip()
+                    && typeof l.getTooltip()._content === 'function') found = l.getTooltip()._content(l);
+            }));
+            return found;
+        }"""
+    )
+    with store.engine.connect() as conn:
+        reached = conn.execute(
+            text(
+                "SELECT households_newly_reached FROM out.coverage_change WHERE level = 'municipality' "
+                "AND code = '016024' AND run_id = (SELECT max(id) FROM out.analysis_run WHERE kind = 'coverage')"
+            )
+        ).scalar_one()
+    assert text_of_bergamo is not None and f"{reached:,}".replace(",", ".") in text_of_bergamo
+    assert failures == []
+    page.close()
