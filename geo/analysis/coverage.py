@@ -112,6 +112,9 @@ def analyze(
                 conn.execute(text(statement), {"run_id": run.id, "provinces": None, **parameters})
             else:
                 _store_rows(conn, partitioned.coverage_rows(conn, parameters, run.id))
+            # the next steps join this run's rows; without fresh statistics the planner takes them for none and
+            # walks the whole run once per school (16 s instead of 1 s for the 62,000 schools of Italy)
+            conn.execute(text("ANALYZE out.coverage_comune"))
         for step in ("coverage_area", "coverage_change", "school_connectivity"):
             with run.step(step):
                 conn.execute(text(sql(step)), {"run_id": run.id, **parameters})
