@@ -111,7 +111,7 @@ def main() -> None:
     lines = [
         header("API: areavasta and TiPg on the same tables"),
         f"- store: {count} municipalities; wrk -t1, {args.seconds} s per cell, one uvicorn worker each\n",
-        "| query | connections | areavasta req/s | no cache req/s | TiPg req/s | ratio | ratio, no cache "
+        "| query | connections | areavasta req/s | no cache req/s | TiPg req/s | req/s vs TiPg | no cache vs TiPg "
         "| areavasta p50 / p95 ms | no cache p50 / p95 ms | TiPg p50 / p95 ms |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]

@@ -2,7 +2,7 @@
 draws them, chosen from the extent a map opens on.
 
 A map opens fitted to its data, so a vertex closer than a screen pixel at that zoom is wasted bytes: the tolerance
-grows with the extent (60 m for the four provinces, about 400 m for all of Italy) and the page weight stays bounded
+grows with the extent (60 m for the four provinces, about 650 m for all of Italy) and the page weight stays bounded
 whatever the territory. Zooming in on a municipality is what ``/maps/municipality/{code}`` is for.
 """
 
