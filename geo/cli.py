@@ -366,7 +366,7 @@ def _analyze(settings: Settings, scheduler: str | None = None) -> bool:
         if scheduler is None:
             run = coverage.analyze(engine)
         else:
-            with _partitioned(settings, engine, scheduler) as partitioned:
+            with _partitioned(engine, scheduler) as partitioned:
                 run = coverage.analyze(engine, partitioned=partitioned)
     except AnalysisError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
@@ -411,7 +411,7 @@ def priorities_command(
 
 
 @contextmanager
-def _partitioned(settings: Settings, engine: Engine, scheduler: str) -> Iterator[Partitioned]:
+def _partitioned(engine: Engine, scheduler: str) -> Iterator[Partitioned]:
     """A dask.distributed client: on a new LocalCluster for 'local', else on the scheduler at that address."""
     from distributed import Client, LocalCluster
 

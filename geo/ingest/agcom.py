@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Connection, Engine
 
-from geo.ingest.fields import loaded_municipalities, municipality_codes, rejected_details
+from geo.ingest.fields import loaded_municipalities, municipality_codes
 from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, flag, run_ingest
 from geo.ingest.tabular import parse_numbers, read_table
 from geo.models import AGCOM_COUNTS, AgcomComune
@@ -144,9 +144,9 @@ def ingest(
         return Prepared(
             loads=[TableLoad(AgcomComune.__table__, rows, scope={"ref_date": ref_date})],
             rows_read=len(table.rows),
-            rows_rejected=len(rejected or []),
+            rejected=rejected or [],
             reference_date=ref_date,
-            details=details | rejected_details(rejected or []),
+            details=details,
         )
 
     return run_ingest(engine, LAYER, table.source, _prepare)

@@ -48,7 +48,6 @@ UNKNOWN_CODE = (
     "unknown municipality code {value} (not in the loaded boundaries; if it is another ISTAT vintage, set"
     " AREAVASTA_UNKNOWN_MUNICIPALITIES=reject to leave such rows out and record them)"
 )
-MAX_REJECTED_LISTED = 100
 
 
 def municipality_codes(
@@ -76,11 +75,6 @@ def municipality_codes(
         return rows, problems + flag(unknown, rows["_row"], rows["pro_com_t"], UNKNOWN_CODE, label)
     rejected += flag(unknown, rows["_row"], rows["pro_com_t"], "municipality code {value} is not loaded", label)
     return rows[~unknown], problems
-
-
-def rejected_details(rejected: list[Problem]) -> dict[str, object]:
-    """What a run records of the rows it left out: how many, and the first of them with row and reason."""
-    return {"rejected_rows": len(rejected), "rejected_first": [str(p) for p in rejected[:MAX_REJECTED_LISTED]]}
 
 
 def loaded_municipalities(conn: Connection, label: str) -> set[str]:

@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine
 
 from geo.addresses import LOST, normalise_street, parse_civic
-from geo.ingest.fields import loaded_municipalities, map_distinct, municipality_codes, rejected_details
+from geo.ingest.fields import loaded_municipalities, map_distinct, municipality_codes
 from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, flag, run_ingest
 from geo.ingest.tabular import read_table
 from geo.models import InfratelCivico
@@ -133,9 +133,9 @@ def ingest(
         return Prepared(
             loads=[TableLoad(InfratelCivico.__table__, rows)],
             rows_read=len(listing.rows),
-            rows_rejected=len(rejected or []),
+            rejected=rejected or [],
             reference_date=listing.ref_date,
-            details=details | rejected_details(rejected or []),
+            details=details,
         )
 
     return run_ingest(engine, LAYER, listing.source, _prepare)

@@ -22,6 +22,7 @@ from geo.db import bulk
 from geo.models import IngestRun
 
 MAX_PROBLEMS_SHOWN = 20
+MAX_REJECTED_LISTED = 100  # rows left out that a run lists by row and reason (it counts them all)
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,17 @@ class Prepared:
 
     loads: list[TableLoad]
     rows_read: int
-    rows_rejected: int = 0
     reference_date: dt.date | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    rejected: list[Problem] = field(default_factory=list)  # rows left out on purpose, each with row and reason
+
+    @property
+    def recorded_details(self) -> dict[str, Any]:
+        """The details the run records: the layer's own, and how many rows were left out and the first of them."""
+        if not self.rejected:
+            return self.details
+        first = [str(p) for p in self.rejected[:MAX_REJECTED_LISTED]]
+        return self.details | {"rejected_rows": len(self.rejected), "rejected_first": first}
 
 
 @dataclass(frozen=True)
@@ -194,10 +203,10 @@ def run_ingest(
         status=status,
         rows_read=prepared.rows_read,
         rows_loaded=rows,
-        rows_rejected=prepared.rows_rejected,
+        rows_rejected=len(prepared.rejected),
         reference_date=prepared.reference_date,
         content_hash=digest,
-        details=prepared.details or None,
+        details=prepared.recorded_details or None,
     )
     return IngestResult(
         run_id,
@@ -205,10 +214,10 @@ def run_ingest(
         status,
         prepared.rows_read,
         rows,
-        prepared.rows_rejected,
+        len(prepared.rejected),
         prepared.reference_date,
         digest,
-        prepared.details,
+        prepared.recorded_details,
     )
 
 

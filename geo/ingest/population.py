@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Connection, Engine
 
-from geo.ingest.fields import loaded_municipalities, municipality_codes, rejected_details
+from geo.ingest.fields import loaded_municipalities, municipality_codes
 from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, flag, run_ingest
 from geo.ingest.tabular import parse_numbers
 from geo.models import Population
@@ -121,10 +121,9 @@ def ingest(
         return Prepared(
             loads=[TableLoad(Population.__table__, frame, scope={"ref_date": pset.ref_date})],
             rows_read=len(pset.rows),
-            rows_rejected=len(rejected or []),
+            rejected=rejected or [],
             reference_date=pset.ref_date,
-            details={"municipalities": int(frame["pro_com_t"].nunique()), "residents": int(frame["total"].sum())}
-            | rejected_details(rejected or []),
+            details={"municipalities": int(frame["pro_com_t"].nunique()), "residents": int(frame["total"].sum())},
         )
 
     return run_ingest(engine, LAYER, pset.source, _prepare)

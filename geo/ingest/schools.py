@@ -16,7 +16,6 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, select
 
 from geo.addresses import Civic, normalise_street, parse_civic, split_address
-from geo.ingest.fields import rejected_details
 from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, flag, run_ingest
 from geo.ingest.tabular import is_missing, read_table
 from geo.models import SCHOOL_CODE_PATTERN, Comune, Edificio, Province, Scuola, ScuolaEdificio
@@ -180,9 +179,9 @@ def ingest(
         return Prepared(
             loads=[TableLoad(Scuola.__table__, rows, scope={"gestione": registry.gestione})],
             rows_read=len(registry.rows),
-            rows_rejected=len(rejected or []),
+            rejected=rejected or [],
             reference_date=dt.date(int(years[-1][:4]), 9, 1),  # the registries' own reference day
-            details=details | rejected_details(rejected or []),
+            details=details,
         )
 
     return run_ingest(engine, f"{LAYER}:{registry.gestione}", registry.source, _prepare)
