@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from api import catalog, health, jobs, maps
+from api import catalog, docs, health, jobs, maps
 from api.auth import read_access
 from api.deps import StoreState
 from api.ogc import errors as ogc_errors
@@ -36,6 +36,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "Cremona and Mantova, as open geodata.",
         lifespan=lifespan,
         openapi_url="/api",
+        docs_url=None,  # served by api.docs with local assets
+        redoc_url=None,
     )
     app.state.store = StoreState(settings)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
@@ -55,5 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount(LEAFLET_URL, StaticFiles(directory=LEAFLET_DIR), name="leaflet")
     app.mount(CLUSTER_URL, StaticFiles(directory=CLUSTER_DIR), name="markercluster")
     app.mount(JQUERY_URL, StaticFiles(directory=JQUERY_DIR), name="jquery")
+    app.mount(docs.SWAGGER_URL, StaticFiles(directory=docs.SWAGGER_DIR), name="swagger-ui")
+    app.include_router(docs.router)
     app.include_router(health.router, tags=["operations"])
     return app

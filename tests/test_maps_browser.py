@@ -37,7 +37,7 @@ def browser():
 
 def test_map_pages_contain_no_external_address(served):
     _, base = served
-    for path in ("/maps/", "/maps/coverage", "/maps/schools", "/maps/priorities", "/maps/municipality/016024"):
+    for path in ("/maps/", "/maps/coverage", "/maps/schools", "/maps/priorities", "/maps/municipality/016024", "/docs"):
         html = httpx.get(base + path).text
         assert not re.findall(r"(?:src|href)=[\"']https?://", html), path
     assert len(httpx.get(base + "/maps/coverage").content) < 3_000_000
@@ -197,4 +197,15 @@ def test_change_layer_shares_the_data_and_shows_the_change(served, browser):
         ).scalar_one()
     assert text_of_bergamo is not None and f"{reached:,}".replace(",", ".") in text_of_bergamo
     assert failures == []
+    page.close()
+
+
+def test_api_documentation_loads_offline(served, browser):
+    """Swagger UI's scripts and styles come from the service; the page renders the operations of /api."""
+    _, base = served
+    page, requests, failures = _open(browser, base + "/docs")
+    page.wait_for_selector(".opblock-summary-path")
+    assert "/collections/{collection_id}/items" in page.locator(".swagger-ui").inner_text()
+    assert failures == []
+    assert all(url.startswith(base) or url.startswith("data:") for url in requests), requests
     page.close()
