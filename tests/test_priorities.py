@@ -81,6 +81,26 @@ def test_stored_run_exports_read_back_the_same_rows(ranked, tmp_path):
     assert record["budget_eur"] == scenario.budget_eur and "fibre_sources" in record
 
 
+def test_every_route_is_a_connected_path_of_stored_edges(ranked):
+    store, _, items = ranked
+    routed = items[items["route"].notna()]
+    assert len(routed) > 0
+    with store.engine.connect() as conn:
+        for row in routed.itertuples():
+            parts, stored, pieces = conn.execute(
+                text(
+                    "WITH r AS (SELECT ST_GeomFromWKB(:route, 32632) AS g) "
+                    "SELECT (SELECT count(*) FROM r, ST_Dump(r.g)), "
+                    "(SELECT count(*) FROM r, ST_Dump(r.g) d WHERE EXISTS "
+                    " (SELECT 1 FROM net.edge e WHERE e.geom && d.geom AND ST_Equals(e.geom, d.geom))), "
+                    "(SELECT ST_NumGeometries(ST_LineMerge(g)) FROM r)"
+                ),
+                {"route": row.route.wkb},
+            ).one()
+            assert parts == stored, row.target_id  # each part is an edge of the network
+            assert pieces == 1, row.target_id  # and together they run end to end
+
+
 def test_named_scenarios_and_missing_inputs(store):
     assert {"default", "duct-reuse", "schools-first"} <= set(scenarios())
     with pytest.raises(AnalysisError, match="run 'areavasta analyze' first"):

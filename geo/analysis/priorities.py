@@ -119,11 +119,22 @@ def _select(
     return chosen, marginal
 
 
-def _route_geometry(edge_geometries: gpd.GeoSeries, edges: list[int]) -> shapely.MultiLineString | None:
-    """The route's edges (positions in id order, as RoadNetwork numbers them) as one MultiLineString."""
+def _edge_geometries(engine: Engine, network: RoadNetwork, positions: set[int]) -> dict[int, shapely.LineString]:
+    """Geometries of the edges at ``positions`` (as RoadNetwork numbers them): only those routes use, not all."""
+    ids = network.edge_ids[sorted(positions)].tolist()
+    query = text("SELECT id, geom FROM net.edge WHERE id = ANY(:ids)")
+    with engine.connect() as conn:
+        found = gpd.read_postgis(query, conn, geom_col="geom", params={"ids": ids})
+    # RoadNetwork holds the edges in id order, so an id's position is found by binary search
+    where = np.searchsorted(network.edge_ids, found["id"].to_numpy())
+    return dict(zip(where.tolist(), found.geometry, strict=True))
+
+
+def _route_geometry(geometries: dict[int, shapely.LineString], edges: list[int]) -> shapely.MultiLineString | None:
+    """The route's edges (positions, as RoadNetwork numbers them) as one MultiLineString."""
     if not edges:
         return None
-    return shapely.MultiLineString(list(edge_geometries.iloc[edges]))
+    return shapely.MultiLineString([geometries[e] for e in edges])
 
 
 def compute(engine: Engine, scenario: Scenario, costs: UnitCosts | None = None) -> pd.DataFrame:
@@ -135,7 +146,6 @@ def compute(engine: Engine, scenario: Scenario, costs: UnitCosts | None = None) 
             raise AnalysisError("priorities need a coverage analysis: run 'areavasta analyze' first")
         targets = _targets(conn, coverage_run)
         source_xy = _sources(conn, coverage_run, scenario.fibre_source_min_ftth_share)
-        geometries = gpd.read_postgis(text("SELECT geom FROM net.edge ORDER BY id"), conn, geom_col="geom").geometry
     if targets.empty:
         raise AnalysisError("no targets: no school or civic number on the Infratel list in the latest coverage run")
     if len(source_xy) == 0:
@@ -170,10 +180,9 @@ def compute(engine: Engine, scenario: Scenario, costs: UnitCosts | None = None) 
     rest = out.loc[~out["selected"]].sort_values(["bc_ratio", "target_id"], ascending=[False, True], na_position="last")
     ranking = [*chosen, *rest.index]
     out["rank"] = pd.Series(np.arange(1, len(out) + 1), index=ranking)
-    out["route"] = [
-        _route_geometry(geometries, marginal[i][1] if i in marginal else (routes[i].edges if routes[i] else []))
-        for i in range(len(out))
-    ]
+    route_edges = [marginal[i][1] if i in marginal else (routes[i].edges if routes[i] else []) for i in range(len(out))]
+    geometries = _edge_geometries(engine, network, {e for edges in route_edges for e in edges})
+    out["route"] = [_route_geometry(geometries, edges) for edges in route_edges]
     out["reason"] = [_reason(out.loc[i], i in order, scenario) for i in range(len(out))]
     return out.sort_values("rank").reset_index(drop=True)
 
