@@ -23,6 +23,7 @@ from sqlalchemy import Connection, create_engine, text
 from geo.analysis.grid import weighted_coverage
 from geo.analysis.runs import sql
 
+TASKS_PER_THREAD = 2
 GRID_COLUMNS = ("pro_com_t", "population", "population_covered", "population_uncovered", "covered_share")
 
 
@@ -55,9 +56,14 @@ class Partitioned:
 
     def coverage_rows(self, conn: Connection, parameters: dict[str, Any], run_id: int) -> pd.DataFrame:
         provinces = conn.execute(text("SELECT cod_uts FROM ref.province ORDER BY cod_uts")).scalars().all()
+        # a few tasks per worker thread, each a set of whole provinces: 107 one-province tasks would spend more
+        # on connections than on work
+        tasks = max(1, min(len(provinces), sum(self.client.nthreads().values()) * TASKS_PER_THREAD))
         futures = [
-            self.client.submit(province_rows, self.database_url, [code], parameters, run_id, pure=False)
-            for code in provinces
+            self.client.submit(
+                province_rows, self.database_url, list(provinces[i::tasks]), parameters, run_id, pure=False
+            )
+            for i in range(tasks)
         ]
         frames = [frame for frame in self.client.gather(futures) if not frame.empty]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

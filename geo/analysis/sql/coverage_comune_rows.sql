@@ -3,7 +3,9 @@
 -- The rows of out.coverage_comune, for the provinces in :provinces (NULL: all); coverage_comune.sql stores them,
 -- and the partitioned path runs this per province on its workers.
 WITH pop AS (
-    SELECT pro_com_t, total FROM ref.comune_population WHERE ref_date = :population_date
+    SELECT pro_com_t, total FROM ref.comune_population
+    WHERE ref_date = :population_date
+      AND (CAST(:provinces AS text[]) IS NULL OR left(pro_com_t, 3) = ANY(:provinces))
 ), civ AS (
     SELECT pro_com_t,
            count(*) FILTER (WHERE caratteristica = 'A') AS a,
