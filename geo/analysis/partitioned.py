@@ -48,17 +48,21 @@ class Partitioned:
     client: Client
     database_url: str
 
+    @property
+    def threads(self) -> int:
+        """Worker threads in the cluster now."""
+        return sum(self.client.nthreads().values())
+
     def describe(self) -> str:
         """What the run records of where it ran."""
-        threads = self.client.nthreads()
-        where = self.client.scheduler.address
-        return f"dask.distributed at {where}: {len(threads)} workers, {sum(threads.values())} threads"
+        workers = len(self.client.nthreads())
+        return f"dask.distributed at {self.client.scheduler.address}: {workers} workers, {self.threads} threads"
 
     def coverage_rows(self, conn: Connection, parameters: dict[str, Any], run_id: int) -> pd.DataFrame:
         provinces = conn.execute(text("SELECT cod_uts FROM ref.province ORDER BY cod_uts")).scalars().all()
         # a few tasks per worker thread, each a set of whole provinces: 107 one-province tasks would spend more
         # on connections than on work
-        tasks = max(1, min(len(provinces), sum(self.client.nthreads().values()) * TASKS_PER_THREAD))
+        tasks = max(1, min(len(provinces), self.threads * TASKS_PER_THREAD))
         futures = [
             self.client.submit(
                 province_rows, self.database_url, list(provinces[i::tasks]), parameters, run_id, pure=False
@@ -69,7 +73,7 @@ class Partitioned:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def weighted_coverage(self, coverage: Path, population: Path, comuni: gpd.GeoDataFrame) -> pd.DataFrame:
-        partitions = max(1, min(len(comuni), sum(self.client.nthreads().values()) * 2))
+        partitions = max(1, min(len(comuni), self.threads * TASKS_PER_THREAD))
         parts = dask_geopandas.from_geopandas(comuni.sort_values("pro_com_t"), npartitions=partitions)
         meta = pd.DataFrame({c: pd.Series(dtype="object" if c == "pro_com_t" else "float64") for c in GRID_COLUMNS})
         stats = parts.map_partitions(weighted_coverage_part, str(coverage), str(population), meta=meta)
