@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from geo.analysis import coverage, priorities
-from maps.browser import CHROMIUM, CHROMIUM_FLAGS
+from maps.browser import CHROMIUM, CHROMIUM_FLAGS, GEOJSON_LAYER_SIZES_JS
 from tests.served import require_chromium, serving
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -173,10 +173,7 @@ def test_change_layer_shares_the_data_and_shows_the_change(served, browser):
     html = httpx.get(base + "/maps/coverage").text
     assert html.count('"016024"') <= 3  # Bergamo's feature is written once (id, style case, popup data), not twice
     page.locator(".leaflet-control-layers-overlays label", has_text="Nuove famiglie FTTH").locator("input").check()
-    counts = page.evaluate(
-        """() => Object.values(window).filter(v => v instanceof L.GeoJSON && v._map)
-            .map(v => v.getLayers().length)"""
-    )
+    counts = page.evaluate(GEOJSON_LAYER_SIZES_JS)
     assert counts.count(625) == 2  # the share layer and the change layer, from one copy of the data
     text_of_bergamo = page.evaluate(
         """() => {

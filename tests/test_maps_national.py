@@ -10,7 +10,7 @@ import pytest
 
 from geo.analysis import coverage
 from geo.ingest import agcom, boundaries, population
-from maps.browser import CHROMIUM, CHROMIUM_FLAGS, GEOJSON_FEATURES_JS
+from maps.browser import CHROMIUM, CHROMIUM_FLAGS, GEOJSON_FEATURES_JS, GEOJSON_LAYER_SIZES_JS
 from tests.conftest import fresh_store
 from tests.served import require_chromium, serving
 
@@ -58,10 +58,7 @@ def test_all_of_italy_draws_in_chromium(italy):
         page.on("requestfailed", lambda r: failures.append(r.url))
         page.goto(f"{base}/maps/coverage", wait_until="load")
         page.wait_for_function(f"() => ({GEOJSON_FEATURES_JS})() >= {municipalities}", timeout=120_000)
-        counts = page.evaluate(
-            """() => Object.values(window).filter(v => v instanceof L.GeoJSON && v._map)
-                .map(v => v.getLayers().length)"""
-        )
+        counts = page.evaluate(GEOJSON_LAYER_SIZES_JS)
         assert municipalities in counts
         assert page.evaluate("() => document.querySelectorAll('path.leaflet-interactive').length") == 0  # canvas
         bounds = page.evaluate(
