@@ -4,6 +4,7 @@ once) and a shared-trench plan by Mehlhorn's Steiner-tree approximation (within 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -84,7 +85,11 @@ class Graph:
         self._keys = keys
         self._edges = edge
         self._usable_nodes = np.flatnonzero(np.bincount(np.concatenate([a, b]), minlength=n))
-        self._tree = cKDTree(network.xy[self._usable_nodes])
+
+    @cached_property
+    def _tree(self) -> cKDTree:
+        """Spatial index of the usable nodes, built on the first :meth:`nearest` (routing alone never needs it)."""
+        return cKDTree(self.network.xy[self._usable_nodes])
 
     def nearest(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The nearest usable node of each point, and the straight distance to it (metres)."""
