@@ -62,10 +62,11 @@ def priorities_download(
 @router.get("/catalog", summary="DCAT-AP_IT catalogue of the datasets (JSON-LD)")
 def catalog(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> JSONResponse:
     base = str(request.base_url).rstrip("/")
+    with engine.connect() as conn:
+        modified = {c.id: reference_date(conn, c) for c in COLLECTIONS.values()}
     datasets = []
     for collection in COLLECTIONS.values():
-        with engine.connect() as conn:
-            when = reference_date(conn, collection)
+        when = modified[collection.id]
         datasets.append(
             {
                 "@id": f"{base}/collections/{collection.id}",
