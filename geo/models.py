@@ -218,6 +218,48 @@ class Settlement(Base):
     ingest_run_id: Mapped[int] = mapped_column(ForeignKey("meta.ingest_run.id"), nullable=False)
 
 
+class PopulationCell(Base):
+    """A cell of a population grid (Eurostat Census 2021, GEOSTAT): persons by broad age and the land share."""
+
+    __tablename__ = "popgrid_cell"
+    __table_args__ = (
+        CheckConstraint("population >= 0", name="population"),
+        CheckConstraint("land_share IS NULL OR land_share BETWEEN 0 AND 1", name="land_share"),
+        CheckConstraint("ST_IsValid(geom) AND NOT ST_IsEmpty(geom)", name="geom_valid"),
+        {"schema": "ref"},
+    )
+
+    grd_id: Mapped[str] = mapped_column(Text, primary_key=True, comment="INSPIRE id, CRS3035RES{res}mN{y}E{x}")
+    res_m: Mapped[int] = mapped_column(Integer, nullable=False)
+    population: Mapped[int] = mapped_column(Integer, nullable=False)
+    age_lt15: Mapped[int | None] = mapped_column(Integer)
+    age_1564: Mapped[int | None] = mapped_column(Integer)
+    age_ge65: Mapped[int | None] = mapped_column(Integer)
+    employed: Mapped[int | None] = mapped_column(Integer)
+    land_share: Mapped[float | None] = mapped_column(Float, comment="share of the cell that is land (0-1)")
+    confidential: Mapped[bool] = mapped_column(Boolean, nullable=False, comment="a figure was withheld (set to 0)")
+    ref_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    geom: Mapped[Any] = mapped_column(Geometry("POLYGON", srid=WORKING_SRID, spatial_index=False), nullable=False)
+    ingest_run_id: Mapped[int] = mapped_column(ForeignKey("meta.ingest_run.id"), nullable=False)
+
+
+class PopulationCellPart(Base):
+    """A population-grid cell inside one municipality: its population shared by area, derived from the loaded grid
+    and boundaries (the ingest runs it was computed from say whether it is current)."""
+
+    __tablename__ = "popgrid_part"
+    __table_args__ = ({"schema": "ref"},)
+
+    pro_com_t: Mapped[str] = mapped_column(Text, primary_key=True)
+    grd_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    population: Mapped[float] = mapped_column(Float, nullable=False)
+    area_km2: Mapped[float] = mapped_column(Float, nullable=False)
+    density_per_km2: Mapped[float] = mapped_column(Float, nullable=False, comment="cell population per km² of land")
+    geom: Mapped[Any] = _polygon_column()
+    popgrid_run_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    boundaries_run_id: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
 class Scuola(Base):
     """A school (plesso or institute) of the MIM registries, state or paritaria, with its ISTAT municipality."""
 

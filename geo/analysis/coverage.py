@@ -4,6 +4,7 @@ connectivity of every school. Computed in PostGIS from the loaded layers; stored
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,15 +13,35 @@ import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
+from geo.analysis.census import refresh_parts
 from geo.analysis.grid import weighted_coverage
 from geo.analysis.runs import AnalysisError, Run, run_analysis, sql
-from geo.reference import CoverageRules, coverage_rules, school_levels, speed_thresholds
+from geo.reference import CoverageRules, GapClasses, coverage_rules, gap_classes, school_levels, speed_thresholds
 
 if TYPE_CHECKING:
     from geo.analysis.partitioned import Partitioned
 
 KIND = "coverage"
-STEPS = ("coverage_comune", "coverage_area", "coverage_change", "school_connectivity", "grid_coverage")
+STEPS = (
+    "coverage_comune",
+    "census_population",
+    "coverage_area",
+    "coverage_outlook",
+    "coverage_change",
+    "school_connectivity",
+    "grid_coverage",
+)
+EU_AREA_REASON = (
+    "operator-level data are missing: the EU 2023 Guidelines count the networks able to provide 1 Gbit/s down and "
+    "150 Mbit/s up per area, and neither the AGCOM municipal table nor the Infratel list names operators"
+)
+DECREASE_FLAG = (
+    ", anomalies = CASE WHEN r.per_year < 0 THEN concat_ws(';', t.anomalies, 'ftth_decrease') ELSE t.anomalies END"
+)
+OUTLOOK_TARGETS = {
+    "out.coverage_comune": ("r.level = 'municipality' AND r.code = t.pro_com_t", True),
+    "out.coverage_area": ("r.level = t.level AND r.code = t.code", False),
+}
 
 
 def _population_date(engine: Engine) -> dt.date:
@@ -84,24 +105,38 @@ def analyze(
     population_grid: str | None = None,
     rules: CoverageRules | None = None,
     partitioned: Partitioned | None = None,
+    classes: GapClasses | None = None,
 ) -> Run:
     """Run the coverage analysis on what the store holds now; returns the run (its id keys every result).
 
-    ``rules`` replaces the reference table's classification parameters (for scenarios and tests);
+    ``rules`` and ``classes`` replace the reference tables' parameters and gap classes (for scenarios and tests);
     ``partitioned`` runs the per-municipality steps on a dask.distributed cluster (same results).
     """
     rules = rules or coverage_rules()
+    classes = classes or gap_classes()
     parameters = {
         "population_date": _population_date(engine),
         "population_grid": population_grid or _latest_raster(engine, "population"),
         "coverage_grid": _latest_raster(engine, "coverage"),
         "min_listed_civics": int(rules["market_failure_min_listed_civics"]),
         "per_inhabitants": rules["per_inhabitants"],
+        "persons_per_household_min": rules["persons_per_household_min"],
+        "persons_per_household_max": rules["persons_per_household_max"],
+        "class_names": classes.names,
+        "class_floors": [c.ftth_share_min for c in classes.classes],
+        "class_ceilings": [
+            None if math.isinf(c.civici_per_1000_max) else c.civici_per_1000_max for c in classes.classes
+        ],
+        "eu_area_reason": EU_AREA_REASON,
+        "outlook_year": int(rules["outlook_year"]),
+        "outlook_target_share": rules["outlook_target_share"],
+        "outlook_max_years": int(rules["outlook_max_years"]),
         "execution": partitioned.describe() if partitioned else "single process",
     }
     versions = {
         "speed_thresholds": speed_thresholds().version,
         "coverage_rules": rules.version,
+        "gap_classes": classes.version,
         "school_levels": school_levels().version,
     }
 
@@ -115,7 +150,19 @@ def analyze(
             # the next steps join this run's rows; without fresh statistics the planner takes them for none and
             # walks the whole run once per school (16 s instead of 1 s for the 62,000 schools of Italy)
             conn.execute(text("ANALYZE out.coverage_comune"))
-        for step in ("coverage_area", "coverage_change", "school_connectivity"):
+        with run.step("census_population"):
+            if refresh_parts(conn):
+                conn.execute(text(sql("census_population")), {"run_id": run.id})
+        with run.step("coverage_area"):
+            conn.execute(text(sql("coverage_area")), {"run_id": run.id, **parameters})
+        with run.step("coverage_outlook"):
+            conn.execute(text(sql("coverage_outlook")), {"run_id": run.id, **parameters})
+            conn.execute(text("ANALYZE coverage_outlook"))
+            for table, (match, flag_decrease) in OUTLOOK_TARGETS.items():
+                extra = DECREASE_FLAG if flag_decrease else ""
+                statement = sql("coverage_outlook_update").format(table=table, match=match, extra=extra)
+                conn.execute(text(statement), {"run_id": run.id, **parameters})
+        for step in ("coverage_change", "school_connectivity"):
             with run.step(step):
                 conn.execute(text(sql(step)), {"run_id": run.id, **parameters})
         if parameters["coverage_grid"] and parameters["population_grid"]:

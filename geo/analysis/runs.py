@@ -22,6 +22,7 @@ INPUT_TABLES = (
     "cov.infratel_civico",
     "school.scuola",
     "cov.raster_zonal",
+    "ref.popgrid_cell",
     "net.edge",
 )
 

@@ -14,7 +14,19 @@ from pathlib import Path
 import pyogrio
 from sqlalchemy import Engine
 
-from geo.ingest import agcom, boundaries, infratel, points, population, rasters, roads, schools, synthetic_roads
+from geo.ingest import (
+    agcom,
+    boundaries,
+    infratel,
+    points,
+    popgrid,
+    population,
+    rasters,
+    roads,
+    schools,
+    synthetic_roads,
+)
+from geo.analysis.census import refresh_parts
 from geo.ingest.pipeline import IngestError, IngestResult
 from geo.ingest.tabular import header_key, read_bytes
 from geo.progress import steps
@@ -23,7 +35,17 @@ from geo.settings import Settings
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp")
 TABLE_SUFFIXES = (".csv", ".csv.gz")
 # Load order: every layer after those it is checked against.
-ORDER = ("settlements", "geocoded_schools", "schools", "school_buildings", "agcom", "infratel", "roads", "raster")
+ORDER = (
+    "settlements",
+    "geocoded_schools",
+    "schools",
+    "school_buildings",
+    "agcom",
+    "infratel",
+    "popgrid",
+    "roads",
+    "raster",
+)
 
 
 @dataclass(frozen=True)
@@ -88,6 +110,8 @@ def recognise(path: Path) -> Found | None:
             return Found("schools", path, False, "schools")
         if {"strada", "civico", "caratteristica"} <= header:
             return Found("infratel", path, True, "infratel")
+        if popgrid.is_grid_header(header):
+            return Found("popgrid", path, True, "popgrid")
     elif lower.endswith(VECTOR_SUFFIXES):
         fields = _vector_fields(path)
         if "codicescuola" in fields:
@@ -137,6 +161,7 @@ def _job(engine: Engine, settings: Settings, item: Found) -> Callable[[], Ingest
         "agcom": lambda: agcom.ingest(engine, agcom.read(item.path), provinces, reject_unknown=reject),
         "infratel": lambda: infratel.ingest(engine, infratel.read(item.path), provinces, reject_unknown=reject),
         "roads": lambda: roads.ingest(engine, roads.read_osm(item.path), srid),
+        "popgrid": lambda: popgrid.ingest(engine, item.path),
         "raster": lambda: rasters.ingest(engine, rasters.read(item.path)),
     }
     return jobs[item.layer]
@@ -190,6 +215,8 @@ def ingest_all(
         for layer, source, job in jobs:
             outcomes.append(_attempt(layer, source, job))
             done(f"{layer} {'failed' if outcomes[-1].failed else 'done'}")
+    with engine.begin() as conn:  # derived once here so that every analysis finds it current
+        refresh_parts(conn)
     optional = {"raster"}  # grids are extras: their absence is not worth a line
     outcomes += [LayerOutcome(layer, None, note="no file found") for layer in ORDER if layer not in present | optional]
     return outcomes

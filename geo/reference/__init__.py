@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -90,3 +91,61 @@ def coverage_rules() -> CoverageRules:
     return CoverageRules(
         version=max(r["version"] for r in rows), values={r["parameter"]: float(r["value"]) for r in rows}
     )
+
+
+class ReferenceTableError(ValueError):
+    """A reference table that cannot be used as it is; the message names the table and the row."""
+
+
+@dataclass(frozen=True)
+class GapClass:
+    name: str
+    label: str
+    ftth_share_min: float
+    civici_per_1000_max: float  # inf: no upper bound
+
+
+@dataclass(frozen=True)
+class GapClasses:
+    """The coverage-gap classes, best first: a municipality takes the first class whose FTTH share floor and
+    listed-civic ceiling it both meets. Each class is looser than the one before in both inputs, so the class is
+    monotone: more FTTH never worsens it, more listed civic numbers never improve it."""
+
+    version: str
+    classes: tuple[GapClass, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.classes]
+
+
+def validate_gap_classes(rows: list[dict[str, str]], table: str = "gap_classes") -> GapClasses:
+    """Gap classes from table rows, refused (naming the row, counted from 1 after the header) unless every class is
+    strictly looser than the one before, the last is a catch-all, and the thresholds are in range."""
+    classes: list[GapClass] = []
+    for number, row in enumerate(rows, start=1):
+        where = f"{table}.csv row {number} ({row.get('class')!r})"
+        try:
+            floor = float(row["ftth_share_min"])
+            ceiling = float(row["civici_per_1000_max"]) if row["civici_per_1000_max"].strip() else math.inf
+        except (KeyError, ValueError) as exc:
+            raise ReferenceTableError(f"{where}: thresholds must be numbers ({exc})") from exc
+        if not 0 <= floor <= 1 or ceiling < 0:
+            raise ReferenceTableError(f"{where}: ftth_share_min must be in [0, 1] and civici_per_1000_max ≥ 0")
+        if classes:
+            before = classes[-1]
+            if floor > before.ftth_share_min or ceiling < before.civici_per_1000_max:
+                raise ReferenceTableError(f"{where}: thresholds are not monotone (stricter than the class before)")
+            if floor == before.ftth_share_min and ceiling == before.civici_per_1000_max:
+                raise ReferenceTableError(f"{where}: overlaps the class before (same thresholds)")
+        if row["class"] in {c.name for c in classes} or row["class"] == "unknown":
+            raise ReferenceTableError(f"{where}: class name repeated or reserved")
+        classes.append(GapClass(row["class"], row["label_it"], floor, ceiling))
+    if not classes or classes[-1].ftth_share_min != 0 or not math.isinf(classes[-1].civici_per_1000_max):
+        raise ReferenceTableError(f"{table}.csv: the last class must take every municipality (floor 0, no ceiling)")
+    return GapClasses(version=max(r["version"] for r in rows), classes=tuple(classes))
+
+
+@lru_cache
+def gap_classes() -> GapClasses:
+    return validate_gap_classes(read_rows("gap_classes"))
