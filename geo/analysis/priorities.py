@@ -1,115 +1,107 @@
-"""Infrastructure priorities: where public money connects the most people, civic numbers and schools per euro.
+"""Infrastructure priorities: where public money connects the most people and schools per euro, with costs an
+officer can defend.
 
-Targets are schools whose address is on the Infratel list and, per municipality, the cluster of its listed civic
-numbers (located at the main settlement: the list has no coordinates). Fibre sources are a documented proxy:
-the main settlements of municipalities whose FTTH household share reaches the scenario's threshold. Each target
-gets its standalone route from the nearest source; a greedy selection by benefit over marginal NPV, with the
-network grown by every selected route, fills the budget.
+Targets are the listed civic numbers of each municipality placed over its populated census cells and grouped by
+settlement (``placement``), and the schools whose address is on the Infratel list. Each target costs
+backhaul + distribution + drops (``costs``): backhaul along the road graph from the nearest fibre source (a proxy:
+the main settlements of municipalities whose FTTH household share reaches the scenario's threshold), distribution
+per civic number passed at its cell's density class, one drop per civic number. Every cost has a low, central and
+high value. A greedy selection by benefit (persons) over marginal cost, the network growing with every selected
+route, fills the budget; the stability of the ranking under the low and high costs and under another source
+threshold is measured and stored with the run.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.stats import spearmanr
 from sqlalchemy import Connection, Engine, text
 
-from geo.analysis.costs import Scenario, UnitCosts, edge_costs, npv, unit_costs
-from geo.analysis.routing import Graph, RoadNetwork
+from geo.analysis.costs import BOUNDS, Scenario, UnitCosts, edge_costs, geotypes, npv, unit_costs
+from geo.analysis.placement import civic_targets, point_of, school_targets
+from geo.analysis.routing import Graph, RoadNetwork, Route
 from geo.analysis.runs import AnalysisError, Run, latest_run, run_analysis
+from geo.italian import euro, number
+from geo.reference import coverage_rules
 
 KIND = "priorities"
 SOURCE_PROXY = "main settlements of municipalities whose AGCOM FTTH household share reaches the threshold"
+THRESHOLD_STEP = 0.1  # the source threshold is moved by this much each way to test the ranking's stability
+GEOTYPE_IT = {"urban": "urbana", "suburban": "suburbana", "rural": "rurale"}
 
 
-def _targets(conn: Connection, coverage_run: int) -> gpd.GeoDataFrame:
-    schools = gpd.read_postgis(
-        text(
-            "SELECT 'school:' || s.codicescuola AS target_id, 'school' AS kind, s.denominazione AS name, "
-            "s.pro_com_t, c.cod_uts, s.geocode_quality, 0.0 AS population, 0.0 AS households, 0 AS civici, "
-            "1 AS schools, s.geom FROM out.school_connectivity c JOIN school.scuola_located s USING (codicescuola) "
-            "WHERE c.run_id = :r AND c.gap"
-        ),
-        conn,
-        geom_col="geom",
-        params={"r": coverage_run},
-    )
-    clusters = gpd.read_postgis(
-        text(
-            "SELECT 'civici:' || cc.pro_com_t AS target_id, 'civic_cluster' AS kind, c.comune AS name, cc.pro_com_t, "
-            "cc.cod_uts, 'settlement' AS geocode_quality, "
-            "coalesce(cc.population_without_ftth, 0)::float8 AS population, "
-            "coalesce(cc.households_without_ftth, 0)::float8 AS households, cc.civici_unserved AS civici, "
-            "0 AS schools, m.geom FROM out.coverage_comune cc JOIN ref.comune c USING (pro_com_t) "
-            "JOIN ref.main_settlement m USING (pro_com_t) WHERE cc.run_id = :r AND cc.civici_unserved > 0 "
-            "AND cc.ref_date = (SELECT max(ref_date) FROM out.coverage_comune WHERE run_id = :r)"
-        ),
-        conn,
-        geom_col="geom",
-        params={"r": coverage_run},
-    )
-    return pd.concat([clusters, schools], ignore_index=True).sort_values("target_id").reset_index(drop=True)
+def _coverage(conn: Connection) -> tuple[int, dt.date]:
+    run = latest_run(conn, "coverage")
+    if run is None:
+        raise AnalysisError("priorities need a coverage analysis: run 'areavasta analyze' first")
+    when = conn.execute(text("SELECT max(ref_date) FROM out.coverage_comune WHERE run_id = :r"), {"r": run}).scalar()
+    return run, when
 
 
-def _sources(conn: Connection, coverage_run: int, threshold: float) -> np.ndarray:
+def _sources(conn: Connection, run: int, when: dt.date, threshold: float) -> np.ndarray:
     rows = conn.execute(
         text(
             "SELECT ST_X(m.geom), ST_Y(m.geom) FROM out.coverage_comune cc "
             "JOIN ref.main_settlement m USING (pro_com_t) "
-            "WHERE cc.run_id = :r AND cc.ftth_share >= :t "
-            "AND cc.ref_date = (SELECT max(ref_date) FROM out.coverage_comune WHERE run_id = :r) ORDER BY m.id"
+            "WHERE cc.run_id = :r AND cc.ftth_share >= :t AND cc.ref_date = :d ORDER BY m.id"
         ),
-        {"r": coverage_run, "t": threshold},
+        {"r": run, "t": threshold, "d": when},
     ).all()
     return np.array(rows, dtype=float).reshape(-1, 2)
 
 
-def _benefit(targets: pd.DataFrame, scenario: Scenario) -> np.ndarray:
-    """Weighted sum of each benefit term divided by its total over the targets (DOMAIN §4.3)."""
-    terms = {
-        "population": scenario.weight_population,
-        "households": scenario.weight_households,
-        "civici": scenario.weight_civici,
-        "schools": scenario.weight_schools,
-    }
-    total = np.zeros(len(targets))
-    for column, weight in terms.items():
-        values = targets[column].to_numpy(dtype=float)
-        if values.sum() > 0:
-            total += weight * values / values.sum()
-    return total
+def _roads_synthetic(conn: Connection) -> bool:
+    return bool(conn.execute(text("SELECT coalesce(bool_or(synthetic), false) FROM net.edge")).scalar())
+
+
+def benefit(targets: pd.DataFrame, scenario: Scenario) -> np.ndarray:
+    """Persons served (DOMAIN §4.3 with weights in persons, not shares): people, households, civic numbers and
+    schools, each with its scenario weight."""
+    return (
+        scenario.weight_population * targets["population"].to_numpy(dtype=float)
+        + scenario.weight_households * targets["households"].to_numpy(dtype=float)
+        + scenario.weight_civici * targets["civici"].to_numpy(dtype=float)
+        + scenario.weight_schools * targets["schools"].to_numpy(dtype=float)
+    )
 
 
 def _select(
     graph: Graph,
     sources: np.ndarray,
     nodes: np.ndarray,
-    access: np.ndarray,
-    benefit: np.ndarray,
+    fixed: np.ndarray,
+    gain: np.ndarray,
     ids: np.ndarray,
-    scenario: Scenario,
-    costs: UnitCosts,
+    budget: float,
 ) -> tuple[list[int], dict[int, tuple[float, list[int]]]]:
-    """Greedy by benefit over marginal NPV, the network growing with every selected route, within the budget."""
+    """Greedy by benefit over marginal capex, the network growing with every selected route, within the budget."""
     distance, predecessors, _ = graph.from_sources(sources)
     remaining = set(range(len(nodes)))
     chosen: list[int] = []
     marginal: dict[int, tuple[float, list[int]]] = {}
     spent = 0.0
     while remaining:
-        candidates = [i for i in remaining if np.isfinite(distance[nodes[i]])]
-        if not candidates:
+        candidates = np.array(sorted(i for i in remaining if np.isfinite(distance[nodes[i]])), dtype=np.int64)
+        if candidates.size == 0:
             break
-        capex = {i: float(distance[nodes[i]]) + access[i] for i in candidates}
-        ratio = {i: benefit[i] / max(float(npv(capex[i], scenario, costs)), 1e-9) for i in candidates}
-        best = min(candidates, key=lambda i: (-ratio[i], ids[i]))
+        capex = distance[nodes[candidates]] + fixed[candidates]
+        ratio = gain[candidates] / np.maximum(capex, 1e-9)
+        order = np.lexsort((ids[candidates], -ratio))
+        best = int(candidates[order[0]])
         remaining.discard(best)
-        if spent + capex[best] > scenario.budget_eur:
+        cost = float(distance[nodes[best]] + fixed[best])
+        if spent + cost > budget:
             continue
         path = graph.walk(predecessors, int(nodes[best]))
-        marginal[best] = (capex[best], path)
-        spent += capex[best]
+        marginal[best] = (cost, path)
+        spent += cost
         chosen.append(best)
         new_nodes = np.unique(np.concatenate([[nodes[best]], graph.network.u[path], graph.network.v[path]]))
         extra_distance, extra_predecessors, _ = graph.from_sources(new_nodes)
@@ -117,6 +109,29 @@ def _select(
         distance[better] = extra_distance[better]
         predecessors[better] = extra_predecessors[better]
     return chosen, marginal
+
+
+def _rank(gain: np.ndarray, capex: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Rank (1 = best) of every target by benefit per euro of ``capex``; unreachable ones last."""
+    ratio = np.where(np.isfinite(capex), gain / np.maximum(capex, 1e-9), -np.inf)
+    order = np.lexsort((ids, -ratio))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(1, len(order) + 1)
+    return rank
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float | None:
+    if len(a) < 3:
+        return None
+    value = spearmanr(a, b).statistic
+    return None if not np.isfinite(value) else round(float(value), 4)
+
+
+def _road_classes(network: RoadNetwork, edges: list[int]) -> str | None:
+    if not edges:
+        return None
+    km = pd.Series(network.length[edges], index=network.highway[edges]).groupby(level=0).sum() / 1000
+    return "; ".join(f"{highway} {number(value, 1)} km" for highway, value in km.sort_values(ascending=False).items())
 
 
 def _edge_geometries(engine: Engine, network: RoadNetwork, positions: set[int]) -> dict[int, shapely.LineString]:
@@ -137,93 +152,222 @@ def _route_geometry(geometries: dict[int, shapely.LineString], edges: list[int])
     return shapely.MultiLineString([geometries[e] for e in edges])
 
 
-def compute(engine: Engine, scenario: Scenario, costs: UnitCosts | None = None) -> pd.DataFrame:
-    """The ranked list (not stored): one row per target with costs, benefit terms, selection and reason."""
+class Plan:
+    """The targets with their costs and ranking, the cell placements, and the run's summary figures."""
+
+    def __init__(self, items: gpd.GeoDataFrame, placements: gpd.GeoDataFrame, summary: dict[str, Any]) -> None:
+        self.items = items
+        self.placements = placements
+        self.summary = summary
+
+
+def compute(engine: Engine, scenario: Scenario, costs: UnitCosts | None = None) -> Plan:
+    """The ranked list (not stored): one row per target with costs and their range, benefit terms, selection,
+    input status and reason; the modelled placement of the civic numbers; the run's summary."""
     costs = costs or unit_costs()
+    kinds = geotypes()
     with engine.connect() as conn:
-        coverage_run = latest_run(conn, "coverage")
-        if coverage_run is None:
-            raise AnalysisError("priorities need a coverage analysis: run 'areavasta analyze' first")
-        targets = _targets(conn, coverage_run)
-        source_xy = _sources(conn, coverage_run, scenario.fibre_source_min_ftth_share)
+        coverage_run, when = _coverage(conn)
+        civic, placements = civic_targets(conn, coverage_run, when, costs, kinds, coverage_rules())
+        schools = school_targets(conn, coverage_run, costs, kinds, scenario.weight_schools)
+        source_sets = {
+            t: _sources(conn, coverage_run, when, t)
+            for t in (
+                scenario.fibre_source_min_ftth_share,
+                max(0.0, scenario.fibre_source_min_ftth_share - THRESHOLD_STEP),
+                min(1.0, scenario.fibre_source_min_ftth_share + THRESHOLD_STEP),
+            )
+        }
+        synthetic = _roads_synthetic(conn)
+    civic["school_weight"] = scenario.weight_schools
+    targets = pd.concat([civic, schools], ignore_index=True).sort_values("target_id").reset_index(drop=True)
+    targets = gpd.GeoDataFrame(targets, geometry="geom", crs=civic.crs)
     if targets.empty:
         raise AnalysisError("no targets: no school or civic number on the Infratel list in the latest coverage run")
+    source_xy = source_sets[scenario.fibre_source_min_ftth_share]
     if len(source_xy) == 0:
         raise AnalysisError(
             f"no fibre source: no municipality reaches the FTTH share {scenario.fibre_source_min_ftth_share}"
         )
     network = RoadNetwork.load(engine)
-    graph = network.graph(edge_costs(network.length, network.highway, scenario, costs))
+    edge = {b: edge_costs(network.length, network.highway, scenario, costs, b) for b in BOUNDS}
+    graph = network.graph(edge["central"])
+    nodes, snap = graph.nearest(point_of(targets.geometry))
     sources, _ = graph.nearest(source_xy)
-    xy = np.column_stack([targets.geometry.x, targets.geometry.y])
-    nodes, snap = graph.nearest(xy)
-    access = snap * costs.civil_per_m(scenario.method) + costs.values["drop"]
     routes = graph.routes(sources, nodes)
-    benefit = _benefit(targets, scenario)
-    ids = targets["target_id"].to_numpy()
-    chosen, marginal = _select(graph, sources, nodes, access, benefit, ids, scenario, costs)
+
     out = targets.copy()
-    out["benefit"] = benefit
+    weights = np.maximum(out["civici"].to_numpy(dtype=float) + out["schools"].to_numpy(dtype=float), 1.0)
+    _, shared = graph.shared_costs(sources, nodes, weights, [edge[b] for b in BOUNDS])
+    for b, share in zip(BOUNDS, shared, strict=True):
+        out[f"backhaul_{b}"] = share + snap * costs.civil_per_m(scenario.method, b)
+        out[f"capex_{b}"] = out[f"backhaul_{b}"] + out[f"distribution_{b}"] + out[f"drops_{b}"]
+    gain = benefit(out, scenario)
+    ids = out["target_id"].to_numpy()
+    fixed = (snap * costs.civil_per_m(scenario.method) + out["distribution_central"] + out["drops_central"]).to_numpy()
+    chosen, marginal = _select(graph, sources, nodes, fixed, gain, ids, scenario.budget_eur)
+
+    ranks = {b: _rank(gain, out[f"capex_{b}"].to_numpy(), ids) for b in BOUNDS}
+    stability: dict[str, float | None] = {
+        "spearman_low_central": _spearman(ranks["low"], ranks["central"]),
+        "spearman_high_central": _spearman(ranks["high"], ranks["central"]),
+    }
+    for label, step in (("minus", -THRESHOLD_STEP), ("plus", THRESHOLD_STEP)):
+        other = source_sets[min(1.0, max(0.0, scenario.fibre_source_min_ftth_share + step))]
+        key = f"spearman_source_threshold_{label}"
+        if len(other) == 0:
+            stability[key] = None
+            continue
+        _, (other_share,) = graph.shared_costs(graph.nearest(other)[0], nodes, weights, [edge["central"]])
+        capex = other_share + fixed
+        stability[key] = _spearman(_rank(gain, capex, ids), ranks["central"])
+
+    out["benefit"] = gain
+    out["capex_eur"] = out["capex_central"]
+    out["capex_low_eur"] = out["capex_low"]
+    out["capex_high_eur"] = out["capex_high"]
+    out["backhaul_eur"] = out["backhaul_central"]
+    out["distribution_eur"] = out["distribution_central"]
+    out["drops_eur"] = out["drops_central"]
     out["route_length_m"] = [r.length_m + s if r else np.nan for r, s in zip(routes, snap, strict=True)]
-    out["capex_eur"] = [r.cost + a if r else np.nan for r, a in zip(routes, access, strict=True)]
     out["npv_eur"] = npv(out["capex_eur"].to_numpy(), scenario, costs)
     out["marginal_capex_eur"] = [marginal[i][0] if i in marginal else np.nan for i in range(len(out))]
-    out["bc_ratio"] = out["benefit"] / out["npv_eur"].where(out["npv_eur"] > 0)
-    out["eur_per_civico"] = out["npv_eur"] / out["civici"].where(out["civici"] > 0)
-    out["eur_per_person"] = out["npv_eur"] / out["population"].where(out["population"] > 0)
+    out["bc_ratio"] = out["benefit"] / out["capex_eur"].where(out["capex_eur"] > 0)
+    out["eur_per_civico"] = out["capex_eur"] / out["civici"].where(out["civici"] > 0)
+    out["eur_per_household"] = out["capex_eur"] / out["households"].where(out["households"] > 0)
+    out["eur_per_person"] = out["capex_eur"] / out["population"].where(out["population"] > 0)
     out["selected"] = False
     out.loc[chosen, "selected"] = True
-    order = {index: position for position, index in enumerate(chosen)}
-    cumulative = np.cumsum([marginal[i][0] for i in chosen])
     out["cumulative_eur"] = np.nan
-    out.loc[chosen, "cumulative_eur"] = cumulative
+    out.loc[chosen, "cumulative_eur"] = np.cumsum([marginal[i][0] for i in chosen])
+    out["rank_low"] = ranks["low"]
+    out["rank_high"] = ranks["high"]
     rest = out.loc[~out["selected"]].sort_values(["bc_ratio", "target_id"], ascending=[False, True], na_position="last")
-    ranking = [*chosen, *rest.index]
-    out["rank"] = pd.Series(np.arange(1, len(out) + 1), index=ranking)
+    out["rank"] = pd.Series(np.arange(1, len(out) + 1), index=[*chosen, *rest.index])
     route_edges = [marginal[i][1] if i in marginal else (routes[i].edges if routes[i] else []) for i in range(len(out))]
     geometries = _edge_geometries(engine, network, {e for edges in route_edges for e in edges})
     out["route"] = [_route_geometry(geometries, edges) for edges in route_edges]
-    out["reason"] = [_reason(out.loc[i], i in order, scenario) for i in range(len(out))]
-    return out.sort_values("rank").reset_index(drop=True)
+    out["road_classes"] = [_road_classes(network, edges) for edges in route_edges]
+    out["scenario"] = scenario.name
+    out["roads_status"] = "synthetic" if synthetic else "surveyed"
+    out["sources_status"] = "proxy"
+    out["coverage_run_id"] = coverage_run
+    out["coverage_ref_date"] = when
+    out["reason"] = [_reason(out.loc[i], routes[i], scenario) for i in range(len(out))]
+    out = out.sort_values("rank").reset_index(drop=True)
+    summary = _summary(out, scenario, costs, stability, source_xy, synthetic)
+    return Plan(out, placements, summary)
 
 
-def _reason(row: pd.Series, selected: bool, scenario: Scenario) -> str:
-    what = (
-        f"{row['civici']} listed civic numbers, about {row['population']:,.0f} people without FTTH"
-        if row["kind"] == "civic_cluster"
-        else "a school whose address is on the Infratel list"
-    )
-    if not np.isfinite(row["capex_eur"]):
-        return f"{what}; no route on the usable road network from a fibre source"
-    cost = f"standalone €{row['capex_eur']:,.0f} over {row['route_length_m'] / 1000:,.1f} km"
-    if selected:
-        return (
-            f"{what}; benefit/cost {row['bc_ratio']:.3g}; built for €{row['marginal_capex_eur']:,.0f} from the "
-            f"network grown so far ({cost}); cumulative €{row['cumulative_eur']:,.0f} of €{scenario.budget_eur:,.0f}"
+def _summary(
+    items: pd.DataFrame,
+    scenario: Scenario,
+    costs: UnitCosts,
+    stability: dict[str, float | None],
+    sources: np.ndarray,
+    synthetic: bool,
+) -> dict[str, Any]:
+    """Figures of the whole list, in the units the published benchmarks use (€ of capex per civic number)."""
+    civic = items[(items["kind"] == "civic_cluster") & np.isfinite(items["capex_eur"])]
+    chosen = items[items["selected"]]
+    per_civic = {
+        b: float(civic[f"capex_{b}"].sum() / civic["civici"].sum()) if civic["civici"].sum() else None for b in BOUNDS
+    }
+    return {
+        "targets": len(items),
+        "selected": len(chosen),
+        "budget_eur": scenario.budget_eur,
+        "spent_eur": float(chosen["marginal_capex_eur"].sum()),
+        "civici_listed": int(items["civici"].sum()),
+        "civici_selected": int(chosen["civici"].sum()),
+        "eur_per_civico_list": per_civic,
+        "eur_per_civico_median": float(civic["eur_per_civico"].median()) if not civic.empty else None,
+        "eur_per_civico_selected": (
+            float(chosen["marginal_capex_eur"].sum() / chosen["civici"].sum()) if chosen["civici"].sum() else None
+        ),
+        "drops_only_targets": int(
+            (np.isclose(items["capex_eur"], items["drops_eur"]) & np.isfinite(items["capex_eur"])).sum()
+        ),
+        "ranking_stability": stability,
+        "fibre_sources": len(sources),
+        "price_year": costs.price_year,
+        "unit_costs_version": costs.version,
+        "roads": "synthetic" if synthetic else "surveyed",
+        "benchmark_eur_per_civico": {"italia_1_giga_lombardia_public": 529, "italia_1_giga_lombardia_total": 755},
+    }
+
+
+def _reason(row: pd.Series, route: Route | None, scenario: Scenario) -> str:
+    """Why the target ranks where it does, in Italian, with every figure in its unit."""
+    if row["kind"] == "civic_cluster":
+        where = f"in {row['cells']} celle da 1 km" if row["cells"] else "presso il centro abitato principale"
+        what = (
+            f"{number(row['civici'])} civici senza >300 Mbit/s {where} (densità {row['geotype']}), "
+            f"circa {number(row['population'])} persone"
         )
-    return f"{what}; benefit/cost {row['bc_ratio']:.3g}; {cost}; not within the budget of €{scenario.budget_eur:,.0f}"
+    else:
+        what = "scuola con indirizzo nell'elenco Infratel"
+    if route is None:
+        return f"{what}; nessun percorso sulla rete stradale utilizzabile da una fonte in fibra"
+    cost = (
+        f"costo {euro(row['capex_eur'])} (intervallo {euro(row['capex_low_eur'])}–{euro(row['capex_high_eur'])}): "
+        f"quota della dorsale condivisa {euro(row['backhaul_eur'])} (percorso di "
+        f"{number(row['route_length_m'] / 1000, 1)} km dalla fonte in fibra), "
+        f"distribuzione {euro(row['distribution_eur'])}, allacci {euro(row['drops_eur'])}"
+    )
+    if row["civici"]:
+        cost += f"; {euro(row['eur_per_civico'])} per civico"
+    gain = f"{number(row['benefit'])} persone servite, {number(row['bc_ratio'] * 1e6, 1)} per milione di euro"
+    if row["selected"]:
+        return (
+            f"{what}; {gain}; {cost}; realizzato con {euro(row['marginal_capex_eur'])} sulla rete già posata; "
+            f"cumulato {euro(row['cumulative_eur'])} su {euro(scenario.budget_eur)}"
+        )
+    return f"{what}; {gain}; {cost}; non rientra nel budget di {euro(scenario.budget_eur)}"
+
+
+ITEM_COLUMNS = (
+    "target_id", "rank", "kind", "name", "pro_com_t", "cod_uts", "location", "population", "households", "civici",
+    "schools", "cells", "geotype", "school_weight", "benefit", "route_length_m", "backhaul_eur", "distribution_eur",
+    "drops_eur", "capex_low_eur", "capex_eur", "capex_high_eur", "npv_eur", "marginal_capex_eur", "bc_ratio",
+    "eur_per_civico", "eur_per_household", "eur_per_person", "selected", "cumulative_eur", "rank_low", "rank_high",
+    "road_classes", "scenario", "roads_status", "sources_status", "coverage_run_id", "coverage_ref_date", "reason",
+)  # fmt: skip
+
+
+def _insert(conn: Connection, table: str, frame: pd.DataFrame, geometries: tuple[str, ...]) -> None:
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    if not records:
+        return
+    values = ", ".join(
+        f"ST_SetSRID(ST_GeomFromWKB(decode(:{c}, 'hex')), 32632)" if c in geometries else f":{c}" for c in frame.columns
+    )
+    conn.execute(text(f"INSERT INTO {table} ({', '.join(frame.columns)}) VALUES ({values})"), records)
 
 
 def analyze(engine: Engine, scenario: Scenario | None = None) -> Run:
-    """Compute and store a priorities run for ``scenario``."""
+    """Compute and store a priorities run for ``scenario``; nothing is stored if the inputs cannot be used."""
     scenario = scenario or Scenario()
-    costs = unit_costs()
+    costs = unit_costs()  # a reference table that cannot be used is refused here, before any run is recorded
+    plan = compute(engine, scenario, costs)
 
     def body(conn: Connection, run: Run) -> None:
-        with run.step("compute"):
-            items = compute(engine, scenario, costs)
         with run.step("store"):
-            rows = pd.DataFrame(items.drop(columns=["geom", "route"]))
-            rows["geom"] = shapely.to_wkb(items["geom"].to_numpy(), hex=True)
-            rows["route"] = [None if g is None else shapely.to_wkb(g, hex=True) for g in items["route"]]
-            rows["run_id"] = run.id
-            records = rows.astype(object).where(rows.notna(), None).to_dict("records")
-            values = ", ".join(
-                f"ST_SetSRID(ST_GeomFromWKB(decode(:{c}, 'hex')), 32632)" if c in ("geom", "route") else f":{c}"
-                for c in rows.columns
+            items = pd.DataFrame(plan.items[list(ITEM_COLUMNS)])
+            items["geom"] = shapely.to_wkb(plan.items.geometry.to_numpy(), hex=True)
+            items["route"] = [None if g is None else shapely.to_wkb(g, hex=True) for g in plan.items["route"]]
+            items["geocode_quality"] = plan.items["location"]
+            items["run_id"] = run.id
+            _insert(conn, "out.priority_item", items, ("geom", "route"))
+            placements = pd.DataFrame(plan.placements.drop(columns="geometry"))
+            placements["geom"] = shapely.to_wkb(plan.placements.geometry.to_numpy(), hex=True)
+            placements["run_id"] = run.id
+            _insert(conn, "out.priority_placement", placements, ("geom",))
+            conn.execute(
+                text("UPDATE out.analysis_run SET summary = CAST(:s AS jsonb) WHERE id = :i"),
+                {"s": json.dumps(plan.summary, default=float), "i": run.id},
             )
-            conn.execute(text(f"INSERT INTO out.priority_item ({', '.join(rows.columns)}) VALUES ({values})"), records)
 
-    return run_analysis(
-        engine, KIND, {**scenario.model_dump(), "fibre_sources": SOURCE_PROXY}, {"unit_costs": costs.version}, body
-    )
+    parameters = {**scenario.model_dump(), "fibre_sources": SOURCE_PROXY, "price_year": costs.price_year}
+    versions = {"unit_costs": costs.version, "geotypes": geotypes().version}
+    return run_analysis(engine, KIND, parameters, versions, body)

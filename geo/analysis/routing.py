@@ -193,6 +193,50 @@ class Graph:
             edges.update(self.walk(predecessors, int(bridge["b"])))
         return self._prune(edges, set(int(t) for t in terminal_nodes))
 
+    def shared_costs(
+        self, sources: np.ndarray, targets: np.ndarray, weights: np.ndarray, costs: list[np.ndarray]
+    ) -> tuple[set[int], list[np.ndarray]]:
+        """A shared plan for every target and each target's share of it, for each array of edge ``costs``.
+
+        The plan is the Steiner tree of :meth:`steiner`, rooted at the sources. Each tree edge is paid by the targets
+        beyond it in proportion to their ``weights`` (civic numbers passed), so the shares add up to the tree's cost;
+        unreachable targets get NaN.
+        """
+        tree = self.steiner(sources, targets)
+        shares = [np.full(len(targets), np.nan) for _ in costs]
+        if not tree:
+            reached = np.isin(targets, sources)
+            for share in shares:
+                share[reached] = 0.0
+            return tree, shares
+        edges = np.array(sorted(tree))
+        n = len(self.network.node_ids)
+        u, v = self.network.u[edges], self.network.v[edges]
+        matrix = coo_matrix((np.maximum(self.costs[edges], 1e-9), (u, v)), shape=(n, n)).tocsr()
+        roots = np.unique(sources[np.isin(sources, np.concatenate([u, v]))])
+        distance, predecessors = dijkstra(
+            matrix, directed=False, indices=roots, min_only=True, return_predecessors=True
+        )[:2]
+        on_tree = np.flatnonzero(np.isfinite(distance))
+        order = on_tree[np.argsort(distance[on_tree], kind="stable")]
+        load = np.zeros(n)
+        np.add.at(load, targets, weights)
+        for node in order[::-1]:  # from the leaves inwards: each node carries the weight beyond it
+            parent = predecessors[node]
+            if parent != NO_PREDECESSOR:
+                load[parent] += load[node]
+        children = order[predecessors[order] != NO_PREDECESSOR]
+        edge_of = self.edges_between(predecessors[children], children)
+        for cost, share in zip(costs, shares, strict=True):
+            per_unit = np.zeros(n)
+            step = cost[edge_of] / np.maximum(load[children], 1e-12)
+            for node, value in zip(children, step, strict=True):  # root outwards: cost per unit of weight so far
+                per_unit[node] = per_unit[predecessors[node]] + value
+            reached = np.isfinite(distance[targets])
+            share[reached] = weights[reached] * per_unit[targets[reached]]
+            share[~reached & np.isin(targets, sources)] = 0.0  # a target on a source that no tree edge touches
+        return tree, shares
+
     def _prune(self, edges: set[int], terminals: set[int]) -> set[int]:
         """A minimum spanning forest of the chosen edges, without branches that lead to no terminal."""
         if not edges:

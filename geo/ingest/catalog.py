@@ -14,6 +14,7 @@ from pathlib import Path
 import pyogrio
 from sqlalchemy import Engine
 
+from geo.analysis.census import refresh_parts
 from geo.ingest import (
     agcom,
     boundaries,
@@ -26,7 +27,6 @@ from geo.ingest import (
     schools,
     synthetic_roads,
 )
-from geo.analysis.census import refresh_parts
 from geo.ingest.pipeline import IngestError, IngestResult
 from geo.ingest.tabular import header_key, read_bytes
 from geo.progress import steps

@@ -1,0 +1,210 @@
+"""Where the listed civic numbers are, as far as the data tell (modelled, not geocoded: the Infratel list has no
+coordinates). Each municipality's listed civic numbers are shared among its populated census cells in proportion
+to their population (whole numbers, by largest remainder, so every municipality keeps its exact count); the cells
+are grouped by their nearest settlement of the same municipality, and each group is one target, priced cell by
+cell at the distribution cost of the cell's density class. Schools on the list are targets of their own."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Connection, text
+
+from geo.analysis.costs import BOUNDS, Geotypes, UnitCosts
+from geo.models import WORKING_SRID
+from geo.reference import CoverageRules
+
+
+def largest_remainder(totals: pd.Series, weights: pd.Series, groups: pd.Series) -> np.ndarray:
+    """Whole shares of each group's total in proportion to ``weights``; every group's shares add up to its total."""
+    weight_sum = weights.groupby(groups).transform("sum")
+    exact = totals.to_numpy(dtype=float) * weights.to_numpy(dtype=float) / weight_sum.to_numpy(dtype=float)
+    floor = np.floor(exact)
+    frame = pd.DataFrame({"group": groups.to_numpy(), "rest": exact - floor, "position": np.arange(len(exact))})
+    missing = (totals - pd.Series(floor, index=totals.index).groupby(groups).transform("sum")).to_numpy()
+    frame["missing"] = np.rint(missing).astype(int)
+    frame = frame.sort_values(["group", "rest", "position"], ascending=[True, False, True])
+    frame["order"] = frame.groupby("group").cumcount()
+    extra = np.zeros(len(exact))
+    chosen = frame.loc[frame["order"] < frame["missing"], "position"].to_numpy()
+    extra[chosen] = 1
+    return (floor + extra).astype(int)
+
+
+def _municipalities(conn: Connection, run: int, when: dt.date) -> pd.DataFrame:
+    return pd.read_sql(
+        text(
+            "SELECT cc.pro_com_t, c.comune, cc.cod_uts, cc.civici_unserved AS civici, cc.population, cc.households, "
+            "cc.population / greatest(ST_Area(c.geom) / 1e6, 0.01) AS density_per_km2 "
+            "FROM out.coverage_comune cc JOIN ref.comune c USING (pro_com_t) "
+            "WHERE cc.run_id = :r AND cc.ref_date = :d AND cc.civici_unserved > 0 ORDER BY cc.pro_com_t"
+        ),
+        conn,
+        params={"r": run, "d": when},
+    )
+
+
+def _persons_per_household(comuni: pd.DataFrame, rules: CoverageRules) -> pd.Series:
+    """Residents per AGCOM household, kept inside the plausible band (anomalous inputs take the band's edge)."""
+    ratio = comuni["population"] / comuni["households"].where(comuni["households"] > 0)
+    band = (rules["persons_per_household_min"], rules["persons_per_household_max"])
+    return ratio.fillna(ratio.median()).clip(*band)
+
+
+def civic_targets(
+    conn: Connection, run: int, when: dt.date, costs: UnitCosts, kinds: Geotypes, rules: CoverageRules
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Targets (one per municipality and settlement group) and their placements (one per cell and municipality)."""
+    comuni = _municipalities(conn, run, when)
+    comuni["persons_per_household"] = _persons_per_household(comuni, rules)
+    codes = comuni["pro_com_t"].tolist()
+    parts = gpd.read_postgis(
+        text(
+            "SELECT pro_com_t, grd_id, population, density_per_km2, ST_X(ST_PointOnSurface(geom)) AS px, "
+            "ST_Y(ST_PointOnSurface(geom)) AS py, geom "
+            "FROM ref.popgrid_part WHERE pro_com_t = ANY(:codes) AND population > 0 ORDER BY pro_com_t, grd_id"
+        ),
+        conn,
+        geom_col="geom",
+        params={"codes": codes},
+    )
+    settlements = gpd.read_postgis(
+        text("SELECT id, pro_com_t, name, geom FROM ref.settlement WHERE pro_com_t = ANY(:codes) ORDER BY id"),
+        conn,
+        geom_col="geom",
+        params={"codes": codes},
+    )
+    main = gpd.read_postgis(
+        text("SELECT pro_com_t, id, name, geom FROM ref.main_settlement WHERE pro_com_t = ANY(:codes)"),
+        conn,
+        geom_col="geom",
+        params={"codes": codes},
+    )
+    placed = comuni[comuni["pro_com_t"].isin(parts["pro_com_t"])]
+    parts = parts.merge(placed[["pro_com_t", "civici"]].rename(columns={"civici": "total"}), on="pro_com_t")
+    parts["civici"] = largest_remainder(parts["total"], parts["population"], parts["pro_com_t"])
+    parts = parts[parts["civici"] > 0].reset_index(drop=True)
+    parts["point"] = shapely.points(parts["px"].to_numpy(), parts["py"].to_numpy())
+    parts["settlement_id"] = _nearest_settlement(parts, settlements)
+    parts["geotype"], parts["cost_class"] = kinds.classify(parts["density_per_km2"].to_numpy())
+    for bound in BOUNDS:
+        premise = parts["cost_class"].map(lambda c, b=bound: costs.premise(c, b))
+        parts[f"distribution_{bound}"] = parts["civici"] * premise
+    parts["target_id"] = "civici:" + parts["pro_com_t"] + ":" + parts["settlement_id"].astype(str)
+
+    targets = _grouped(parts, comuni, settlements)
+    fallback = _fallback(comuni[~comuni["pro_com_t"].isin(parts["pro_com_t"])], main, costs, kinds)
+    targets = pd.concat([targets, fallback], ignore_index=True)
+    per_household = costs.value("households_per_civic")
+    targets["households"] = targets["civici"] * per_household
+    pph = comuni.set_index("pro_com_t")["persons_per_household"]
+    targets["population"] = targets["households"] * targets["pro_com_t"].map(pph)
+    for bound in BOUNDS:
+        targets[f"drops_{bound}"] = targets["civici"] * costs.value("drop", bound)
+    placements = parts[["target_id", "grd_id", "pro_com_t", "civici", "population", "density_per_km2", "geotype"]]
+    placements = gpd.GeoDataFrame(
+        placements.assign(distribution_eur=parts["distribution_central"]), geometry=parts.geometry, crs=WORKING_SRID
+    )
+    return gpd.GeoDataFrame(targets, geometry="geom", crs=WORKING_SRID), placements
+
+
+def _nearest_settlement(parts: gpd.GeoDataFrame, settlements: gpd.GeoDataFrame) -> np.ndarray:
+    """The nearest settlement of the same municipality for each cell part (0 where the municipality has none)."""
+    pairs = pd.DataFrame({"part": np.arange(len(parts)), "pro_com_t": parts["pro_com_t"].to_numpy()}).merge(
+        pd.DataFrame(
+            {
+                "pro_com_t": settlements["pro_com_t"].to_numpy(),
+                "id": settlements["id"].to_numpy(),
+                "x": settlements.geometry.x.to_numpy(),
+                "y": settlements.geometry.y.to_numpy(),
+            }
+        ),
+        on="pro_com_t",
+    )
+    dx = pairs["x"].to_numpy() - parts["px"].to_numpy()[pairs["part"]]
+    dy = pairs["y"].to_numpy() - parts["py"].to_numpy()[pairs["part"]]
+    pairs["distance"] = np.hypot(dx, dy)
+    best = pairs.sort_values(["part", "distance", "id"]).drop_duplicates("part").set_index("part")["id"]
+    return best.reindex(np.arange(len(parts))).fillna(0).astype(np.int64).to_numpy()
+
+
+def _grouped(parts: gpd.GeoDataFrame, comuni: pd.DataFrame, settlements: gpd.GeoDataFrame) -> pd.DataFrame:
+    """One target per settlement group: its cells' civic numbers and costs, located at its fullest cell."""
+    biggest = parts.sort_values(["target_id", "civici", "grd_id"], ascending=[True, False, True]).drop_duplicates(
+        "target_id"
+    )
+    sums = parts.groupby("target_id").agg(
+        civici=("civici", "sum"),
+        cells=("grd_id", "count"),
+        distribution_low=("distribution_low", "sum"),
+        distribution_central=("distribution_central", "sum"),
+        distribution_high=("distribution_high", "sum"),
+    )
+    names = settlements.set_index("id")["name"]
+    out = biggest[["target_id", "pro_com_t", "settlement_id", "geotype", "point"]].merge(sums, on="target_id")
+    out = out.merge(comuni[["pro_com_t", "comune", "cod_uts"]], on="pro_com_t")
+    place = out["settlement_id"].map(names)
+    out["name"] = np.where(place.notna() & (place != out["comune"]), out["comune"] + " – " + place, out["comune"])
+    out["kind"] = "civic_cluster"
+    out["location"] = "modelled"
+    out["schools"] = 0
+    return out.rename(columns={"point": "geom"}).drop(columns=["settlement_id", "comune"])
+
+
+def _fallback(comuni: pd.DataFrame, main: gpd.GeoDataFrame, costs: UnitCosts, kinds: Geotypes) -> pd.DataFrame:
+    """Municipalities with listed civic numbers but no populated census cell: one target at the main settlement."""
+    out = comuni.merge(main.rename(columns={"name": "place"}), on="pro_com_t")
+    if out.empty:
+        return pd.DataFrame()
+    out["geotype"], cost_class = kinds.classify(out["density_per_km2"].to_numpy())
+    for bound in BOUNDS:
+        out[f"distribution_{bound}"] = out["civici"] * [costs.premise(c, bound) for c in cost_class]
+    out["target_id"] = "civici:" + out["pro_com_t"] + ":" + out["id"].astype(str)
+    out["name"] = out["comune"]
+    out["kind"] = "civic_cluster"
+    out["location"] = "settlement"
+    out["schools"] = 0
+    out["cells"] = 0
+    return out[
+        ["target_id", "pro_com_t", "cod_uts", "name", "kind", "location", "civici", "cells", "geotype", "schools"]
+        + [f"distribution_{b}" for b in BOUNDS]
+        + ["geom"]
+    ]
+
+
+def school_targets(
+    conn: Connection, run: int, costs: UnitCosts, kinds: Geotypes, school_weight: float
+) -> gpd.GeoDataFrame:
+    """Schools whose address is on the list: one civic number passed and one drop each, at the density of the
+    cell they stand in (the municipality's where no cell holds them)."""
+    schools = gpd.read_postgis(
+        text(
+            "SELECT 'school:' || s.codicescuola AS target_id, 'school' AS kind, s.denominazione AS name, s.pro_com_t, "
+            "c.cod_uts, CASE WHEN s.geocode_quality = 'address' THEN 'geocoded' ELSE 'approximate' END AS location, "
+            "coalesce((SELECT p.density_per_km2 FROM ref.popgrid_part p WHERE p.pro_com_t = s.pro_com_t "
+            "AND ST_Intersects(p.geom, s.geom) LIMIT 1), "
+            "(SELECT k.population FROM out.coverage_comune k WHERE k.run_id = c.run_id AND k.pro_com_t = s.pro_com_t "
+            "ORDER BY k.ref_date DESC LIMIT 1) / greatest(ST_Area(m.geom) / 1e6, 0.01)) AS density_per_km2, s.geom "
+            "FROM out.school_connectivity c JOIN school.scuola_located s USING (codicescuola) "
+            "JOIN ref.comune m ON m.pro_com_t = s.pro_com_t WHERE c.run_id = :r AND c.status = 'gap'"
+        ),
+        conn,
+        geom_col="geom",
+        params={"r": run},
+    )
+    schools["geotype"], cost_class = kinds.classify(schools["density_per_km2"].fillna(0).to_numpy())
+    for bound in BOUNDS:
+        schools[f"distribution_{bound}"] = [costs.premise(c, bound) for c in cost_class]
+        schools[f"drops_{bound}"] = costs.value("drop", bound)
+    return schools.assign(
+        civici=0, cells=0, schools=1, households=0.0, population=0.0, school_weight=school_weight
+    ).drop(columns="density_per_km2")
+
+
+def point_of(geoms: gpd.GeoSeries) -> np.ndarray:
+    """Coordinates of point geometries as an (n, 2) array."""
+    return np.column_stack([shapely.get_x(geoms.to_numpy()), shapely.get_y(geoms.to_numpy())])
