@@ -47,14 +47,20 @@ def _distribution(base: str, collection_id: str, fmt: str) -> dict[str, Any]:
     }
 
 
-@router.get("/downloads/priorities.{fmt}", summary="Priority list of a run (latest by default) as a file")
+@router.get(
+    "/downloads/priorities.{fmt}",
+    summary="Priority list of a run or scenario (latest by default) as a file, with its note",
+)
 def priorities_download(
     engine: Annotated[Engine, Depends(get_engine)],
     fmt: Annotated[str, Path(pattern="^(csv|xlsx|gpkg|geojson)$")],
-    run: Annotated[int | None, Query(ge=1)] = None,
+    run: Annotated[int | None, Query(ge=1, description="Priorities run (the latest by default)")] = None,
+    scenario: Annotated[
+        str | None, Query(pattern=r"^[\w.-]{1,64}$", description="Named scenario: its latest run")
+    ] = None,
 ) -> Response:
     try:
-        return downloads.priorities_file(engine, fmt, run)
+        return downloads.priorities_file(engine, fmt, run, scenario)
     except AnalysisError as exc:
         raise not_found(str(exc)) from exc
 

@@ -99,10 +99,10 @@ def download(engine: Engine, collection: Collection, query: features.ItemQuery, 
 PRIORITY_MEDIA = {**FORMATS, "geojson": "application/geo+json"}
 
 
-def priorities_file(engine: Engine, fmt: str, run_id: int | None) -> Response:
-    """The officers' priority list of a run (the latest by default) as a file."""
+def priorities_file(engine: Engine, fmt: str, run_id: int | None, scenario: str | None = None) -> Response:
+    """The officers' priority list of a run (``run_id``, else the latest of ``scenario``, else the latest)."""
     from geo.analysis import exports
 
-    run, body = exports.export(engine, fmt, run_id)
-    headers = {"Content-Disposition": f'attachment; filename="priorities-run{run}.{fmt}"'}
+    loaded, body = exports.export(engine, fmt, run_id, scenario)
+    headers = {"Content-Disposition": f'attachment; filename="{loaded.file_stem}.{fmt}"'}
     return Response(body, media_type=PRIORITY_MEDIA[fmt], headers=headers)

@@ -380,12 +380,16 @@ def _analyze(settings: Settings, scheduler: str | None = None) -> bool:
 def priorities_command(
     scenario: Annotated[str, typer.Option(help="A scenario of geo/reference/scenarios.json")] = "default",
     budget: Annotated[float | None, typer.Option(min=0, help="Budget in euro (overrides the scenario's)")] = None,
-    export: Annotated[Path | None, typer.Option(help="Folder to write priorities.{csv,xlsx,gpkg,geojson} into")] = None,
+    export: Annotated[
+        Path | None, typer.Option(help="Folder to write priorities-run<N>-<scenario>.{csv,xlsx,gpkg,geojson} into")
+    ] = None,
 ) -> None:
-    """Rank the targets by benefit over cost, select within the budget, store the run (and export it)."""
+    """Rank the targets by persons served per euro, select within the budget, store the run (and export it)."""
     from geo.analysis import exports, priorities
     from geo.analysis.costs import scenarios
     from geo.analysis.runs import AnalysisError
+    from geo.italian import euro
+    from geo.reference import ReferenceTableError
 
     known = scenarios()
     if scenario not in known:
@@ -395,17 +399,21 @@ def priorities_command(
         engine = _store(_settings())
     try:
         run = priorities.analyze(engine, chosen)
+        loaded = exports.load(engine, run.id)
         if export is not None:
             export.mkdir(parents=True, exist_ok=True)
             for fmt in exports.FORMATS:
-                (export / f"priorities.{fmt}").write_bytes(exports.export(engine, fmt, run.id)[1])
-    except AnalysisError as exc:
+                (export / f"{loaded.file_stem}.{fmt}").write_bytes(exports.export(engine, fmt, run.id)[1])
+    except (AnalysisError, ReferenceTableError) as exc:
         _fail(str(exc))
-    _, targets, _ = exports.load(engine, run.id)
-    selected = targets[targets["selected"]]
+    selected = loaded.targets[loaded.targets["selected"]]
+    summary = loaded.record["summary"]
+    per_civic = summary["eur_per_civico_list"]
     out.print(
-        f"priorities run {run.id} ({scenario}): {len(targets)} targets, {len(selected)} selected for "
-        f"€{selected['marginal_capex_eur'].sum():,.0f} of €{chosen.budget_eur:,.0f}",
+        f"priorities run {run.id} ({scenario}): {len(loaded.targets)} targets, {len(selected)} selected for "
+        f"{euro(selected['marginal_capex_eur'].sum())} of {euro(chosen.budget_eur)}; whole list "
+        f"{euro(per_civic['central'])} per civic number ({euro(per_civic['low'])}–{euro(per_civic['high'])}); "
+        f"roads {summary['roads']}, fibre sources a proxy, civic numbers placed by a model",
         highlight=False,
     )
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 import folium
@@ -10,17 +11,25 @@ import pandas as pd
 from sqlalchemy import Engine, text
 
 from geo.analysis.runs import latest_run
+from geo.italian import euro, number
 from maps.assets import offline_cluster, offline_map
 from maps.coverage import MapError, add_provinces, territory_display
 from maps.legend import Classes
 from maps.page import finish, popup_table
 
+# the order of the statuses of out.school_connectivity (gap, not_listed, unknown) in the legend and the markers
+SCHOOL_STATUSES = ("gap", "not_listed", "unknown")
 SCHOOL_STATUS = Classes(
     "Scuole",
-    (1, 2),
-    ("#d7191c", "#1a9641"),
-    ("indirizzo senza >300 Mbit/s al 2028 (Infratel)", "indirizzo non in elenco"),
+    (1, 2, 3),
+    ("#d7191c", "#1a9641", "#969696"),
+    (
+        "indirizzo senza >300 Mbit/s al 2028 (elenco Infratel)",
+        "via in elenco, numero civico no: probabilmente servita",
+        "non determinabile (civico mancante o via non trovata)",
+    ),
 )
+PLACEMENT = "#6a3d9a"
 PRIORITY = Classes("Priorità", (1, 2), ("#1a9641", "#969696"), ("entro il budget", "oltre il budget"))
 APPROXIMATE = "posizione approssimata (centro abitato o comune), non un rilievo"
 
@@ -32,7 +41,7 @@ def _schools(engine: Engine, municipality: str | None) -> pd.DataFrame:
             raise MapError("no coverage analysis yet: run 'areavasta analyze'")
         return pd.read_sql(
             text(
-                "SELECT s.codicescuola, s.geocode_method, c.gap, ST_Y(ST_Transform(s.geom, 4326)) AS lat, "
+                "SELECT s.codicescuola, s.geocode_method, c.status, ST_Y(ST_Transform(s.geom, 4326)) AS lat, "
                 "ST_X(ST_Transform(s.geom, 4326)) AS lon FROM school.scuola_located s "
                 "JOIN out.school_connectivity c USING (codicescuola) WHERE c.run_id = :r "
                 "AND (CAST(:m AS text) IS NULL OR s.pro_com_t = :m) ORDER BY s.codicescuola"
@@ -79,7 +88,7 @@ def add_schools(m: folium.Map, schools: pd.DataFrame) -> None:
         [
             round(row.lat, 5),
             round(row.lon, 5),
-            0 if row.gap else 1,
+            SCHOOL_STATUSES.index(row.status),
             int(row.geocode_method == "geocoded_address"),
             row.codicescuola,
         ]
@@ -114,9 +123,11 @@ def _priorities(engine: Engine, run: int | None, top: int, municipality: str | N
             text(
                 "SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object("
                 "'type', 'Feature', 'id', target_id, "
-                "'properties', json_build_object('rank', rank, 'target', target_id, "
-                "'nome', name, 'costo', round(capex_eur::numeric), 'marginale', round(marginal_capex_eur::numeric), "
-                "'beneficio', round(benefit::numeric, 6), 'selezionato', selected, 'motivo', reason), "
+                "'properties', json_build_object('rank', rank, 'target', target_id, 'tipo', kind, "
+                "'nome', name, 'costo', capex_eur, 'basso', capex_low_eur, 'alto', capex_high_eur, "
+                "'marginale', marginal_capex_eur, 'civici', civici, 'persone', population, "
+                "'per_civico', eur_per_civico, 'beneficio', benefit, 'selezionato', selected, 'motivo', reason, "
+                "'posizione', location, 'strade', roads_status), "
                 "'geometry', ST_AsGeoJSON(ST_Transform(geom, 4326), 6)::json, "
                 "'route', ST_AsGeoJSON(ST_Transform(route, 4326), 6)::json) ORDER BY rank), '[]'::json)) "
                 "FROM out.priority_item WHERE run_id = :r AND rank <= :top "
@@ -125,22 +136,59 @@ def _priorities(engine: Engine, run: int | None, top: int, municipality: str | N
             {"r": run, "top": top, "m": municipality},
         ).scalar_one()
         synthetic = bool(conn.execute(text("SELECT bool_or(synthetic) FROM net.edge")).scalar())
+        cells = conn.execute(
+            text(
+                "SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg("
+                "json_build_object('type', 'Feature', 'properties', json_build_object('civici', p.civici), "
+                "'geometry', ST_AsGeoJSON(ST_Transform(ST_Simplify(p.geom, 20), 4326), 5)::json)), '[]'::json)) "
+                "FROM out.priority_placement p JOIN out.priority_item i USING (run_id, target_id) "
+                "WHERE p.run_id = :r AND i.rank <= :top AND (CAST(:m AS text) IS NULL OR i.pro_com_t = :m)"
+            ),
+            {"r": run, "top": top, "m": municipality},
+        ).scalar_one()
+    features["placements"] = cells
     return run, features, synthetic
+
+
+LOCATION_IT = {
+    "modelled": "MODELLATA: civici ripartiti sulle celle da 1 km del Censimento 2021 (l'elenco non ha coordinate)",
+    "settlement": "MODELLATA: centro abitato principale (nessuna cella popolata)",
+    "geocoded": "indirizzo geocodificato",
+    "approximate": "approssimata (centro abitato o comune)",
+}
+
+
+def _euro(value: float | None) -> str:
+    return "n.d." if value is None else euro(value)
 
 
 def add_priorities(m: folium.Map, features: dict, synthetic: bool) -> None:
     label = " (su rete stradale SINTETICA)" if synthetic else ""
     routes = folium.FeatureGroup(name=f"Tracciati{label}")
     targets = folium.FeatureGroup(name="Obiettivi")
+    if features.get("placements", {}).get("features"):
+        folium.GeoJson(
+            features["placements"],
+            name="Collocazione MODELLATA dei civici (celle 1 km)",
+            style_function=lambda _f: {"color": PLACEMENT, "weight": 1, "dashArray": "4", "fillOpacity": 0.08},
+            tooltip=folium.GeoJsonTooltip(["civici"], aliases=["Civici collocati (modello)"]),
+        ).add_to(m)
     for feature in features["features"]:
         p = feature["properties"]
         colour = PRIORITY.colours[0 if p["selezionato"] else 1]
         rows = [
             ("Posizione in graduatoria", p["rank"]),
             ("Obiettivo", p["nome"] or p["target"]),
-            ("Costo (€)", p["costo"]),
-            ("Costo marginale (€)", p["marginale"] or "n.d."),
-            ("Beneficio", p["beneficio"]),
+            ("Civici senza >300 Mbit/s", number(p["civici"])),
+            ("Persone stimate", number(p["persone"])),
+            ("Costo (centrale)", _euro(p["costo"])),
+            ("Intervallo di costo", f"{_euro(p['basso'])} – {_euro(p['alto'])}"),
+            ("Euro per civico", _euro(p["per_civico"])),
+            ("Costo nella selezione", _euro(p["marginale"])),
+            ("Persone servite (beneficio)", number(p["beneficio"])),
+            ("Collocazione", LOCATION_IT.get(p["posizione"], p["posizione"])),
+            ("Rete stradale", "SINTETICA (non rilevata)" if p["strade"] == "synthetic" else "OpenStreetMap"),
+            ("Fonti in fibra", "stimate (proxy), non censite"),
             ("Perché", p["motivo"]),
         ]
         if feature.get("route"):
@@ -156,8 +204,9 @@ def add_priorities(m: folium.Map, features: dict, synthetic: bool) -> None:
             color=colour,
             fill=True,
             fill_opacity=0.9,
-            popup=folium.Popup(popup_table(rows), max_width=420),
-            tooltip=f"{p['rank']}. {p['nome'] or p['target']}",
+            dash_array=None if p["posizione"] == "geocoded" else "3",
+            popup=folium.Popup(popup_table(rows), max_width=460),
+            tooltip=html.escape(f"{p['rank']}. {p['nome'] or p['target']}"),
         ).add_to(targets)
     routes.add_to(m)
     targets.add_to(m)
@@ -198,7 +247,7 @@ def municipality_map(engine: Engine, code: str) -> str:
         ("Famiglie", row.households),
         ("Famiglie FTTH", row.households_ftth),
         ("Quota FTTH", share),
-        ("Civici senza >300 Mbit/s al 2028", row.civici_unserved),
+        ("Civici senza >300 Mbit/s al 2028", "n.d." if row.civici_unserved is None else row.civici_unserved),
         ("Data AGCOM", row.ref_date),
     ]
     m = offline_map()

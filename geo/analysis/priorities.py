@@ -327,7 +327,7 @@ def _reason(row: pd.Series, route: Route | None, scenario: Scenario) -> str:
 
 
 ITEM_COLUMNS = (
-    "target_id", "rank", "kind", "name", "pro_com_t", "cod_uts", "location", "population", "households", "civici",
+    "rank", "target_id", "kind", "name", "pro_com_t", "cod_uts", "location", "population", "households", "civici",
     "schools", "cells", "geotype", "school_weight", "benefit", "route_length_m", "backhaul_eur", "distribution_eur",
     "drops_eur", "capex_low_eur", "capex_eur", "capex_high_eur", "npv_eur", "marginal_capex_eur", "bc_ratio",
     "eur_per_civico", "eur_per_household", "eur_per_person", "selected", "cumulative_eur", "rank_low", "rank_high",

@@ -99,8 +99,12 @@ def run_analysis(
     return run
 
 
-def latest_run(conn: Connection, kind: str) -> int | None:
-    """The newest successful run of ``kind`` (the default for every query of results)."""
+def latest_run(conn: Connection, kind: str, scenario: str | None = None) -> int | None:
+    """The newest successful run of ``kind`` (the default for every query of results), of ``scenario`` if given."""
     return conn.execute(
-        text("SELECT max(id) FROM out.analysis_run WHERE kind = :k AND status = 'succeeded'"), {"k": kind}
+        text(
+            "SELECT max(id) FROM out.analysis_run WHERE kind = :k AND status = 'succeeded' "
+            "AND (CAST(:s AS text) IS NULL OR parameters->>'name' = :s)"
+        ),
+        {"k": kind, "s": scenario},
     ).scalar()

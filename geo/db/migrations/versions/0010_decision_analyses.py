@@ -67,6 +67,13 @@ JOIN school.scuola_located s USING (codicescuola)
 JOIN ref.comune k ON k.pro_com_t = c.pro_com_t
 """
 
+PLACEMENT_FEATURES = """
+CREATE VIEW out.priority_placement_features AS
+SELECT p.target_id || '@' || p.grd_id AS feature_id, p.run_id, p.target_id, p.grd_id, p.pro_com_t, c.comune,
+       p.civici, p.population, p.density_per_km2, p.geotype, p.distribution_eur, 'modelled'::text AS location, p.geom
+FROM out.priority_placement p JOIN ref.comune c USING (pro_com_t)
+"""
+
 
 def upgrade() -> None:
     op.create_table(
@@ -178,9 +185,11 @@ def upgrade() -> None:
         sa.CheckConstraint("civici >= 0", name="civici"),
         schema="out",
     )
+    op.execute(PLACEMENT_FEATURES)
 
 
 def downgrade() -> None:
+    op.execute("DROP VIEW out.priority_placement_features")
     op.drop_table("priority_placement", schema="out")
     op.drop_constraint("ck_priority_item_cost_range", "priority_item", schema="out")
     for name in (
