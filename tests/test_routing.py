@@ -128,6 +128,11 @@ def test_shared_plan_bounds_and_shape(network, data):
     reach.add_edges_from((int(road_network.u[e]), int(road_network.v[e])) for e in tree)
     for component in nx.connected_components(reach):
         assert component & set(sources.tolist())
+    # each target's share of the plan: never negative, and all shares together pay for the whole plan exactly
+    weights = np.array(data.draw(st.lists(st.integers(1, 500), min_size=len(targets), max_size=len(targets))), float)
+    shared_tree, (shares,) = graph.shared_costs(sources, targets, weights, [graph.costs])
+    assert shared_tree == tree
+    assert (shares >= 0).all() and shares.sum() == pytest.approx(tree_cost, rel=1e-9, abs=1e-6)
 
 
 def test_walking_many_paths_at_once_equals_one_by_one(network):

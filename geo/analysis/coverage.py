@@ -90,6 +90,27 @@ def _grid_coverage(
     )
 
 
+def gap_class_sql() -> str:
+    """The SQL expression of a row's gap class (it reads ``ftth_share`` and ``civici_per_1000``)."""
+    return "\n".join(line for line in sql("gap_class").splitlines() if not line.startswith("--"))
+
+
+def rows_sql() -> str:
+    """The query of the municipal coverage rows (``sql/coverage_comune_rows.sql``) with its gap-class rule."""
+    return sql("coverage_comune_rows").format(gap_class=gap_class_sql())
+
+
+def class_parameters(classes: GapClasses) -> dict[str, list]:
+    """The bound parameters :func:`gap_class_sql` reads."""
+    return {
+        "class_names": classes.names,
+        "class_floors": [c.ftth_share_min for c in classes.classes],
+        "class_ceilings": [
+            None if math.isinf(c.civici_per_1000_max) else c.civici_per_1000_max for c in classes.classes
+        ],
+    }
+
+
 def _store_rows(conn: Connection, rows: pd.DataFrame) -> None:
     if rows.empty:
         return
@@ -122,11 +143,7 @@ def analyze(
         "per_inhabitants": rules["per_inhabitants"],
         "persons_per_household_min": rules["persons_per_household_min"],
         "persons_per_household_max": rules["persons_per_household_max"],
-        "class_names": classes.names,
-        "class_floors": [c.ftth_share_min for c in classes.classes],
-        "class_ceilings": [
-            None if math.isinf(c.civici_per_1000_max) else c.civici_per_1000_max for c in classes.classes
-        ],
+        **class_parameters(classes),
         "eu_area_reason": EU_AREA_REASON,
         "outlook_year": int(rules["outlook_year"]),
         "outlook_target_share": rules["outlook_target_share"],
@@ -143,7 +160,7 @@ def analyze(
     def body(conn: Connection, run: Run) -> None:
         with run.step("coverage_comune"):
             if partitioned is None:
-                statement = sql("coverage_comune").format(rows=sql("coverage_comune_rows"))
+                statement = sql("coverage_comune").format(rows=rows_sql())
                 conn.execute(text(statement), {"run_id": run.id, "provinces": None, **parameters})
             else:
                 _store_rows(conn, partitioned.coverage_rows(conn, parameters, run.id))

@@ -20,8 +20,8 @@ import pandas as pd
 from distributed import Client
 from sqlalchemy import Connection, create_engine, text
 
+from geo.analysis.coverage import rows_sql
 from geo.analysis.grid import weighted_coverage
-from geo.analysis.runs import sql
 
 TASKS_PER_THREAD = 2
 GRID_COLUMNS = ("pro_com_t", "population", "population_covered", "population_uncovered", "covered_share")
@@ -33,7 +33,7 @@ def province_rows(database_url: str, provinces: list[str], parameters: dict[str,
     try:
         with engine.connect() as conn:
             return pd.read_sql(
-                text(sql("coverage_comune_rows")),
+                text(rows_sql()),
                 conn,
                 params={**parameters, "run_id": run_id, "provinces": provinces},
             )

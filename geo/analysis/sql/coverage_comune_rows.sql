@@ -53,12 +53,7 @@ SELECT CAST(:run_id AS integer) AS run_id, pro_com_t, ref_date, cod_uts, populat
        round(population * ftth_share)::integer AS population_with_ftth,
        population - round(population * ftth_share)::integer AS population_without_ftth,
        civici_a, civici_b, civici_c, civici_unserved, civici_per_1000,
-       CASE WHEN anomalies <> '' OR civici_per_1000 IS NULL OR ftth_share IS NULL THEN 'unknown'
-            ELSE (SELECT k.name FROM unnest(CAST(:class_names AS text[]), CAST(:class_floors AS float8[]),
-                                            CAST(:class_ceilings AS float8[])) WITH ORDINALITY
-                                     AS k(name, floor, ceiling, position)
-                  WHERE ftth_share >= k.floor AND civici_per_1000 <= coalesce(k.ceiling, 'Infinity')
-                  ORDER BY k.position LIMIT 1) END AS gap_class,
+       CASE WHEN anomalies <> '' THEN 'unknown' ELSE {gap_class} END AS gap_class,
        'undetermined' AS eu_area_class,
        CAST(:eu_area_reason AS text) AS eu_area_reason,
        grid_population,

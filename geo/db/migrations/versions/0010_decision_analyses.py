@@ -17,14 +17,23 @@ down_revision = "0009"
 branch_labels = None
 depends_on = None
 
-OUTLOOK = (
-    sa.Column("outlook_from", sa.Date, comment="first reference date of the observed pace"),
-    sa.Column("pace_households_per_year", sa.Float, comment="households newly reached by FTTH per year"),
-    sa.Column("ftth_share_2030", sa.Float, comment="FTTH share at the outlook horizon if the pace holds"),
-    sa.Column("full_ftth_year", sa.Integer, comment="year all households are reached at that pace"),
-    sa.Column("reaches_2030_target", sa.Boolean),
-    sa.Column("outlook_note", sa.Text),
-)
+OUTLOOK_NAMES = (
+    "outlook_from", "pace_households_per_year", "ftth_share_2030", "full_ftth_year", "reaches_2030_target",
+    "outlook_note",
+)  # fmt: skip
+
+
+def _outlook() -> tuple[sa.Column, ...]:
+    """The outlook columns (new objects for each table)."""
+    return (
+        sa.Column("outlook_from", sa.Date, comment="first reference date of the observed pace"),
+        sa.Column("pace_households_per_year", sa.Float, comment="households newly reached by FTTH per year"),
+        sa.Column("ftth_share_2030", sa.Float, comment="FTTH share at the outlook horizon if the pace holds"),
+        sa.Column("full_ftth_year", sa.Integer, comment="year all households are reached at that pace"),
+        sa.Column("reaches_2030_target", sa.Boolean),
+        sa.Column("outlook_note", sa.Text),
+    )
+
 
 COVERAGE_FEATURES = """
 CREATE VIEW out.coverage_features AS
@@ -117,7 +126,7 @@ def upgrade() -> None:
         sa.Column("eu_area_reason", sa.Text, comment="why the EU area class is what it is"),
         sa.Column("census_population", sa.Float, comment="Census 2021 grid population, cells split by area"),
         sa.Column("census_population_without_ftth", sa.Float),
-        *(c.copy() for c in OUTLOOK),
+        *_outlook(),
     ):
         op.add_column("coverage_comune", column, schema="out")
     for column in (
@@ -125,7 +134,7 @@ def upgrade() -> None:
         sa.Column("civici_b", sa.BigInteger),
         sa.Column("civici_c", sa.BigInteger),
         sa.Column("municipalities_by_class", JSONB),
-        *(c.copy() for c in OUTLOOK),
+        *_outlook(),
     ):
         op.add_column("coverage_area", column, schema="out")
     for name in ("civici_a", "civici_b", "civici_c", "civici_unserved"):  # unknown, not 0, where the list lacks it
@@ -204,7 +213,7 @@ def downgrade() -> None:
         op.drop_column("school_connectivity", name, schema="out")
     op.execute("DROP VIEW out.coverage_area_features")
     op.execute("DROP VIEW out.coverage_features")
-    outlook = [c.name for c in OUTLOOK]
+    outlook = list(OUTLOOK_NAMES)
     for name in ("civici_a", "civici_b", "civici_c", "municipalities_by_class", *outlook):
         op.drop_column("coverage_area", name, schema="out")
     for name in ("anomalies", "eu_area_reason", "census_population", "census_population_without_ftth", *outlook):
