@@ -57,7 +57,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks.md")
     args = parser.parse_args()
-    sections = [section("bench.pipeline"), section("bench.kernels"), section("bench.scale"), section("bench.api_load")]
+    sections = [
+        section("bench.pipeline"),
+        section("bench.kernels"),
+        section("bench.scale"),
+        section("bench.priorities_model"),
+        section("bench.api_load"),
+    ]
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AREAVASTA_")}
     env["AREAVASTA_DATABASE_URL"] = database_url(Settings())

@@ -260,6 +260,27 @@ class PopulationCellPart(Base):
     boundaries_run_id: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
+class OoklaSpeed(Base):
+    """Fixed-broadband speeds measured by Speedtest users (Ookla open data, aggregated by EDJNet) for one territory
+    and quarter: context only (crowd-sourced, CC BY-NC-SA 4.0)."""
+
+    __tablename__ = "ookla_speed"
+    __table_args__ = (
+        CheckConstraint("level IN ('region', 'province', 'municipality')", name="level"),
+        CheckConstraint("avg_down_mbps >= 0 AND avg_up_mbps >= 0 AND avg_latency_ms >= 0", name="values"),
+        {"schema": "cov"},
+    )
+
+    level: Mapped[str] = mapped_column(Text, primary_key=True)
+    code: Mapped[str] = mapped_column(Text, primary_key=True, comment="ISTAT code, or the NUTS 2 id of a region")
+    quarter: Mapped[dt.date] = mapped_column(Date, primary_key=True, comment="first day of the quarter")
+    name: Mapped[str | None] = mapped_column(Text)
+    avg_down_mbps: Mapped[float] = mapped_column(Float, nullable=False)
+    avg_up_mbps: Mapped[float] = mapped_column(Float, nullable=False)
+    avg_latency_ms: Mapped[float] = mapped_column(Float, nullable=False)
+    ingest_run_id: Mapped[int] = mapped_column(ForeignKey("meta.ingest_run.id"), nullable=False)
+
+
 class Scuola(Base):
     """A school (plesso or institute) of the MIM registries, state or paritaria, with its ISTAT municipality."""
 

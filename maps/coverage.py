@@ -10,6 +10,8 @@ import folium
 from sqlalchemy import Engine, text
 
 from geo.analysis.runs import latest_run
+from geo.italian import number
+from geo.reference import gap_classes
 from maps.assets import offline_map
 from maps.display import Display, measure
 from maps.legend import FTTH_SHARE, NEW_FTTH
@@ -24,7 +26,8 @@ SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_
     'properties', json_build_object(
         'pro_com_t', c.pro_com_t, 'comune', r.comune, 'famiglie', c.households,
         'famiglie_ftth', c.households_ftth, 'quota', c.ftth_share, 'civici', c.civici_unserved,
-        'nuove', ch.households_newly_reached),
+        'nuove', ch.households_newly_reached, 'classe', c.gap_class, 'anomalie', c.anomalies,
+        'quota_2030', c.ftth_share_2030, 'anno', c.full_ftth_year),
     'geometry', ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(r.geom, :tolerance), 4326), :decimals)::json
 ) ORDER BY c.pro_com_t), '[]'::json))
 FROM out.coverage_comune c
@@ -46,6 +49,20 @@ FROM ref.province
 WHERE CAST(:xmin AS float8) IS NULL
    OR geom && ST_SetSRID(ST_MakeEnvelope(:xmin, :ymin, :xmax, :ymax), CAST(:srid AS integer))
 """
+
+
+GAP_LABELS = {c.name: c.label for c in gap_classes().classes} | {
+    "unknown": "non determinabile (dati mancanti o anomali)"
+}
+ANOMALY_LABELS = {
+    "missing_population": "popolazione ISTAT mancante",
+    "missing_infratel": "comune assente dall'elenco Infratel",
+    "missing_agcom_households": "famiglie AGCOM mancanti",
+    "persons_per_household_high": "troppe persone per famiglia: dati AGCOM e ISTAT incoerenti",
+    "persons_per_household_low": "troppo poche persone per famiglia: dati AGCOM e ISTAT incoerenti",
+    "ftth_above_households": "famiglie FTTH oltre le famiglie residenti",
+    "ftth_decrease": "famiglie FTTH in calo tra le due date",
+}
 
 
 class MapError(LookupError):
@@ -74,10 +91,18 @@ def _label(properties: dict[str, Any]) -> dict[str, Any]:
     def txt(value: int | None) -> str:
         return "n.d." if value is None else f"{value:,}".replace(",", ".")
 
+    outlook = properties["quota_2030"]
     return {
         "comune": properties["comune"],
         "pro_com_t": properties["pro_com_t"],
-        "quota_ftth": "n.d." if share is None else f"{share * 100:.1f}%",
+        "quota_ftth": "n.d." if share is None else f"{number(share * 100, 1)}%",
+        "classe_txt": GAP_LABELS.get(properties["classe"], properties["classe"]),
+        "anomalie_txt": "; ".join(ANOMALY_LABELS.get(a, a) for a in (properties["anomalie"] or "").split(";") if a)
+        or "nessuna",
+        "prospettiva_txt": "n.d."
+        if outlook is None
+        else f"{number(outlook * 100, 1)}% a fine 2030; copertura completa "
+        + (f"nel {properties['anno']}" if properties["anno"] else "non stimabile a questo ritmo"),
         "famiglie_txt": txt(properties["famiglie"]),
         "famiglie_ftth_txt": txt(properties["famiglie_ftth"]),
         "civici_txt": txt(properties["civici"]),
@@ -118,6 +143,65 @@ def add_provinces(m: folium.Map, engine: Engine, display: Display) -> None:
     folium.GeoJson(provinces, name="Province", style_function=lambda _f: outline, interactive=False).add_to(m)
 
 
+PROVINCE_FIGURES_SQL = """
+SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
+    'type', 'Feature', 'properties', json_build_object(
+        'provincia', coalesce(p.den_uts, p.cod_uts), 'famiglie', a.households, 'quota', a.ftth_share,
+        'senza', a.households_without_ftth, 'civici', a.civici_unserved, 'quota_2030', a.ftth_share_2030,
+        'anno', a.full_ftth_year, 'down', o.avg_down_mbps, 'up', o.avg_up_mbps, 'latenza', o.avg_latency_ms,
+        'trimestre', o.quarter),
+    'geometry', ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(p.geom, :tolerance), 4326), :decimals)::json
+)), '[]'::json))
+FROM ref.province p
+JOIN out.coverage_area a ON a.run_id = :run AND a.level = 'province' AND a.code = p.cod_uts AND a.ref_date = :day
+LEFT JOIN LATERAL (
+    SELECT * FROM cov.ookla_speed s WHERE s.level = 'province' AND s.code = p.cod_uts ORDER BY s.quarter DESC LIMIT 1
+) o ON true
+"""
+OOKLA_LABEL = "Speedtest by Ookla via EDJNet, CC BY-NC-SA 4.0 (uso non commerciale)"
+
+
+def add_province_figures(m: folium.Map, engine: Engine, run: int, day: dt.date, display: Display) -> None:
+    """Clickable provinces (off by default): their FTTH figures, outlook and the latest Ookla speeds."""
+    with engine.connect() as conn:
+        figures = conn.execute(text(PROVINCE_FIGURES_SQL), {"run": run, "day": day} | display.params).scalar_one()
+    for feature in figures["features"]:
+        p = feature["properties"]
+        speeds = (
+            "n.d."
+            if p["down"] is None
+            else f"{number(p['down'], 1)} / {number(p['up'], 1)} Mbit/s, latenza {number(p['latenza'])} ms "
+            f"(trimestre dal {dt.date.fromisoformat(p['trimestre']):%d/%m/%Y}; {OOKLA_LABEL})"
+        )
+        feature["properties"] = {
+            "provincia": p["provincia"],
+            "quota_txt": "n.d." if p["quota"] is None else f"{number(p['quota'] * 100, 1)}%",
+            "senza_txt": "n.d." if p["senza"] is None else number(p["senza"]),
+            "civici_txt": "n.d." if p["civici"] is None else number(p["civici"]),
+            "prospettiva_txt": "n.d."
+            if p["quota_2030"] is None
+            else f"{number(p['quota_2030'] * 100, 1)}% a fine 2030 (ritmo di un trimestre: base debole)",
+            "ookla_txt": speeds,
+        }
+    folium.GeoJson(
+        figures,
+        name="Province: dati e velocità misurate (Ookla)",
+        show=False,
+        style_function=lambda _f: {"color": "#222", "weight": 1, "fillOpacity": 0.05},
+        popup=folium.GeoJsonPopup(
+            ["provincia", "quota_txt", "senza_txt", "civici_txt", "prospettiva_txt", "ookla_txt"],
+            aliases=[
+                "Provincia",
+                "Quota famiglie FTTH",
+                "Famiglie senza FTTH",
+                "Civici senza >300 Mbit/s al 2028",
+                "Prospettiva",
+                "Velocità medie misurate (download / upload)",
+            ],
+        ),
+    ).add_to(m)
+
+
 def build(
     engine: Engine,
     day: dt.date | None = None,
@@ -142,7 +226,10 @@ def build(
     m.fit_bounds(display.bounds)
     if tile_url:
         folium.TileLayer(tile_url, attr="configured tile server", name="sfondo").add_to(m)
-    popup_fields = ["comune", "pro_com_t", "famiglie_txt", "famiglie_ftth_txt", "quota_ftth", "civici_txt"]
+    popup_fields = [
+        "comune", "pro_com_t", "famiglie_txt", "famiglie_ftth_txt", "quota_ftth", "civici_txt", "classe_txt",
+        "prospettiva_txt", "anomalie_txt",
+    ]  # fmt: skip
     popup_aliases = [
         "Comune",
         "Codice ISTAT",
@@ -150,6 +237,9 @@ def build(
         "Famiglie raggiunte FTTH",
         "Quota FTTH",
         "Civici senza >300 Mbit/s al 2028",
+        "Classe di divario",
+        "Al ritmo osservato (un trimestre: base debole)",
+        "Controlli sui dati",
     ]
     share = folium.GeoJson(
         features,
@@ -173,5 +263,6 @@ def build(
             name=f"Nuove famiglie FTTH ({days[days.index(day) - 1]:%d/%m/%Y} → {day:%d/%m/%Y})",
         ).add_to(m)
     add_provinces(m, engine, display)
+    add_province_figures(m, engine, run, day, display)
     FTTH_SHARE.add_legend(m)
     return finish(m, f"Copertura FTTH – {day:%d/%m/%Y}", f"{SOURCE}; dati al {day:%d/%m/%Y}")

@@ -18,10 +18,14 @@ COLLECTION_IDS = [
     "provinces",
     "municipalities",
     "coverage",
+    "coverage-areas",
+    "school-connectivity",
+    "broadband-speeds",
     "schools",
     "civics-unserved",
     "roads",
     "priorities",
+    "priority-placements",
     "priority-routes",
 ]
 

@@ -104,14 +104,20 @@ PLACEMENT_COLUMNS: tuple[tuple[str, type], ...] = (
     ("population", Float), ("density_per_km2", Float), ("geotype", Text), ("distribution_eur", Float),
     ("location", Text), ("run_id", Integer),
 )  # fmt: skip
+OOKLA_COLUMNS: tuple[tuple[str, type], ...] = (
+    ("level", Text), ("code", Text), ("name", Text), ("quarter", Date), ("avg_down_mbps", Float),
+    ("avg_up_mbps", Float), ("avg_latency_ms", Float),
+)  # fmt: skip
 COVERAGE_SOURCE = (
     "AGCOM Broadband Map (Reportistica consistenze rete cablata); Infratel Mappatura 2025; ISTAT population; "
     "Eurostat Census 2021 population grid"
 )
 
 
-def _results(name: str, id_column: str, columns: tuple[tuple[str, type], ...], geometry: str = "geom") -> Table:
-    return _table(name, "out", (id_column, Text), *columns, geometry=geometry)
+def _results(
+    name: str, id_column: str, columns: tuple[tuple[str, type], ...], geometry: str = "geom", schema: str = "out"
+) -> Table:
+    return _table(name, schema, (id_column, Text), *columns, geometry=geometry)
 
 
 ISTAT = (
@@ -206,6 +212,20 @@ COLLECTIONS: dict[str, Collection] = {
             "IODL-2.0 (MIM); Infratel: cite the source; CC-BY-4.0 (AGCOM)",
             run_kind="coverage",
             layers=("schools", "infratel"),
+        ),
+        Collection(
+            "broadband-speeds",
+            "Measured fixed-broadband speeds (Ookla, context)",
+            "Mean download and upload speed and latency of Speedtest users per quarter, aggregated to provinces and "
+            "to the cities with published figures: crowd-sourced context, not coverage. Licence CC BY-NC-SA 4.0 "
+            "(non-commercial use).",
+            _results("ookla_features", "feature_id", OOKLA_COLUMNS, schema="cov"),
+            "feature_id",
+            tuple(name for name, _ in OOKLA_COLUMNS),
+            "Speedtest by Ookla Global Fixed Network Performance Maps, aggregated by EDJNet (internet_speed)",
+            "Ookla; European Data Journalism Network",
+            "CC-BY-NC-SA-4.0",
+            layers=("ookla",),
         ),
         Collection(
             "schools",

@@ -19,6 +19,7 @@ from geo.ingest import (
     agcom,
     boundaries,
     infratel,
+    ookla,
     points,
     popgrid,
     population,
@@ -43,6 +44,7 @@ ORDER = (
     "agcom",
     "infratel",
     "popgrid",
+    "ookla",
     "roads",
     "raster",
 )
@@ -112,6 +114,8 @@ def recognise(path: Path) -> Found | None:
             return Found("infratel", path, True, "infratel")
         if popgrid.is_grid_header(header):
             return Found("popgrid", path, True, "popgrid")
+        if (level := ookla.level_of(header)) is not None:
+            return Found("ookla", path, True, f"ookla:{level}")
     elif lower.endswith(VECTOR_SUFFIXES):
         fields = _vector_fields(path)
         if "codicescuola" in fields:
@@ -162,6 +166,7 @@ def _job(engine: Engine, settings: Settings, item: Found) -> Callable[[], Ingest
         "infratel": lambda: infratel.ingest(engine, infratel.read(item.path), provinces, reject_unknown=reject),
         "roads": lambda: roads.ingest(engine, roads.read_osm(item.path), srid),
         "popgrid": lambda: popgrid.ingest(engine, item.path),
+        "ookla": lambda: ookla.ingest(engine, item.path, provinces),
         "raster": lambda: rasters.ingest(engine, rasters.read(item.path)),
     }
     return jobs[item.layer]

@@ -83,6 +83,16 @@ SELECT p.target_id || '@' || p.grd_id AS feature_id, p.run_id, p.target_id, p.gr
 FROM out.priority_placement p JOIN ref.comune c USING (pro_com_t)
 """
 
+OOKLA_FEATURES = """
+CREATE VIEW cov.ookla_features AS
+SELECT o.level || '_' || o.code || '_' || to_char(o.quarter, 'YYYY-MM-DD') AS feature_id, o.level, o.code, o.name,
+       o.quarter, o.avg_down_mbps, o.avg_up_mbps, o.avg_latency_ms, coalesce(p.geom, c.geom) AS geom
+FROM cov.ookla_speed o
+LEFT JOIN ref.province p ON o.level = 'province' AND p.cod_uts = o.code
+LEFT JOIN ref.comune c ON o.level = 'municipality' AND c.pro_com_t = o.code
+WHERE coalesce(p.geom, c.geom) IS NOT NULL
+"""
+
 
 def upgrade() -> None:
     op.create_table(
@@ -118,6 +128,21 @@ def upgrade() -> None:
         sa.Column("boundaries_run_id", sa.Integer, nullable=False),
         schema="ref",
     )
+    op.create_table(
+        "ookla_speed",
+        sa.Column("level", sa.Text, primary_key=True),
+        sa.Column("code", sa.Text, primary_key=True, comment="ISTAT code, or the NUTS 2 id of a region"),
+        sa.Column("quarter", sa.Date, primary_key=True, comment="first day of the quarter"),
+        sa.Column("name", sa.Text),
+        sa.Column("avg_down_mbps", sa.Float, nullable=False),
+        sa.Column("avg_up_mbps", sa.Float, nullable=False),
+        sa.Column("avg_latency_ms", sa.Float, nullable=False),
+        sa.Column("ingest_run_id", sa.Integer, sa.ForeignKey("meta.ingest_run.id"), nullable=False),
+        sa.CheckConstraint("level IN ('region', 'province', 'municipality')", name="level"),
+        sa.CheckConstraint("avg_down_mbps >= 0 AND avg_up_mbps >= 0 AND avg_latency_ms >= 0", name="values"),
+        schema="cov",
+    )
+    op.execute(OOKLA_FEATURES)
     op.add_column("analysis_run", sa.Column("summary", JSONB, comment="figures of the run as a whole"), schema="out")
 
     op.execute("DROP VIEW out.coverage_features")
@@ -226,5 +251,7 @@ def downgrade() -> None:
         "cc.eu_area_class, c.geom FROM out.coverage_comune cc JOIN ref.comune c USING (pro_com_t)"
     )
     op.drop_column("analysis_run", "summary", schema="out")
+    op.execute("DROP VIEW cov.ookla_features")
+    op.drop_table("ookla_speed", schema="cov")
     op.drop_table("popgrid_part", schema="ref")
     op.drop_table("popgrid_cell", schema="ref")
