@@ -152,6 +152,8 @@ def _priorities(engine: Engine, run: int | None, top: int, municipality: str | N
 
 LOCATION_IT = {
     "modelled": "MODELLATA: civici ripartiti sulle celle da 1 km del Censimento 2021 (l'elenco non ha coordinate)",
+    "street": "per via: civici collocati sulle strade rilevate con lo stesso nome",
+    "street_and_modelled": "in parte per via, in parte MODELLATA sulle celle del Censimento 2021",
     "settlement": "MODELLATA: centro abitato principale (nessuna cella popolata)",
     "geocoded": "indirizzo geocodificato",
     "approximate": "approssimata (centro abitato o comune)",

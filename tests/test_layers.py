@@ -5,6 +5,7 @@ import io
 
 import geopandas as gpd
 import pandas as pd
+import pytest
 from sqlalchemy import text
 
 from geo.ingest.catalog import ingest_all
@@ -31,6 +32,10 @@ def test_ingest_all_loads_originals_once_and_skips_derived_copies(layers):
             "agcom:2025-03-31",
             "agcom:2025-06-30",
             "infratel",
+            "popgrid",
+            "ookla:province",
+            "ookla:municipality",
+            "ookla:region",
             "roads",
         ]
     )
@@ -43,6 +48,31 @@ def test_ingest_all_loads_originals_once_and_skips_derived_copies(layers):
     assert any(o.layer == "school_buildings" and o.note == "no file found" for o in outcomes)
     roads = next(o for o in outcomes if o.layer == "roads")
     assert roads.source.startswith("SYNTHETIC")
+
+
+def test_census_grid_and_ookla_speeds(layers, shared_data):
+    """The grid's cells keep their census counts and square shape; Ookla speeds keep their values and licence."""
+    store, outcomes = layers
+    grid = next(o for o in outcomes if o.layer == "popgrid").result
+    assert grid.rows_read == 8177 and grid.reference_date.isoformat() == "2021-01-01"
+    cells = _query(
+        store,
+        "SELECT count(*) AS n, sum(population) AS people, min(ST_Area(geom)) AS small, max(ST_Area(geom)) AS big, "
+        "bool_and(ST_NPoints(geom) = 5) AS squares FROM ref.popgrid_cell",
+    ).iloc[0]
+    source = pd.read_csv(shared_data / "popgrid_census2021_1km" / "census2021_grid1km_area_vasta.csv")
+    assert cells["n"] == len(source) and cells["people"] == source["T"].sum()
+    assert 0.99e6 < cells["small"] <= cells["big"] < 1.01e6 and cells["squares"]
+    parts = _query(store, "SELECT pro_com_t, sum(population) AS people FROM ref.popgrid_part GROUP BY 1")
+    assert len(parts) == 625 and parts["people"].sum() == pytest.approx(
+        (source["T"] * source["share_in_area"]).sum(), rel=0.002
+    )
+    speeds = _query(store, "SELECT * FROM cov.ookla_speed WHERE level = 'province' AND code = '016' ORDER BY quarter")
+    original = pd.read_csv(shared_data / "ookla_fixed_speed_edjnet" / "ookla_fixed_nuts3_area_vasta.csv", dtype=str)
+    bergamo = original[original["prov_istat_code"] == "016"].sort_values("quarter")
+    assert speeds["avg_down_mbps"].tolist() == bergamo["avg_d"].astype(float).tolist()
+    ookla = next(o for o in outcomes if o.layer == "ookla:province").result
+    assert "CC BY-NC-SA" in ookla.details["licence"]
 
 
 def test_every_municipality_has_agcom_rows_for_both_dates(layers):

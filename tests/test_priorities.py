@@ -5,11 +5,13 @@ and pyogrio; bad scenarios and cost tables refused before any run is stored."""
 import io
 import json
 
+import geopandas as gpd
 import numpy as np
 import openpyxl
 import pandas as pd
 import pyogrio
 import pytest
+import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -17,7 +19,7 @@ from sqlalchemy import text
 
 from geo.analysis import coverage, exports, priorities
 from geo.analysis.costs import Scenario, build_unit_costs, scenarios
-from geo.analysis.placement import largest_remainder
+from geo.analysis.placement import cells_of_streets, largest_remainder, match_streets
 from geo.analysis.runs import AnalysisError
 from geo.reference import ReferenceTableError, read_rows
 
@@ -201,3 +203,33 @@ def test_named_scenarios_and_missing_inputs(store):
         priorities.compute(store.engine, Scenario())
     with pytest.raises(AnalysisError, match="no priorities run"):
         exports.export(store.engine, "csv")
+
+
+def test_listed_streets_named_by_a_surveyed_layer_are_placed_on_them():
+    """Street-level placement: the list's street keys meet the road names normalised the same way, in the same
+    municipality only; each street stands at its edge nearest its centre, and lands in the cell that holds it."""
+    streets = pd.DataFrame(
+        {
+            "pro_com_t": ["016024", "016024", "016024", "016024", "017029"],
+            "name": ["Via Roma", "Via Roma", "Via Roma", "V. G. Marconi", "Via Roma"],
+            "x": [0.0, 100.0, 200.0, 900.0, 5000.0],
+            "y": [0.0, 0.0, 0.0, 900.0, 5000.0],
+        }
+    )
+    listed = pd.DataFrame(
+        {
+            "pro_com_t": ["016024", "016024", "016024", "019036"],
+            "strada_norm": ["VIA ROMA", "VIA G MARCONI", "VIA VERDI", "VIA ROMA"],
+            "civici": [7, 3, 5, 2],
+        }
+    )
+    matched = match_streets(listed, streets).set_index("strada_norm")
+    assert set(matched.index) == {"VIA ROMA", "VIA G MARCONI"}  # no road named Via Verdi; Cremona has no roads here
+    assert matched.loc["VIA ROMA", ["x", "y", "civici"]].tolist() == [100.0, 0.0, 7]
+    cells = gpd.GeoDataFrame(
+        {"pro_com_t": ["016024", "016024"], "grd_id": ["A", "B"]},
+        geometry=[shapely.box(-50, -50, 500, 500), shapely.box(500, 500, 1500, 1500)],
+        crs=32632,
+    ).rename_geometry("geom")
+    placed = cells_of_streets(matched.reset_index(), cells)
+    assert placed.to_dict() == {("016024", "A"): 7, ("016024", "B"): 3}

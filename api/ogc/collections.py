@@ -101,8 +101,8 @@ SCHOOL_STATUS_COLUMNS: tuple[tuple[str, type], ...] = (
 )  # fmt: skip
 PLACEMENT_COLUMNS: tuple[tuple[str, type], ...] = (
     ("target_id", Text), ("grd_id", Text), ("pro_com_t", Text), ("comune", Text), ("civici", Integer),
-    ("population", Float), ("density_per_km2", Float), ("geotype", Text), ("distribution_eur", Float),
-    ("location", Text), ("run_id", Integer),
+    ("civici_by_street", Integer), ("population", Float), ("density_per_km2", Float), ("geotype", Text),
+    ("distribution_eur", Float), ("location", Text), ("run_id", Integer),
 )  # fmt: skip
 OOKLA_COLUMNS: tuple[tuple[str, type], ...] = (
     ("level", Text), ("code", Text), ("name", Text), ("quarter", Date), ("avg_down_mbps", Float),

@@ -38,7 +38,9 @@ STATUS_IT = {
 COLUMN_NOTES = {
     "rank": "posizione: prima i selezionati nell'ordine di scelta, poi gli altri per persone servite per euro",
     "kind": "civic_cluster = civici dell'elenco Infratel di un centro abitato; school = scuola nell'elenco",
-    "location": "modelled = civici collocati sulle celle del Censimento 2021 (modello); geocoded/approximate = scuole",
+    "location": "street = civici collocati per via (strade rilevate con nome); modelled = ripartiti sulle celle del "
+    "Censimento 2021 per popolazione (modello); street_and_modelled = in parte e in parte; geocoded/approximate = "
+    "scuole",
     "population": "persone stimate ai civici (civici × famiglie per civico × persone per famiglia del comune)",
     "households": "famiglie stimate ai civici",
     "cells": "celle da 1 km su cui sono collocati i civici",
@@ -113,9 +115,9 @@ def load(engine: Engine, run_id: int | None = None, scenario: str | None = None)
         )
         placements = gpd.read_postgis(
             text(
-                "SELECT target_id, grd_id, pro_com_t, civici, population, density_per_km2, geotype, distribution_eur, "
-                "'modelled' AS location, run_id, geom FROM out.priority_placement WHERE run_id = :r "
-                "ORDER BY target_id, grd_id"
+                "SELECT target_id, grd_id, pro_com_t, comune, civici, civici_by_street, population, density_per_km2, "
+                "geotype, distribution_eur, location, run_id, geom FROM out.priority_placement_features "
+                "WHERE run_id = :r ORDER BY target_id, grd_id"
             ),
             conn,
             geom_col="geom",

@@ -1,8 +1,11 @@
-"""Where the listed civic numbers are, as far as the data tell (modelled, not geocoded: the Infratel list has no
-coordinates). Each municipality's listed civic numbers are shared among its populated census cells in proportion
-to their population (whole numbers, by largest remainder, so every municipality keeps its exact count); the cells
-are grouped by their nearest settlement of the same municipality, and each group is one target, priced cell by
-cell at the distribution cost of the cell's density class. Schools on the list are targets of their own."""
+"""Where the listed civic numbers are, as far as the data tell (the Infratel list has no coordinates).
+
+Where a surveyed road layer names the listed street in the same municipality, its civic numbers go to the census
+cell holding the street (location ``street``). The rest of each municipality's listed civic numbers are shared
+among its populated census cells in proportion to their population (``modelled``; whole numbers by largest
+remainder, so every municipality keeps its exact count). The cells are grouped by their nearest settlement of the
+same municipality; each group is one target, priced cell by cell at the distribution cost of the cell's density
+class. Schools on the list are targets of their own."""
 
 from __future__ import annotations
 
@@ -14,7 +17,9 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, text
 
+from geo.addresses import normalise_street
 from geo.analysis.costs import BOUNDS, Geotypes, UnitCosts
+from geo.ingest.fields import map_distinct
 from geo.models import WORKING_SRID
 from geo.reference import CoverageRules
 
@@ -86,7 +91,12 @@ def civic_targets(
     )
     placed = comuni[comuni["pro_com_t"].isin(parts["pro_com_t"])]
     parts = parts.merge(placed[["pro_com_t", "civici"]].rename(columns={"civici": "total"}), on="pro_com_t")
-    parts["civici"] = largest_remainder(parts["total"], parts["population"], parts["pro_com_t"])
+    by_street = cells_of_streets(_street_civics(conn, codes), parts)
+    parts["civici_by_street"] = (
+        pd.MultiIndex.from_frame(parts[["pro_com_t", "grd_id"]]).map(by_street).fillna(0).astype(int).to_numpy()
+    )
+    remaining = parts["total"] - parts.groupby("pro_com_t")["civici_by_street"].transform("sum")
+    parts["civici"] = parts["civici_by_street"] + largest_remainder(remaining, parts["population"], parts["pro_com_t"])
     parts = parts[parts["civici"] > 0].reset_index(drop=True)
     parts["point"] = shapely.points(parts["px"].to_numpy(), parts["py"].to_numpy())
     parts["settlement_id"] = _nearest_settlement(parts, settlements)
@@ -105,11 +115,65 @@ def civic_targets(
     targets["population"] = targets["households"] * targets["pro_com_t"].map(pph)
     for bound in BOUNDS:
         targets[f"drops_{bound}"] = targets["civici"] * costs.value("drop", bound)
-    placements = parts[["target_id", "grd_id", "pro_com_t", "civici", "population", "density_per_km2", "geotype"]]
+    placements = parts[
+        ["target_id", "grd_id", "pro_com_t", "civici", "civici_by_street", "population", "density_per_km2", "geotype"]
+    ]
     placements = gpd.GeoDataFrame(
         placements.assign(distribution_eur=parts["distribution_central"]), geometry=parts.geometry, crs=WORKING_SRID
     )
     return gpd.GeoDataFrame(targets, geometry="geom", crs=WORKING_SRID), placements
+
+
+def _street_civics(conn: Connection, codes: list[str]) -> pd.DataFrame:
+    """Listed civic numbers per street that a surveyed road layer names in the same municipality, at the middle of
+    the street's edges (synthetic networks have no real names: nothing is placed by street on them)."""
+    streets = pd.read_sql(
+        text(
+            "SELECT c.pro_com_t, e.name, ST_X(m.point) AS x, ST_Y(m.point) AS y FROM net.edge e "
+            "CROSS JOIN LATERAL (SELECT ST_LineInterpolatePoint(e.geom, 0.5) AS point) m "
+            "JOIN ref.comune c ON ST_Intersects(c.geom, m.point) "
+            "WHERE NOT e.synthetic AND e.name IS NOT NULL AND c.pro_com_t = ANY(:codes)"
+        ),
+        conn,
+        params={"codes": codes},
+    )
+    if streets.empty:
+        return pd.DataFrame(columns=["pro_com_t", "strada_norm", "civici", "x", "y"])
+    listed = pd.read_sql(
+        text(
+            "SELECT pro_com_t, strada_norm, count(*) AS civici FROM cov.infratel_civico "
+            "WHERE pro_com_t = ANY(:codes) GROUP BY pro_com_t, strada_norm"
+        ),
+        conn,
+        params={"codes": codes},
+    )
+    return match_streets(listed, streets)
+
+
+def match_streets(listed: pd.DataFrame, streets: pd.DataFrame) -> pd.DataFrame:
+    """Listed civic numbers (``pro_com_t``, ``strada_norm``, ``civici``) on the named streets (``pro_com_t``,
+    ``name``, ``x``, ``y``: one row per edge) of their municipality, each street at its edge midpoint nearest to
+    the street's centre."""
+    streets = streets.assign(strada_norm=map_distinct(streets["name"], normalise_street))
+    centre = streets.groupby(["pro_com_t", "strada_norm"])[["x", "y"]].transform("mean")
+    streets = streets.assign(gap=np.hypot(streets["x"] - centre["x"], streets["y"] - centre["y"]))
+    middle = streets.sort_values(["pro_com_t", "strada_norm", "gap", "x", "y"]).drop_duplicates(
+        ["pro_com_t", "strada_norm"]
+    )
+    return listed.merge(middle[["pro_com_t", "strada_norm", "x", "y"]], on=["pro_com_t", "strada_norm"])
+
+
+def cells_of_streets(streets: pd.DataFrame, parts: gpd.GeoDataFrame) -> pd.Series:
+    """Civic numbers placed by street, summed per (municipality, cell) holding the street's point; streets outside
+    every populated cell of their municipality are left to the placement by population."""
+    if streets.empty:
+        return pd.Series(dtype=int)
+    points = gpd.GeoDataFrame(
+        streets[["pro_com_t", "civici"]], geometry=shapely.points(streets["x"], streets["y"]), crs=parts.crs
+    )
+    hits = gpd.sjoin(points, parts[["pro_com_t", "grd_id", "geom"]], predicate="within")
+    hits = hits[hits["pro_com_t_left"] == hits["pro_com_t_right"]]
+    return hits.groupby(["pro_com_t_left", "grd_id"])["civici"].sum().astype(int)
 
 
 def _nearest_settlement(parts: gpd.GeoDataFrame, settlements: gpd.GeoDataFrame) -> np.ndarray:
@@ -139,6 +203,7 @@ def _grouped(parts: gpd.GeoDataFrame, comuni: pd.DataFrame, settlements: gpd.Geo
     )
     sums = parts.groupby("target_id").agg(
         civici=("civici", "sum"),
+        civici_by_street=("civici_by_street", "sum"),
         cells=("grd_id", "count"),
         distribution_low=("distribution_low", "sum"),
         distribution_central=("distribution_central", "sum"),
@@ -150,9 +215,15 @@ def _grouped(parts: gpd.GeoDataFrame, comuni: pd.DataFrame, settlements: gpd.Geo
     place = out["settlement_id"].map(names)
     out["name"] = np.where(place.notna() & (place != out["comune"]), out["comune"] + " – " + place, out["comune"])
     out["kind"] = "civic_cluster"
-    out["location"] = "modelled"
+    out["location"] = np.select(
+        [out["civici_by_street"] == out["civici"], out["civici_by_street"] > 0],
+        ["street", "street_and_modelled"],
+        "modelled",
+    )
     out["schools"] = 0
-    return out.rename(columns={"point": "geom"}).drop(columns=["settlement_id", "comune"])
+    return (
+        out.drop(columns="civici_by_street").rename(columns={"point": "geom"}).drop(columns=["settlement_id", "comune"])
+    )
 
 
 def _fallback(comuni: pd.DataFrame, main: gpd.GeoDataFrame, costs: UnitCosts, kinds: Geotypes) -> pd.DataFrame:

@@ -79,7 +79,9 @@ JOIN ref.comune k ON k.pro_com_t = c.pro_com_t
 PLACEMENT_FEATURES = """
 CREATE VIEW out.priority_placement_features AS
 SELECT p.target_id || '@' || p.grd_id AS feature_id, p.run_id, p.target_id, p.grd_id, p.pro_com_t, c.comune,
-       p.civici, p.population, p.density_per_km2, p.geotype, p.distribution_eur, 'modelled'::text AS location, p.geom
+       p.civici, p.civici_by_street, p.population, p.density_per_km2, p.geotype, p.distribution_eur,
+       CASE WHEN p.civici_by_street = p.civici THEN 'street' WHEN p.civici_by_street > 0 THEN 'street_and_modelled'
+            ELSE 'modelled' END AS location, p.geom
 FROM out.priority_placement p JOIN ref.comune c USING (pro_com_t)
 """
 
@@ -211,6 +213,7 @@ def upgrade() -> None:
         sa.Column("grd_id", sa.Text, primary_key=True),
         sa.Column("pro_com_t", sa.Text, nullable=False),
         sa.Column("civici", sa.Integer, nullable=False),
+        sa.Column("civici_by_street", sa.Integer, nullable=False, comment="of which placed by a named street"),
         sa.Column("population", sa.Float, nullable=False, comment="census population of the cell inside the comune"),
         sa.Column("density_per_km2", sa.Float, nullable=False),
         sa.Column("geotype", sa.Text, nullable=False),
