@@ -248,7 +248,7 @@ class PopulationCellPart(Base):
     and boundaries (the ingest runs it was computed from say whether it is current)."""
 
     __tablename__ = "popgrid_part"
-    __table_args__ = ({"schema": "ref"},)
+    __table_args__ = ({"schema": "ref"},)  # GiST index on geom: migration 0010
 
     pro_com_t: Mapped[str] = mapped_column(Text, primary_key=True)
     grd_id: Mapped[str] = mapped_column(Text, primary_key=True)

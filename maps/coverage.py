@@ -58,8 +58,8 @@ ANOMALY_LABELS = {
     "missing_population": "popolazione ISTAT mancante",
     "missing_infratel": "comune assente dall'elenco Infratel",
     "missing_agcom_households": "famiglie AGCOM mancanti",
-    "persons_per_household_high": "troppe persone per famiglia: dati AGCOM e ISTAT incoerenti",
-    "persons_per_household_low": "troppo poche persone per famiglia: dati AGCOM e ISTAT incoerenti",
+    "persons_per_household_high": "troppe persone per famiglia (AGCOM/ISTAT)",
+    "persons_per_household_low": "troppo poche persone per famiglia (AGCOM/ISTAT)",
     "ftth_above_households": "famiglie FTTH oltre le famiglie residenti",
     "ftth_decrease": "famiglie FTTH in calo tra le due date",
 }
@@ -96,13 +96,10 @@ def _label(properties: dict[str, Any]) -> dict[str, Any]:
         "comune": properties["comune"],
         "pro_com_t": properties["pro_com_t"],
         "quota_ftth": "n.d." if share is None else f"{number(share * 100, 1)}%",
-        "classe_txt": GAP_LABELS.get(properties["classe"], properties["classe"]),
-        "anomalie_txt": "; ".join(ANOMALY_LABELS.get(a, a) for a in (properties["anomalie"] or "").split(";") if a)
-        or "nessuna",
-        "prospettiva_txt": "n.d."
-        if outlook is None
-        else f"{number(outlook * 100, 1)}% a fine 2030; copertura completa "
-        + (f"nel {properties['anno']}" if properties["anno"] else "non stimabile a questo ritmo"),
+        # short keys and texts: the national page carries 7,900 of these
+        "cl": GAP_LABELS.get(properties["classe"], properties["classe"]),
+        "an": "; ".join(ANOMALY_LABELS.get(a, a) for a in (properties["anomalie"] or "").split(";") if a),
+        "pr": "n.d." if outlook is None else f"{number(outlook * 100, 1)}% ({properties['anno'] or 'n.s.'})",
         "famiglie_txt": txt(properties["famiglie"]),
         "famiglie_ftth_txt": txt(properties["famiglie_ftth"]),
         "civici_txt": txt(properties["civici"]),
@@ -157,14 +154,17 @@ JOIN out.coverage_area a ON a.run_id = :run AND a.level = 'province' AND a.code 
 LEFT JOIN LATERAL (
     SELECT * FROM cov.ookla_speed s WHERE s.level = 'province' AND s.code = p.cod_uts ORDER BY s.quarter DESC LIMIT 1
 ) o ON true
+WHERE (CAST(:provinces AS text[]) IS NULL OR p.cod_uts = ANY(:provinces))
+  AND (CAST(:xmin AS float8) IS NULL
+       OR p.geom && ST_SetSRID(ST_MakeEnvelope(:xmin, :ymin, :xmax, :ymax), CAST(:srid AS integer)))
 """
 OOKLA_LABEL = "Speedtest by Ookla via EDJNet, CC BY-NC-SA 4.0 (uso non commerciale)"
 
 
-def add_province_figures(m: folium.Map, engine: Engine, run: int, day: dt.date, display: Display) -> None:
-    """Clickable provinces (off by default): their FTTH figures, outlook and the latest Ookla speeds."""
+def add_province_figures(m: folium.Map, engine: Engine, where: dict[str, Any], display: Display) -> None:
+    """Clickable provinces of the map (off by default): their FTTH figures, outlook and the latest Ookla speeds."""
     with engine.connect() as conn:
-        figures = conn.execute(text(PROVINCE_FIGURES_SQL), {"run": run, "day": day} | display.params).scalar_one()
+        figures = conn.execute(text(PROVINCE_FIGURES_SQL), where | display.params).scalar_one()
     for feature in figures["features"]:
         p = feature["properties"]
         speeds = (
@@ -227,8 +227,7 @@ def build(
     if tile_url:
         folium.TileLayer(tile_url, attr="configured tile server", name="sfondo").add_to(m)
     popup_fields = [
-        "comune", "pro_com_t", "famiglie_txt", "famiglie_ftth_txt", "quota_ftth", "civici_txt", "classe_txt",
-        "prospettiva_txt", "anomalie_txt",
+        "comune", "pro_com_t", "famiglie_txt", "famiglie_ftth_txt", "quota_ftth", "civici_txt", "cl", "pr", "an",
     ]  # fmt: skip
     popup_aliases = [
         "Comune",
@@ -238,8 +237,9 @@ def build(
         "Quota FTTH",
         "Civici senza >300 Mbit/s al 2028",
         "Classe di divario",
-        "Al ritmo osservato (un trimestre: base debole)",
-        "Controlli sui dati",
+        "Quota FTTH a fine 2030 (anno di copertura completa; n.s. = non stimabile) al ritmo di un trimestre, base "
+        "debole",
+        "Dati anomali",
     ]
     share = folium.GeoJson(
         features,
@@ -263,6 +263,6 @@ def build(
             name=f"Nuove famiglie FTTH ({days[days.index(day) - 1]:%d/%m/%Y} → {day:%d/%m/%Y})",
         ).add_to(m)
     add_provinces(m, engine, display)
-    add_province_figures(m, engine, run, day, display)
+    add_province_figures(m, engine, where, display)
     FTTH_SHARE.add_legend(m)
     return finish(m, f"Copertura FTTH – {day:%d/%m/%Y}", f"{SOURCE}; dati al {day:%d/%m/%Y}")

@@ -112,15 +112,24 @@ def test_other_maps_in_chromium(served, browser, path, selector, expected):
     assert all(url.startswith(base) or url.startswith("data:") for url in requests), requests
     if expected is not None:
         with store.engine.connect() as conn:
+            latest = "(SELECT max(id) FROM out.analysis_run WHERE kind = 'priorities')"
             routes = conn.execute(
                 text(
-                    "SELECT count(*) FROM out.priority_item WHERE rank <= 25 AND route IS NOT NULL AND run_id = "
-                    "(SELECT max(id) FROM out.analysis_run WHERE kind = 'priorities')"
+                    "SELECT count(*) FROM out.priority_item WHERE rank <= 25 AND route IS NOT NULL "
+                    f"AND run_id = {latest}"
                 )
             ).scalar()
-        assert page.locator(selector).count() == expected + routes  # one circle per target, one line per route
+            cells = conn.execute(
+                text(
+                    "SELECT count(*) FROM out.priority_placement p JOIN out.priority_item i USING (run_id, target_id) "
+                    f"WHERE i.rank <= 25 AND p.run_id = {latest}"
+                )
+            ).scalar()
+        # one circle per target, one line per route, one outline per census cell the civic numbers are placed in
+        assert page.locator(selector).count() == expected + routes + cells
         layers = page.locator(".leaflet-control-layers").inner_text()
         assert "SINTETICA" in layers  # the synthetic road network is never shown as real
+        assert "MODELLATA" in layers  # nor the modelled placement of civic numbers as surveyed
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / (path.strip("/").replace("/", "-").split("?")[0] + ".png")))
     page.close()

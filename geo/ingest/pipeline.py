@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Table, func, insert, update
+from sqlalchemy import Connection, Engine, Table, func, insert, text, update
 
 from geo.db import bulk
 from geo.models import IngestRun
@@ -164,6 +164,9 @@ def _load(conn: Connection, run_id: int, loads: Sequence[TableLoad]) -> tuple[in
         old_hash = bulk.content_hash(conn, load.table.fullname, load.table, load.scope)
         if new_hash != old_hash:
             bulk.swap(conn, staging, load.table, load.scope)
+            # fresh statistics with the rows: the analyses that join these tables right after an ingest would
+            # otherwise be planned blind (school matching: 1.4 s instead of 0.4 s for the four provinces)
+            conn.execute(text(f"ANALYZE {load.table.fullname}"))
             changed = True
         if load.counted:
             rows += len(load.frame)

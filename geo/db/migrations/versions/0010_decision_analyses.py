@@ -130,6 +130,7 @@ def upgrade() -> None:
         sa.Column("boundaries_run_id", sa.Integer, nullable=False),
         schema="ref",
     )
+    op.create_index("ix_ref_popgrid_part_geom", "popgrid_part", ["geom"], schema="ref", postgresql_using="gist")
     op.create_table(
         "ookla_speed",
         sa.Column("level", sa.Text, primary_key=True),
