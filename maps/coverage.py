@@ -145,8 +145,8 @@ SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_
     'type', 'Feature', 'properties', json_build_object(
         'provincia', coalesce(p.den_uts, p.cod_uts), 'famiglie', a.households, 'quota', a.ftth_share,
         'senza', a.households_without_ftth, 'civici', a.civici_unserved, 'quota_2030', a.ftth_share_2030,
-        'anno', a.full_ftth_year, 'down', o.avg_down_mbps, 'up', o.avg_up_mbps, 'latenza', o.avg_latency_ms,
-        'trimestre', o.quarter),
+        'anno', a.full_ftth_year, 'nota', a.outlook_note, 'down', o.avg_down_mbps, 'up', o.avg_up_mbps,
+        'latenza', o.avg_latency_ms, 'trimestre', o.quarter),
     'geometry', ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(p.geom, :tolerance), 4326), :decimals)::json
 )), '[]'::json))
 FROM ref.province p
@@ -180,7 +180,7 @@ def add_province_figures(m: folium.Map, engine: Engine, where: dict[str, Any], d
             "civici_txt": "n.d." if p["civici"] is None else number(p["civici"]),
             "prospettiva_txt": "n.d."
             if p["quota_2030"] is None
-            else f"{number(p['quota_2030'] * 100, 1)}% a fine 2030 (ritmo di un trimestre: base debole)",
+            else f"{number(p['quota_2030'] * 100, 1)}% a fine 2030; {p['nota']}",
             "ookla_txt": speeds,
         }
     folium.GeoJson(
@@ -237,8 +237,8 @@ def build(
         "Quota FTTH",
         "Civici senza >300 Mbit/s al 2028",
         "Classe di divario",
-        "Quota FTTH a fine 2030 (anno di copertura completa; n.s. = non stimabile) al ritmo di un trimestre, base "
-        "debole",
+        "Quota FTTH a fine 2030 (anno di copertura completa; n.s. = non stimabile) al ritmo osservato fra le date "
+        "AGCOM: con meno di un anno di dati è una base debole",
         "Dati anomali",
     ]
     share = folium.GeoJson(

@@ -25,7 +25,7 @@ SCHOOL_STATUS = Classes(
     ("#d7191c", "#1a9641", "#969696"),
     (
         "indirizzo senza >300 Mbit/s al 2028 (elenco Infratel)",
-        "via in elenco, numero civico no: probabilmente servita",
+        "via nell'elenco, numero civico no",
         "non determinabile (civico mancante o via non trovata)",
     ),
 )

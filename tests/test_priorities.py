@@ -110,17 +110,18 @@ def test_stored_run_exports_read_back_the_same_rows_and_say_what_they_rest_on(ra
     assert geojson["features"][0]["properties"]["roads_status"] == "synthetic"
     with store.engine.connect() as conn:
         record = conn.execute(text("SELECT parameters FROM out.analysis_run WHERE id = :r"), {"r": run.id}).scalar()
-        placed = conn.execute(
+        placed, listed, schools = conn.execute(
             text(
-                "SELECT p.pro_com_t, sum(p.civici) AS placed, max(c.civici_unserved) AS listed "
-                "FROM out.priority_placement p JOIN out.coverage_comune c ON c.pro_com_t = p.pro_com_t "
-                "AND c.run_id = (SELECT max(coverage_run_id) FROM out.priority_item WHERE run_id = :r) "
-                "AND c.ref_date = '2025-06-30' WHERE p.run_id = :r GROUP BY p.pro_com_t"
+                "SELECT (SELECT sum(civici) FROM out.priority_item WHERE run_id = :r), "
+                "(SELECT sum(civici_unserved) FROM out.coverage_comune WHERE run_id = c.run AND ref_date = c.day), "
+                "(SELECT count(DISTINCT infratel_id) FROM out.school_connectivity WHERE run_id = c.run AND gap) "
+                "FROM (SELECT max(coverage_run_id) AS run, max(coverage_ref_date) AS day FROM out.priority_item "
+                "WHERE run_id = :r) c"
             ),
             {"r": run.id},
-        ).all()
+        ).one()
     assert record["budget_eur"] == scenario.budget_eur and "fibre_sources" in record
-    assert placed and all(row.placed == row.listed for row in placed)  # every municipality keeps its count
+    assert placed + schools == listed  # every listed civic number once: in a cluster, or as a school of its own
 
 
 def test_costs_land_in_the_published_band(ranked):

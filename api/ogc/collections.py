@@ -57,7 +57,8 @@ def _table(name: str, schema: str, *columns: tuple[str, type], geometry: str = "
 
 PRIORITY_TYPES: dict[str, type] = {
     **dict.fromkeys(
-        ("rank", "civici", "schools", "cells", "rank_low", "rank_high", "run_id", "coverage_run_id"), Integer
+        ("rank", "civici", "schools", "cells", "rank_low", "rank_central", "rank_high", "run_id", "coverage_run_id"),
+        Integer,
     ),
     **dict.fromkeys(
         (
@@ -331,8 +332,9 @@ COLLECTIONS: dict[str, Collection] = {
             "priority-placements",
             "Modelled placement of listed civic numbers",
             "Where each priority target's civic numbers are placed: the Census 2021 1 km cells of its municipality "
-            "(cut by the boundary), with the civic numbers given to each in proportion to its population. MODELLED: "
-            "the Infratel list has no coordinates.",
+            "(cut by the boundary). Civic numbers of a street that a surveyed road layer names go to the cell of the "
+            "street (civici_by_street, location = street); the others are given to the cells in proportion to their "
+            "population (location = modelled): the Infratel list has no coordinates.",
             _results("priority_placement_features", "feature_id", PLACEMENT_COLUMNS),
             "feature_id",
             tuple(name for name, _ in PLACEMENT_COLUMNS),

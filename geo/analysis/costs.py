@@ -20,6 +20,8 @@ from geo.reference import ReferenceTableError, read_rows
 Method = Literal["trench", "minitrench", "duct_reuse", "aerial"]
 Bound = Literal["low", "central", "high"]
 BOUNDS: tuple[Bound, ...] = ("low", "central", "high")
+OPPOSITE: dict[Bound, Bound] = {"low": "high", "central": "central", "high": "low"}
+METHODS: tuple[Method, ...] = ("trench", "minitrench", "duct_reuse", "aerial")
 CostClass = Literal["urban", "suburban", "rural"]
 # figures the model cannot run without; each must have at least its central value
 REQUIRED = (
@@ -55,6 +57,9 @@ class Scenario(BaseModel):
     weight_households: float = Field(default=0.0, ge=0)
     weight_civici: float = Field(default=0.0, ge=0)
     weight_schools: float = Field(default=250.0, ge=0, description="persons one school counts for (pupils, staff)")
+    stability_threshold_step: float = Field(
+        default=0.1, gt=0, le=0.5, description="the source threshold is moved by this much each way to test the ranking"
+    )
     exclude_excluded_classes: bool = True
     fibre_source_min_ftth_share: float = Field(default=0.8, ge=0, le=1)
     discount_rate: float | None = Field(default=None, ge=0, description="None: the reference table's value")
@@ -76,10 +81,12 @@ class UnitCosts:
 
     def civil_per_m(self, method: Method, bound: Bound = "central") -> float:
         minitrench = self.value("civil_minitrench", bound)
+        # the high cost goes with the low saving and the low cost with the high one
+        saving = self.value("duct_reuse_saving", OPPOSITE[bound])
         return {
             "trench": self.value("civil_trench", bound),
             "minitrench": minitrench,
-            "duct_reuse": (1 - self.value("duct_reuse_saving", bound)) * minitrench,
+            "duct_reuse": (1 - saving) * minitrench,
             "aerial": self.value("aerial_factor", bound) * minitrench,
         }[method]
 
@@ -115,7 +122,8 @@ def build_unit_costs(
         money = row["unit"].startswith("EUR")
         factor = index[target] / index[year] if money else 1.0
         values.setdefault(row["item"], {})[bound] = float(row["value"]) * factor  # type: ignore[index]
-        sources.setdefault(row["item"], f"{row['source']} [{row['status']}]")
+        if bound == "central":
+            sources[row["item"]] = f"{row['source']} [{row['status']}]"
     missing = [item for item in REQUIRED if "central" not in values.get(item, {})]
     if missing:
         raise ReferenceTableError(f"unit_costs.csv: no central value for {', '.join(missing)}")
@@ -124,7 +132,7 @@ def build_unit_costs(
         high = by_bound.setdefault("high", by_bound["central"])
         if not low <= by_bound["central"] <= high:
             raise ReferenceTableError(f"unit_costs.csv ({item}): low ≤ central ≤ high does not hold in {target} euros")
-    return UnitCosts(
+    costs = UnitCosts(
         version=max(r["version"] for r in rows + multiplier_rows),
         price_year=target,
         values=values,
@@ -133,6 +141,11 @@ def build_unit_costs(
         },
         sources=sources,
     )
+    for method in METHODS:  # the order must hold for the costs the model uses, not only for the table's rows
+        low, central, high = (costs.civil_per_m(method, b) for b in BOUNDS)
+        if not low <= central <= high:
+            raise ReferenceTableError(f"unit_costs.csv: civil works by {method}: low ≤ central ≤ high does not hold")
+    return costs
 
 
 @lru_cache
@@ -148,10 +161,13 @@ class Geotypes:
     names: tuple[str, ...]
     minimums: np.ndarray
     cost_classes: tuple[str, ...]
+    labels: dict[str, str]
 
     def classify(self, density: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Geotype and cost class of each density (persons per km² of land)."""
-        position = np.argmax(np.asarray(density, dtype=float)[:, None] > self.minimums[None, :], axis=1)
+        """Geotype and cost class of each density (persons per km² of land); an unknown density takes the sparsest
+        class (the dearest: no cost is understated for want of data)."""
+        values = np.nan_to_num(np.asarray(density, dtype=float), nan=-1.0)  # below every density: the last class
+        position = np.argmax(values[:, None] > self.minimums[None, :], axis=1)
         return np.array(self.names, dtype=object)[position], np.array(self.cost_classes, dtype=object)[position]
 
 
@@ -165,6 +181,7 @@ def geotypes() -> Geotypes:
         names=tuple(r["geotype"] for r in rows),
         minimums=minimums,
         cost_classes=tuple(r["cost_class"] for r in rows),
+        labels={r["geotype"]: r["label_it"] for r in rows},
     )
 
 

@@ -20,8 +20,8 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import Engine, text
 
-from geo.analysis.costs import BOUNDS, unit_costs
-from geo.analysis.priorities import ITEM_COLUMNS, SOURCE_PROXY
+from geo.analysis.costs import BOUNDS
+from geo.analysis.priorities import ITEM_COLUMNS
 from geo.analysis.runs import AnalysisError, latest_run
 from geo.italian import euro, number
 
@@ -54,8 +54,9 @@ COLUMN_NOTES = {
     "capex_high_eur": "costo con i valori alti di ogni voce",
     "marginal_capex_eur": "costo di realizzazione nella selezione, sulla rete già posata dai selezionati prima",
     "cumulative_eur": "somma dei costi marginali dei selezionati fin qui: è la somma confrontata con il budget",
-    "rank_low": "posizione per persone servite per euro con i costi bassi",
-    "rank_high": "posizione per persone servite per euro con i costi alti",
+    "rank_low": "posizione per persone servite per euro con i costi bassi (confrontare con rank_central, non con rank)",
+    "rank_central": "posizione per persone servite per euro con i costi centrali, senza il vincolo di budget",
+    "rank_high": "posizione per persone servite per euro con i costi alti (confrontare con rank_central)",
     "road_classes": "km del percorso per classe di strada",
     "roads_status": "synthetic = rete stradale SINTETICA (generata, non rilevata); surveyed = OSM",
     "sources_status": "proxy = fonti in fibra stimate, non censite (nessun layer di PoP o dorsali disponibile)",
@@ -152,30 +153,46 @@ def note(loaded: Loaded) -> pd.DataFrame:
             "areavasta synthetic generator" if synthetic else "OpenStreetMap",
             "A" if synthetic else "V",
         ),
-        ("Fonti in fibra", f"proxy: {SOURCE_PROXY} ({parameters['fibre_source_min_ftth_share']})", "AGCOM", "A"),
+        (
+            "Fonti in fibra",
+            "proxy: centri abitati principali dei comuni con quota di famiglie FTTH (AGCOM) di almeno "
+            f"{number(parameters['fibre_source_min_ftth_share'], 2)}; nessun layer di PoP o dorsali",
+            "AGCOM",
+            "A",
+        ),
         (
             "Collocazione dei civici",
-            "modellata: i civici dell'elenco Infratel (senza coordinate) ripartiti sulle celle da 1 km del "
-            "Censimento 2021 in proporzione alla popolazione, raggruppati per centro abitato",
+            "l'elenco Infratel non ha coordinate: i civici di una via che una rete stradale rilevata nomina nello "
+            f"stesso comune vanno sulla cella della via ({number(summary.get('civici_placed_by_street', 0))} civici); "
+            "gli altri sono ripartiti sulle celle da 1 km del Censimento 2021 in proporzione alla popolazione "
+            "(modellata); le celle sono raggruppate per centro abitato",
             "Eurostat Census 2021 population grid; OSM centri abitati",
             "A",
         ),
         ("Peso di una scuola", f"{number(parameters['weight_schools'])} persone", "scenario", "A"),
     ]
-    costs = unit_costs()
-    for item, values in sorted(costs.values.items()):
+    # the figures the run used, as it stored them (the table may have changed since)
+    for item, values in (summary.get("unit_costs") or {}).items():
         rendered = " / ".join(number(values[b], 2 if values[b] < 10 else 0) for b in BOUNDS)
-        source = costs.sources[item]
+        source = values["source"]
         status = source[-2] if source.endswith("]") else ""
         rows.append((f"Voce di costo: {item}", f"{rendered} (basso / centrale / alto)", source, status))
-    rows.append(("Anno dei prezzi", f"{costs.price_year} (indice ISTAT del costo di costruzione)", "ISTAT", "M"))
+    rows.append(
+        (
+            "Anno dei prezzi",
+            f"{summary.get('price_year', '')} (indice ISTAT del costo di costruzione, valori da verificare)",
+            "ISTAT",
+            "M",
+        )
+    )
     per_civic = summary.get("eur_per_civico_list") or {}
     if per_civic:
         rows.append(
             (
                 "Euro per civico, intera lista",
                 " / ".join(euro(per_civic[b]) for b in BOUNDS) + " (basso / centrale / alto)",
-                "confronto: Italia 1 Giga lotto Lombardia € 529 pubblici, ≥ € 755 totali per civico",
+                "ordine di grandezza: Italia 1 Giga, lotto Lombardia (€ 529 pubblici, ≥ € 755 totali per civico, "
+                "senza allacci), valori che sono anche quelli bassi e centrali della distribuzione rurale",
                 "C",
             )
         )

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, text
 
 from geo.addresses import normalise_street
 from geo.analysis.costs import BOUNDS, Geotypes, UnitCosts
+from geo.analysis.runs import AnalysisError
 from geo.ingest.fields import map_distinct
 from geo.models import WORKING_SRID
 from geo.reference import CoverageRules
@@ -41,12 +42,17 @@ def largest_remainder(totals: pd.Series, weights: pd.Series, groups: pd.Series) 
 
 
 def _municipalities(conn: Connection, run: int, when: dt.date) -> pd.DataFrame:
+    """Municipalities with listed civic numbers, less those of the schools on the list (targets of their own)."""
     return pd.read_sql(
         text(
-            "SELECT cc.pro_com_t, c.comune, cc.cod_uts, cc.civici_unserved AS civici, cc.population, cc.households, "
+            "SELECT cc.pro_com_t, c.comune, cc.cod_uts, "
+            "cc.civici_unserved - coalesce(s.listed, 0) AS civici, cc.population, cc.households, "
             "cc.population / greatest(ST_Area(c.geom) / 1e6, 0.01) AS density_per_km2 "
             "FROM out.coverage_comune cc JOIN ref.comune c USING (pro_com_t) "
-            "WHERE cc.run_id = :r AND cc.ref_date = :d AND cc.civici_unserved > 0 ORDER BY cc.pro_com_t"
+            "LEFT JOIN (SELECT pro_com_t, count(DISTINCT infratel_id) AS listed FROM out.school_connectivity "
+            "WHERE run_id = :r AND status = 'gap' GROUP BY pro_com_t) s USING (pro_com_t) "
+            "WHERE cc.run_id = :r AND cc.ref_date = :d AND cc.civici_unserved - coalesce(s.listed, 0) > 0 "
+            "ORDER BY cc.pro_com_t"
         ),
         conn,
         params={"r": run, "d": when},
@@ -54,10 +60,11 @@ def _municipalities(conn: Connection, run: int, when: dt.date) -> pd.DataFrame:
 
 
 def _persons_per_household(comuni: pd.DataFrame, rules: CoverageRules) -> pd.Series:
-    """Residents per AGCOM household, kept inside the plausible band (anomalous inputs take the band's edge)."""
+    """Residents per AGCOM household; where the ratio is missing or outside the plausible band (anomalous inputs,
+    flagged by the coverage analysis) the median of the plausible ones stands in."""
     ratio = comuni["population"] / comuni["households"].where(comuni["households"] > 0)
-    band = (rules["persons_per_household_min"], rules["persons_per_household_max"])
-    return ratio.fillna(ratio.median()).clip(*band)
+    plausible = ratio.between(rules["persons_per_household_min"], rules["persons_per_household_max"])
+    return ratio.where(plausible).fillna(ratio[plausible].median())
 
 
 def civic_targets(
@@ -83,12 +90,6 @@ def civic_targets(
         geom_col="geom",
         params={"codes": codes},
     )
-    main = gpd.read_postgis(
-        text("SELECT pro_com_t, id, name, geom FROM ref.main_settlement WHERE pro_com_t = ANY(:codes)"),
-        conn,
-        geom_col="geom",
-        params={"codes": codes},
-    )
     placed = comuni[comuni["pro_com_t"].isin(parts["pro_com_t"])]
     parts = parts.merge(placed[["pro_com_t", "civici"]].rename(columns={"civici": "total"}), on="pro_com_t")
     by_street = cells_of_streets(_street_civics(conn, codes), parts)
@@ -107,8 +108,10 @@ def civic_targets(
     parts["target_id"] = "civici:" + parts["pro_com_t"] + ":" + parts["settlement_id"].astype(str)
 
     targets = _grouped(parts, comuni, settlements)
-    fallback = _fallback(comuni[~comuni["pro_com_t"].isin(parts["pro_com_t"])], main, costs, kinds)
+    fallback = _fallback(comuni[~comuni["pro_com_t"].isin(parts["pro_com_t"])], conn, costs, kinds)
     targets = pd.concat([targets, fallback], ignore_index=True)
+    if targets["civici"].sum() != comuni["civici"].sum():  # every listed civic number is somewhere, once
+        raise AnalysisError(f"placement lost civic numbers: {targets['civici'].sum()} of {comuni['civici'].sum()}")
     per_household = costs.value("households_per_civic")
     targets["households"] = targets["civici"] * per_household
     pph = comuni.set_index("pro_com_t")["persons_per_household"]
@@ -226,18 +229,29 @@ def _grouped(parts: gpd.GeoDataFrame, comuni: pd.DataFrame, settlements: gpd.Geo
     )
 
 
-def _fallback(comuni: pd.DataFrame, main: gpd.GeoDataFrame, costs: UnitCosts, kinds: Geotypes) -> pd.DataFrame:
-    """Municipalities with listed civic numbers but no populated census cell: one target at the main settlement."""
-    out = comuni.merge(main.rename(columns={"name": "place"}), on="pro_com_t")
-    if out.empty:
+def _fallback(comuni: pd.DataFrame, conn: Connection, costs: UnitCosts, kinds: Geotypes) -> pd.DataFrame:
+    """Municipalities with listed civic numbers but no populated census cell: one target at the main settlement,
+    or at a point of the municipal surface where it has none."""
+    if comuni.empty:
         return pd.DataFrame()
+    points = gpd.read_postgis(
+        text(
+            "SELECT c.pro_com_t, coalesce(m.id, 0) AS id, "
+            "CASE WHEN m.id IS NULL THEN 'municipality' ELSE 'settlement' END AS location, "
+            "coalesce(m.geom, ST_PointOnSurface(c.geom)) AS geom FROM ref.comune c "
+            "LEFT JOIN ref.main_settlement m USING (pro_com_t) WHERE c.pro_com_t = ANY(:codes)"
+        ),
+        conn,
+        geom_col="geom",
+        params={"codes": comuni["pro_com_t"].tolist()},
+    )
+    out = comuni.merge(points, on="pro_com_t")
     out["geotype"], cost_class = kinds.classify(out["density_per_km2"].to_numpy())
     for bound in BOUNDS:
         out[f"distribution_{bound}"] = out["civici"] * [costs.premise(c, bound) for c in cost_class]
     out["target_id"] = "civici:" + out["pro_com_t"] + ":" + out["id"].astype(str)
     out["name"] = out["comune"]
     out["kind"] = "civic_cluster"
-    out["location"] = "settlement"
     out["schools"] = 0
     out["cells"] = 0
     return out[

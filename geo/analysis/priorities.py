@@ -33,8 +33,6 @@ from geo.reference import coverage_rules
 
 KIND = "priorities"
 SOURCE_PROXY = "main settlements of municipalities whose AGCOM FTTH household share reaches the threshold"
-THRESHOLD_STEP = 0.1  # the source threshold is moved by this much each way to test the ranking's stability
-GEOTYPE_IT = {"urban": "urbana", "suburban": "suburbana", "rural": "rurale"}
 
 
 def _coverage(conn: Connection) -> tuple[int, dt.date]:
@@ -81,24 +79,23 @@ def _select(
     ids: np.ndarray,
     budget: float,
 ) -> tuple[list[int], dict[int, tuple[float, list[int]]]]:
-    """Greedy by benefit over marginal capex, the network growing with every selected route, within the budget."""
+    """Greedy by benefit over marginal capex within the budget: each step takes the best target among those whose
+    cost from the network grown so far still fits what is left (a target too dear now may fit once the network
+    comes nearer), and stops when none fits."""
     distance, predecessors, _ = graph.from_sources(sources)
-    remaining = set(range(len(nodes)))
+    remaining = np.ones(len(nodes), dtype=bool)
     chosen: list[int] = []
     marginal: dict[int, tuple[float, list[int]]] = {}
     spent = 0.0
-    while remaining:
-        candidates = np.array(sorted(i for i in remaining if np.isfinite(distance[nodes[i]])), dtype=np.int64)
-        if candidates.size == 0:
+    while True:
+        capex = distance[nodes] + fixed
+        affordable = np.flatnonzero(remaining & np.isfinite(capex) & (spent + capex <= budget))
+        if affordable.size == 0:
             break
-        capex = distance[nodes[candidates]] + fixed[candidates]
-        ratio = gain[candidates] / np.maximum(capex, 1e-9)
-        order = np.lexsort((ids[candidates], -ratio))
-        best = int(candidates[order[0]])
-        remaining.discard(best)
-        cost = float(distance[nodes[best]] + fixed[best])
-        if spent + cost > budget:
-            continue
+        ratio = gain[affordable] / np.maximum(capex[affordable], 1e-9)
+        best = int(affordable[np.lexsort((ids[affordable], -ratio))[0]])
+        remaining[best] = False
+        cost = float(capex[best])
         path = graph.walk(predecessors, int(nodes[best]))
         marginal[best] = (cost, path)
         spent += cost
@@ -174,8 +171,8 @@ def compute(engine: Engine, scenario: Scenario, costs: UnitCosts | None = None) 
             t: _sources(conn, coverage_run, when, t)
             for t in (
                 scenario.fibre_source_min_ftth_share,
-                max(0.0, scenario.fibre_source_min_ftth_share - THRESHOLD_STEP),
-                min(1.0, scenario.fibre_source_min_ftth_share + THRESHOLD_STEP),
+                max(0.0, scenario.fibre_source_min_ftth_share - scenario.stability_threshold_step),
+                min(1.0, scenario.fibre_source_min_ftth_share + scenario.stability_threshold_step),
             )
         }
         synthetic = _roads_synthetic(conn)
@@ -212,7 +209,7 @@ def compute(engine: Engine, scenario: Scenario, costs: UnitCosts | None = None) 
         "spearman_low_central": _spearman(ranks["low"], ranks["central"]),
         "spearman_high_central": _spearman(ranks["high"], ranks["central"]),
     }
-    for label, step in (("minus", -THRESHOLD_STEP), ("plus", THRESHOLD_STEP)):
+    for label, step in (("minus", -scenario.stability_threshold_step), ("plus", scenario.stability_threshold_step)):
         other = source_sets[min(1.0, max(0.0, scenario.fibre_source_min_ftth_share + step))]
         key = f"spearman_source_threshold_{label}"
         if len(other) == 0:
@@ -241,6 +238,7 @@ def compute(engine: Engine, scenario: Scenario, costs: UnitCosts | None = None) 
     out["cumulative_eur"] = np.nan
     out.loc[chosen, "cumulative_eur"] = np.cumsum([marginal[i][0] for i in chosen])
     out["rank_low"] = ranks["low"]
+    out["rank_central"] = ranks["central"]
     out["rank_high"] = ranks["high"]
     rest = out.loc[~out["selected"]].sort_values(["bc_ratio", "target_id"], ascending=[False, True], na_position="last")
     out["rank"] = pd.Series(np.arange(1, len(out) + 1), index=[*chosen, *rest.index])
@@ -253,9 +251,10 @@ def compute(engine: Engine, scenario: Scenario, costs: UnitCosts | None = None) 
     out["sources_status"] = "proxy"
     out["coverage_run_id"] = coverage_run
     out["coverage_ref_date"] = when
+    out["geotype_label"] = out["geotype"].map(kinds.labels)
     out["reason"] = [_reason(out.loc[i], routes[i], scenario) for i in range(len(out))]
     out = out.sort_values("rank").reset_index(drop=True)
-    summary = _summary(out, scenario, costs, stability, source_xy, synthetic)
+    summary = _summary(out, scenario, costs, stability, source_xy, synthetic, int(placements["civici_by_street"].sum()))
     return Plan(out, placements, summary)
 
 
@@ -266,10 +265,12 @@ def _summary(
     stability: dict[str, float | None],
     sources: np.ndarray,
     synthetic: bool,
+    placed_by_street: int,
 ) -> dict[str, Any]:
     """Figures of the whole list, in the units the published benchmarks use (€ of capex per civic number)."""
     civic = items[(items["kind"] == "civic_cluster") & np.isfinite(items["capex_eur"])]
     chosen = items[items["selected"]]
+    chosen_civic = chosen[chosen["kind"] == "civic_cluster"]
     per_civic = {
         b: float(civic[f"capex_{b}"].sum() / civic["civici"].sum()) if civic["civici"].sum() else None for b in BOUNDS
     }
@@ -283,7 +284,9 @@ def _summary(
         "eur_per_civico_list": per_civic,
         "eur_per_civico_median": float(civic["eur_per_civico"].median()) if not civic.empty else None,
         "eur_per_civico_selected": (
-            float(chosen["marginal_capex_eur"].sum() / chosen["civici"].sum()) if chosen["civici"].sum() else None
+            float(chosen_civic["marginal_capex_eur"].sum() / chosen_civic["civici"].sum())
+            if chosen_civic["civici"].sum()
+            else None
         ),
         "drops_only_targets": int(
             (np.isclose(items["capex_eur"], items["drops_eur"]) & np.isfinite(items["capex_eur"])).sum()
@@ -293,7 +296,17 @@ def _summary(
         "price_year": costs.price_year,
         "unit_costs_version": costs.version,
         "roads": "synthetic" if synthetic else "surveyed",
-        "benchmark_eur_per_civico": {"italia_1_giga_lombardia_public": 529, "italia_1_giga_lombardia_total": 755},
+        "civici_placed_by_street": int(placed_by_street),
+        # the lot's figures are also the rural distribution's low and central values: a check of magnitude, not an
+        # independent test (docs/priorities.md)
+        "benchmark_eur_per_civico": {
+            "italia_1_giga_lombardia_public": costs.value("premise_rural", "low"),
+            "italia_1_giga_lombardia_total": costs.value("premise_rural", "central"),
+        },
+        "unit_costs": {
+            item: {**{b: round(values[b], 4) for b in BOUNDS}, "source": costs.sources.get(item, "")}
+            for item, values in sorted(costs.values.items())
+        },
     }
 
 
@@ -302,7 +315,7 @@ def _reason(row: pd.Series, route: Route | None, scenario: Scenario) -> str:
     if row["kind"] == "civic_cluster":
         where = f"in {row['cells']} celle da 1 km" if row["cells"] else "presso il centro abitato principale"
         what = (
-            f"{number(row['civici'])} civici senza >300 Mbit/s {where} (densità {row['geotype']}), "
+            f"{number(row['civici'])} civici senza >300 Mbit/s {where} (densità {row['geotype_label']}), "
             f"circa {number(row['population'])} persone"
         )
     else:
@@ -330,7 +343,8 @@ ITEM_COLUMNS = (
     "rank", "target_id", "kind", "name", "pro_com_t", "cod_uts", "location", "population", "households", "civici",
     "schools", "cells", "geotype", "school_weight", "benefit", "route_length_m", "backhaul_eur", "distribution_eur",
     "drops_eur", "capex_low_eur", "capex_eur", "capex_high_eur", "npv_eur", "marginal_capex_eur", "bc_ratio",
-    "eur_per_civico", "eur_per_household", "eur_per_person", "selected", "cumulative_eur", "rank_low", "rank_high",
+    "eur_per_civico", "eur_per_household", "eur_per_person", "selected", "cumulative_eur", "rank_low",
+    "rank_central", "rank_high",
     "road_classes", "scenario", "roads_status", "sources_status", "coverage_run_id", "coverage_ref_date", "reason",
 )  # fmt: skip
 

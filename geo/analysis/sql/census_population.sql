@@ -5,6 +5,6 @@ WITH totals AS (
 )
 UPDATE out.coverage_comune cc
 SET census_population = t.population,
-    census_population_without_ftth = t.population * (1 - cc.ftth_share)
+    census_population_without_ftth = t.population * greatest(0, 1 - cc.ftth_share)
 FROM totals t
 WHERE cc.run_id = :run_id AND cc.pro_com_t = t.pro_com_t

@@ -32,12 +32,12 @@ WITH rows AS (
     FROM rows r LEFT JOIN pace p USING (level, code)
 ), result AS (
     SELECT level, code, ref_date, first_date, per_year, share_2030,
-           CASE WHEN remaining = 0 THEN extract(year FROM ref_date)::integer
+           CASE WHEN remaining <= 0 THEN extract(year FROM ref_date)::integer
                 WHEN per_year > 0 AND remaining / per_year <= :outlook_max_years
                     THEN extract(year FROM ref_date + ceil(remaining / per_year * 365.25)::integer)::integer
            END AS full_year,
            concat_ws('; ', basis,
-               CASE WHEN remaining = 0 THEN 'tutte le famiglie già raggiunte'
+               CASE WHEN remaining <= 0 THEN 'tutte le famiglie già raggiunte'
                     WHEN per_year < 0 THEN 'ritmo negativo (famiglie FTTH in calo): anno di copertura completa non stimabile'
                     WHEN per_year = 0 THEN 'ritmo nullo: anno di copertura completa non stimabile'
                     WHEN per_year > 0 AND remaining / per_year > :outlook_max_years

@@ -199,8 +199,9 @@ def upgrade() -> None:
         sa.Column("capex_low_eur", sa.Float),
         sa.Column("capex_high_eur", sa.Float),
         sa.Column("eur_per_household", sa.Float),
-        sa.Column("rank_low", sa.Integer, comment="rank by benefit per € with the low costs (standalone)"),
-        sa.Column("rank_high", sa.Integer, comment="rank by benefit per € with the high costs (standalone)"),
+        sa.Column("rank_low", sa.Integer, comment="rank by persons served per € of the low costs"),
+        sa.Column("rank_central", sa.Integer, comment="rank by persons served per € of the central costs"),
+        sa.Column("rank_high", sa.Integer, comment="rank by persons served per € of the high costs"),
         sa.Column("road_classes", sa.Text, comment="km of route per road class"),
     ):
         op.add_column("priority_item", column, schema="out")
@@ -233,7 +234,7 @@ def downgrade() -> None:
     for name in (
         "scenario", "location", "roads_status", "sources_status", "coverage_run_id", "coverage_ref_date", "cells",
         "geotype", "school_weight", "backhaul_eur", "distribution_eur", "drops_eur", "capex_low_eur",
-        "capex_high_eur", "eur_per_household", "rank_low", "rank_high", "road_classes",
+        "capex_high_eur", "eur_per_household", "rank_low", "rank_central", "rank_high", "road_classes",
     ):  # fmt: skip
         op.drop_column("priority_item", name, schema="out")
     op.execute("DROP VIEW out.school_connectivity_features")
