@@ -16,6 +16,7 @@ from api.http import Encoded, cached
 from api.ogc.errors import bad_request, not_found
 from maps import coverage, schools_priorities
 from maps.coverage import MapError
+from maps.page import content_security_policy
 
 router = APIRouter()
 PROVINCE_CODE = re.compile(r"\d{3}")
@@ -66,13 +67,17 @@ def coverage_map(
 
 
 def _page(request: Request, engine: Engine, build: Callable[[], str]) -> Response:
-    """A map page, rendered once per data version (builders read through their own connections)."""
+    """A map page, rendered once per data version (builders read through their own connections), with a
+    Content-Security-Policy that lets only its own scripts run."""
+    tile_url = request.app.state.store.settings.map_tile_url
 
     def render(_conn: object) -> Encoded:
         try:
-            return Encoded.of(build(), "text/html; charset=utf-8")
+            page = build()
         except MapError as exc:
             raise not_found(str(exc)) from exc
+        policy = content_security_policy(page, tile_url)
+        return Encoded.of(page, "text/html; charset=utf-8", {"Content-Security-Policy": policy})
 
     return cached(request, engine, render)
 

@@ -4,6 +4,7 @@ province outlines, Italian tooltips and popups with figures, date and source."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 from typing import Any
 
 import folium
@@ -93,7 +94,7 @@ def _label(properties: dict[str, Any]) -> dict[str, Any]:
 
     outlook = properties["quota_2030"]
     return {
-        "comune": properties["comune"],
+        "comune": html.escape(properties["comune"]),  # tooltips and popups write it as HTML
         "pro_com_t": properties["pro_com_t"],
         "quota_ftth": "n.d." if share is None else f"{number(share * 100, 1)}%",
         # short keys and texts: the national page carries 7,900 of these
@@ -174,7 +175,7 @@ def add_province_figures(m: folium.Map, engine: Engine, where: dict[str, Any], d
             f"(trimestre dal {dt.date.fromisoformat(p['trimestre']):%d/%m/%Y}; {OOKLA_LABEL})"
         )
         feature["properties"] = {
-            "provincia": p["provincia"],
+            "provincia": html.escape(p["provincia"]),
             "quota_txt": "n.d." if p["quota"] is None else f"{number(p['quota'] * 100, 1)}%",
             "senza_txt": "n.d." if p["senza"] is None else number(p["senza"]),
             "civici_txt": "n.d." if p["civici"] is None else number(p["civici"]),

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
+import re
+from urllib.parse import urlsplit
 
 import folium
+
+# inline scripts (no src attribute): the only scripts a page may run besides its own assets
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
 
 
 def finish(m: folium.Map, title: str, source: str) -> str:
@@ -26,3 +33,23 @@ def popup_table(rows: list[tuple[str, object]]) -> str:
         for k, v in rows
     )
     return f"<table>{cells}</table>"
+
+
+def content_security_policy(page: str, tile_url: str | None = None) -> str:
+    """A policy for a rendered map page: scripts from the service and the page's own inline scripts (by hash), so
+    that markup that slipped in from data (an ``onerror`` handler, a ``<script>``) cannot run; images, styles and
+    requests from the service (and the configured tile server)."""
+    hashes = sorted(
+        {
+            f"'sha256-{base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()}'"
+            for body in INLINE_SCRIPT.findall(page)
+        }
+    )
+    images = "'self' data:"
+    if tile_url:
+        parts = urlsplit(tile_url.replace("{s}.", "*."))
+        images += f" {parts.scheme}://{parts.netloc}"
+    return (
+        f"default-src 'self'; script-src 'self' {' '.join(hashes)}; style-src 'self' 'unsafe-inline'; "
+        f"img-src {images}; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'self'"
+    )

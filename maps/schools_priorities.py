@@ -255,7 +255,7 @@ def municipality_map(engine: Engine, code: str) -> str:
     m = offline_map()
     outline = folium.GeoJson(
         row.geometry,
-        name=row.comune,
+        name=html.escape(row.comune),  # the layer control writes names as HTML
         style_function=lambda _f: {"color": "#08306b", "weight": 3, "fillOpacity": 0.05},
         popup=folium.Popup(popup_table(figures), max_width=380),
     )
