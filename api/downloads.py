@@ -14,11 +14,11 @@ import pyogrio
 import shapely
 from fastapi.responses import Response, StreamingResponse
 from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy import Engine
 
 from api.ogc import features
 from api.ogc.collections import Collection
+from geo.spreadsheet import write_rows
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -67,14 +67,10 @@ def _xlsx(frame: gpd.GeoDataFrame, collection: Collection) -> bytes:
     sheet = workbook.active
     sheet.title = collection.id[:31]
     points = frame.geometry.representative_point()
-    header = [*collection.properties, "x", "y"]
-    sheet.append(header)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    sheet.freeze_panes = "A2"
-    for values, point in zip(frame[list(collection.properties)].itertuples(index=False), points, strict=True):
-        row = [None if pd.isna(v) else v for v in values]
-        sheet.append([*row, None if point is None else point.x, None if point is None else point.y])
+    table = pd.DataFrame(frame[list(collection.properties)]).assign(
+        x=[None if p is None else p.x for p in points], y=[None if p is None else p.y for p in points]
+    )
+    write_rows(sheet, table)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

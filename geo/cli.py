@@ -255,6 +255,21 @@ def _ingest_everything(settings: Settings, sources: Path | None, synthesise_road
     return not any(r.failed for r in results)
 
 
+@ingest_app.callback()
+def ingest_options(
+    accept_shrink: Annotated[
+        bool,
+        typer.Option(
+            "--accept-shrink", help="Accept a load that loses more rows than AREAVASTA_MAX_SHRINK allows (on purpose)"
+        ),
+    ] = False,
+) -> None:
+    """Options of every ingest command."""
+    from geo.ingest.pipeline import MAX_SHRINK
+
+    MAX_SHRINK.set(None if accept_shrink else _settings().max_shrink)
+
+
 @ingest_app.command("all")
 def ingest_everything(
     sources: Annotated[Path | None, typer.Option(help="Folder of source files (default AREAVASTA_SOURCES_DIR)")] = None,

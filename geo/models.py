@@ -30,6 +30,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 WORKING_SRID = 32632
+# every stored point and polygon lies, finite, near Italy (metres in the working CRS; the bounding box is cheap to
+# check, validity is the readers' job: geo.ingest.vector.to_multipolygons)
+FINITE_POINT = "ST_X(geom) BETWEEN -2e6 AND 3e6 AND ST_Y(geom) BETWEEN 3e6 AND 7e6"
+FINITE_POLYGON = "ST_XMin(geom) >= -2e6 AND ST_XMax(geom) <= 3e6 AND ST_YMin(geom) >= 3e6 AND ST_YMax(geom) <= 7e6"
 
 PRO_COM_T_PATTERN = r"^\d{6}$"
 COD_UTS_PATTERN = r"^\d{3}$"
@@ -83,7 +87,11 @@ class Province(Base):
     """A province (unità territoriale sovracomunale), dissolved from its municipalities."""
 
     __tablename__ = "province"
-    __table_args__ = (CheckConstraint(f"cod_uts ~ '{COD_UTS_PATTERN}'", name="cod_uts"), {"schema": "ref"})
+    __table_args__ = (
+        CheckConstraint(f"cod_uts ~ '{COD_UTS_PATTERN}'", name="cod_uts"),
+        CheckConstraint(FINITE_POLYGON, name="geom_finite"),
+        {"schema": "ref"},
+    )
 
     cod_uts: Mapped[str] = mapped_column(Text, primary_key=True)
     den_uts: Mapped[str | None] = mapped_column(Text)
@@ -103,6 +111,7 @@ class Comune(Base):
         CheckConstraint(f"cod_uts ~ '{COD_UTS_PATTERN}'", name="cod_uts"),
         CheckConstraint(f"cod_catastale ~ '{CATASTALE_PATTERN}'", name="cod_catastale"),
         CheckConstraint("left(pro_com_t, 3) = cod_uts", name="province_prefix"),
+        CheckConstraint(FINITE_POLYGON, name="geom_finite"),
         {"schema": "ref"},
     )
 
@@ -208,7 +217,11 @@ class Settlement(Base):
     """An inhabited place (OSM place=city/town/village/suburb) in a municipality."""
 
     __tablename__ = "settlement"
-    __table_args__ = (CheckConstraint(f"pro_com_t ~ '{PRO_COM_T_PATTERN}'", name="pro_com_t"), {"schema": "ref"})
+    __table_args__ = (
+        CheckConstraint(f"pro_com_t ~ '{PRO_COM_T_PATTERN}'", name="pro_com_t"),
+        CheckConstraint(FINITE_POINT, name="geom_finite"),
+        {"schema": "ref"},
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     pro_com_t: Mapped[str] = mapped_column(Text, nullable=False, index=True)
@@ -313,7 +326,11 @@ class GeocodedSchool(Base):
     """A surveyed or geocoded location of a school, from a source that has coordinates."""
 
     __tablename__ = "geocoded"
-    __table_args__ = (CheckConstraint("codicescuola ~ '^[A-Z0-9]{10}$'", name="codicescuola"), {"schema": "school"})
+    __table_args__ = (
+        CheckConstraint("codicescuola ~ '^[A-Z0-9]{10}$'", name="codicescuola"),
+        CheckConstraint(FINITE_POINT, name="geom_finite"),
+        {"schema": "school"},
+    )
 
     codicescuola: Mapped[str] = mapped_column(Text, primary_key=True)
     indirizzo: Mapped[str | None] = mapped_column(Text)

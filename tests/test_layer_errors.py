@@ -1,16 +1,20 @@
 """Bad input for each layer gives a clear error naming row and reason, and the loaded data stays as it was."""
 
 import datetime as dt
+import json
 
 import geopandas as gpd
+import numpy as np
 import pytest
-from shapely.geometry import Point, box
+import sqlalchemy
+from shapely.geometry import Point, Polygon, box
 from sqlalchemy import text
 from typer.testing import CliRunner
 
 from geo.cli import app
 from geo.ingest import agcom, boundaries, infratel, points, schools
-from geo.ingest.pipeline import IngestError
+from geo.ingest.pipeline import IngestError, shrink_policy
+from geo.ingest.vector import to_multipolygons
 
 AGCOM_HEADER = (
     'Regione,Provincia,Comune,pro_com,"Celle 20m x 20m raggiunte",Celle 20m x 20m raggiunte FTTH,'
@@ -228,3 +232,97 @@ def test_ingest_all_reports_a_bad_layer_and_loads_the_rest(store, tmp_path, monk
     assert "infratel failed" in result.output and "class 'Z' is not A, B or C" in result.output
     assert _count(store, "cov.agcom_comune") == 1
     assert _count(store, "ref.comune") == 243
+
+
+def _infratel_rows(count):
+    return INFRATEL_HEADER + "".join(f"016024,BERGAMO,VIA ROMA,{n},C\n" for n in range(1, count + 1))
+
+
+def test_a_load_that_loses_most_rows_is_refused_unless_accepted(bergamo, tmp_path):
+    """A file cut at a line boundary reads as a smaller valid file: it must not replace the live rows silently."""
+    infratel.ingest(bergamo.engine, infratel.read(_write(tmp_path, "full.csv", _infratel_rows(10))), ("016",))
+    cut = _write(tmp_path, "cut.csv", _infratel_rows(5))
+    with pytest.raises(
+        IngestError, match=r"replace 10 rows of cov.infratel_civico with 5 \(50% fewer.*--accept-shrink"
+    ):
+        infratel.ingest(bergamo.engine, infratel.read(cut), ("016",))
+    assert _count(bergamo, "cov.infratel_civico") == 10
+    infratel.ingest(bergamo.engine, infratel.read(_write(tmp_path, "some.csv", _infratel_rows(9))), ("016",))
+    assert _count(bergamo, "cov.infratel_civico") == 9  # within the allowed share
+    with shrink_policy(None):
+        infratel.ingest(bergamo.engine, infratel.read(cut), ("016",))
+    assert _count(bergamo, "cov.infratel_civico") == 5
+
+
+def test_the_cli_refuses_a_truncated_source_and_accepts_it_on_purpose(bergamo, tmp_path, monkeypatch):
+    monkeypatch.setenv("AREAVASTA_DATABASE_URL", bergamo.settings.database_url)
+    monkeypatch.setenv("AREAVASTA_PROVINCES", "016")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "cut").mkdir()
+    _write(tmp_path / "full", "civici.csv", _infratel_rows(20))
+    _write(tmp_path / "cut", "civici.csv", _infratel_rows(3))
+    assert CliRunner().invoke(app, ["ingest", "all", "--sources", str(tmp_path / "full")]).exit_code == 0
+    refused = CliRunner().invoke(app, ["ingest", "all", "--sources", str(tmp_path / "cut")])
+    assert refused.exit_code == 1 and "truncated file" in refused.output
+    assert _count(bergamo, "cov.infratel_civico") == 20
+    accepted = CliRunner().invoke(app, ["ingest", "--accept-shrink", "all", "--sources", str(tmp_path / "cut")])
+    assert accepted.exit_code == 0 and _count(bergamo, "cov.infratel_civico") == 3
+
+
+def test_points_outside_the_crs_are_refused_row_by_row(bergamo, tmp_path):
+    path = tmp_path / "places.geojson"
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {"type": "Feature", "properties": {"pro_com_t": "016024", "name": "Bergamo", "place": "city"},
+                     "geometry": {"type": "Point", "coordinates": [9.67, 45.69]}},
+                    {"type": "Feature", "properties": {"pro_com_t": "016024", "name": "X", "place": "village"},
+                     "geometry": {"type": "Point", "coordinates": [500, 500]}},
+                ],
+            }
+        )
+    )  # fmt: skip
+    with pytest.raises(IngestError, match=r"row 2: coordinates outside the CRS's range \(not finite\)"):
+        points.ingest_settlements(bergamo.engine, path, ("016",), 32632)
+    assert _count(bergamo, "ref.settlement") == 0
+    with bergamo.engine.begin() as conn, pytest.raises(sqlalchemy.exc.IntegrityError, match="geom_finite"):
+        conn.execute(
+            text(
+                "INSERT INTO ref.settlement (id, pro_com_t, name, place, geom, ingest_run_id) "
+                "SELECT 1, '016024', 'X', 'village', ST_SetSRID(ST_MakePoint('Infinity', 'Infinity'), 32632), "
+                "min(id) FROM meta.ingest_run"
+            )
+        )
+
+
+def test_a_repair_that_changes_the_area_is_a_rejection():
+    """A self-intersecting outline made valid loses or gains area: beyond the tolerance it is refused."""
+    bowtie = Polygon([(0, 0), (1000, 1000), (1000, 0), (0, 1000), (0, 0)])  # two triangles crossing
+    # a small crossing on the edge of a square: repaired, its area changes by 0.005 %
+    nick = Polygon([(0, 0), (1000, 0), (1000, 1000), (0, 1000), (0, 510), (5, 490), (5, 510), (0, 490), (0, 0)])
+    geoms = gpd.GeoSeries([bowtie, box(0, 0, 1000, 1000), nick], crs=32632)
+    out, repaired, problems = to_multipolygons(geoms, 32632, np.array([1, 2, 3]))
+    assert [p.row for p in problems] == [1] and "repairing it would change its area" in str(problems[0])
+    assert repaired == 2 and out.iloc[1].area == pytest.approx(1e6) and out.iloc[2].area == pytest.approx(1e6, rel=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("civici.csv", b"", "the file is empty"),
+        ("civici.csv", "strada,civico\nVIA ROMA,1\n".encode("utf-16"), "NUL bytes"),
+        ("luoghi.geojson", b"{not json at all", "not a readable vector file"),
+    ],
+)
+def test_unreadable_files_fail_instead_of_going_unnoticed(store, tmp_path, monkeypatch, name, content, reason):
+    (tmp_path / name).write_bytes(content)
+    monkeypatch.setenv("AREAVASTA_DATABASE_URL", store.settings.database_url)
+    monkeypatch.setenv("AREAVASTA_PROVINCES", "016")
+    result = CliRunner().invoke(app, ["ingest", "all", "--sources", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "unreadable failed" in result.output or "unreadable" in result.output
+    with store.engine.connect() as conn:
+        error = conn.execute(text("SELECT error FROM meta.ingest_run WHERE status = 'failed'")).scalar()
+    assert error is not None and reason in error and name in error

@@ -16,18 +16,16 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
-from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import Engine, text
 
 from geo.analysis.costs import BOUNDS
 from geo.analysis.priorities import ITEM_COLUMNS
 from geo.analysis.runs import AnalysisError, latest_run
 from geo.italian import euro, number
+from geo.spreadsheet import write_rows
 
 COLUMNS = ("run_id", *ITEM_COLUMNS)
 FORMATS = ("csv", "xlsx", "gpkg", "geojson")
-FORMULA_STARTS = ("=", "+", "-", "@")
 STATUS_IT = {
     "V": "verificato sulla fonte primaria",
     "S": "fonte secondaria",
@@ -226,34 +224,11 @@ def to_csv(loaded: Loaded) -> bytes:
     return loaded.targets[list(COLUMNS)].to_csv(index=False).encode("utf-8")
 
 
-def _text_safe(value: Any) -> Any:
-    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
-
-
-def sheet_rows(sheet: Worksheet, frame: pd.DataFrame) -> None:
-    """Write ``frame`` with a formatted, frozen header; strings are always text, never formulas."""
-    sheet.append(list(frame.columns))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True, color="FFFFFF")
-        cell.fill = PatternFill("solid", fgColor="1F4E79")
-    for number_of_row, row in enumerate(frame.itertuples(index=False), start=2):
-        for column, value in enumerate(row, start=1):
-            value = _text_safe(value.item() if hasattr(value, "item") else value)
-            cell = sheet.cell(row=number_of_row, column=column, value=value)
-            if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-                cell.data_type = "s"  # a name like "=HYPERLINK(…)" stays text
-                cell.quotePrefix = True
-    sheet.freeze_panes = "A2"
-    for column in sheet.columns:
-        width = max(len(str(c.value)) if c.value is not None else 0 for c in list(column)[:200])
-        sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 80)
-
-
 def to_xlsx(loaded: Loaded) -> bytes:
     targets = loaded.targets
     book = Workbook()
     book.active.title = "note"
-    sheet_rows(book.active, note(loaded))
+    write_rows(book.active, note(loaded))
     summary = (
         targets.groupby("cod_uts")
         .agg(
@@ -268,9 +243,9 @@ def to_xlsx(loaded: Loaded) -> bytes:
         )
         .reset_index()
     )
-    sheet_rows(book.create_sheet("riepilogo"), summary)
+    write_rows(book.create_sheet("riepilogo"), summary)
     for province, part in targets.groupby("cod_uts"):
-        sheet_rows(book.create_sheet(f"provincia {province}"), pd.DataFrame(part[list(COLUMNS)]))
+        write_rows(book.create_sheet(f"provincia {province}"), pd.DataFrame(part[list(COLUMNS)]))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

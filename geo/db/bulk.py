@@ -115,6 +115,12 @@ def content_hash(conn: Connection, relation: str, table: Table, scope: Scope | N
     return str(conn.execute(text(query), params).scalar_one())
 
 
+def count(conn: Connection, table: Table, scope: Scope | None = None) -> int:
+    """Live rows of ``table`` in ``scope`` (all when empty)."""
+    where, params = _where(table, scope or {})
+    return int(conn.execute(text(f"SELECT count(*) FROM {_qualified(table)}{where}"), params).scalar_one())
+
+
 def swap(conn: Connection, staging: str, table: Table, scope: Scope | None = None) -> int:
     """Replace the live rows of ``table`` in ``scope`` (all when empty) by the staging rows."""
     where, params = _where(table, scope or {})

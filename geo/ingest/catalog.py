@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyogrio
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from geo.analysis.census import refresh_parts
 from geo.ingest import (
@@ -28,7 +28,7 @@ from geo.ingest import (
     schools,
     synthetic_roads,
 )
-from geo.ingest.pipeline import IngestError, IngestResult
+from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, run_ingest
 from geo.ingest.tabular import header_key, read_bytes
 from geo.progress import steps
 from geo.settings import Settings
@@ -37,6 +37,7 @@ VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp")
 TABLE_SUFFIXES = (".csv", ".csv.gz")
 # Load order: every layer after those it is checked against.
 ORDER = (
+    "unreadable",
     "settlements",
     "geocoded_schools",
     "schools",
@@ -52,12 +53,35 @@ ORDER = (
 
 @dataclass(frozen=True)
 class Found:
-    """A recognised source file: its layer, whether its name is the publisher's own, and what it is a copy of."""
+    """A recognised source file: its layer, whether its name is the publisher's own, and what it is a copy of
+    (``reason``: why a data file cannot be read at all, for the layer ``unreadable``)."""
 
     layer: str
     path: Path
     official: bool
     key: str
+    reason: str | None = None
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why a table file cannot be read as text at all (empty, UTF-16 or binary, undecodable, truncated gzip)."""
+    try:
+        head = read_bytes(path)[:65536]
+    except IngestError as exc:
+        return str(exc.problems[0])
+    if not head.strip():
+        return "the file is empty"
+    if b"\x00" in head:
+        return "not a text CSV: NUL bytes (UTF-16 or a binary file?)"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # a cut multi-byte character at the end of the sample is no error
+            try:
+                head.decode("cp1252")
+            except UnicodeDecodeError:
+                return "cannot decode the file as UTF-8 or cp1252"
+    return None
 
 
 @dataclass
@@ -105,6 +129,8 @@ def recognise(path: Path) -> Found | None:
     if lower.endswith((".tif", ".tiff")):
         return Found("raster", path, True, f"raster:{path.stem}")
     if lower.endswith(TABLE_SUFFIXES):
+        if (reason := _unreadable(path)) is not None:
+            return Found("unreadable", path, True, f"unreadable:{path}", reason)
         header = _csv_header(path)
         if header & {"famiglieresidenti", "famiglieresidenticalcolato"}:
             return Found("agcom", path, False, "agcom")
@@ -117,6 +143,10 @@ def recognise(path: Path) -> Found | None:
         if (level := ookla.level_of(header)) is not None:
             return Found("ookla", path, True, f"ookla:{level}")
     elif lower.endswith(VECTOR_SUFFIXES):
+        try:
+            pyogrio.read_info(path)
+        except Exception as exc:
+            return Found("unreadable", path, True, f"unreadable:{path}", f"not a readable vector file: {exc}")
         fields = _vector_fields(path)
         if "codicescuola" in fields:
             return Found("geocoded_schools", path, True, "geocoded_schools")
@@ -157,7 +187,15 @@ def find_istat_archive(sources: Path) -> Path | None:
 def _job(engine: Engine, settings: Settings, item: Found) -> Callable[[], IngestResult]:
     provinces, srid = settings.provinces, settings.working_crs
     reject = settings.unknown_municipalities == "reject"
+
+    def unreadable() -> IngestResult:
+        def refuse(_conn: Connection) -> Prepared:
+            raise IngestError(str(item.path), [Problem(item.reason or "cannot be read")])
+
+        return run_ingest(engine, "unreadable", Source.from_path(item.path), refuse)  # recorded as failed
+
     jobs: dict[str, Callable[[], IngestResult]] = {
+        "unreadable": unreadable,
         "settlements": lambda: points.ingest_settlements(engine, item.path, provinces, srid),
         "geocoded_schools": lambda: points.ingest_geocoded_schools(engine, item.path, srid),
         "schools": lambda: schools.ingest(engine, schools.read(item.path), provinces, reject_unknown=reject),
@@ -222,7 +260,7 @@ def ingest_all(
             done(f"{layer} {'failed' if outcomes[-1].failed else 'done'}")
     with engine.begin() as conn:  # derived once here so that every analysis finds it current
         refresh_parts(conn)
-    optional = {"raster"}  # grids are extras: their absence is not worth a line
+    optional = {"raster", "unreadable"}  # grids are extras: their absence is not worth a line
     outcomes += [LayerOutcome(layer, None, note="no file found") for layer in ORDER if layer not in present | optional]
     return outcomes
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,10 @@ from geo.db import bulk
 from geo.models import IngestRun
 
 MAX_PROBLEMS_SHOWN = 20
+# a load that would leave fewer than this share of a layer's live rows is refused unless accepted: a file cut short
+# at a line boundary reads as a valid, smaller file
+DEFAULT_MAX_SHRINK = 0.2
+MAX_SHRINK: ContextVar[float | None] = ContextVar("max_shrink", default=DEFAULT_MAX_SHRINK)
 MAX_REJECTED_LISTED = 100  # rows left out that a run lists by row and reason (it counts them all)
 
 
@@ -148,6 +154,35 @@ def _finish_run(engine: Engine, run_id: int, **values: Any) -> None:
         conn.execute(update(table).where(table.c.id == run_id).values(finished_at=func.now(), **values))
 
 
+@contextmanager
+def shrink_policy(max_share: float | None) -> Iterator[None]:
+    """Loads in this block may lose at most ``max_share`` of a layer's live rows (None: any share, on purpose)."""
+    token = MAX_SHRINK.set(max_share)
+    try:
+        yield
+    finally:
+        MAX_SHRINK.reset(token)
+
+
+def _check_shrink(conn: Connection, source: str, load: TableLoad) -> None:
+    limit = MAX_SHRINK.get()
+    if limit is None or not load.counted:
+        return
+    before = bulk.count(conn, load.table, load.scope)
+    after = len(load.frame)
+    if before and after < before * (1 - limit):
+        raise IngestError(
+            source,
+            [
+                Problem(
+                    f"the load would replace {before:,} rows of {load.table.fullname} with {after:,} "
+                    f"({1 - after / before:.0%} fewer, more than {limit:.0%}): a truncated file? If the source "
+                    "really shrank, load it again with 'areavasta ingest --accept-shrink …'"
+                )
+            ],
+        )
+
+
 def _load(conn: Connection, run_id: int, loads: Sequence[TableLoad]) -> tuple[int, str, bool]:
     """Stage every table, then swap those whose content changed. Returns rows, content hash, changed."""
     staged: list[tuple[TableLoad, str]] = []
@@ -191,6 +226,8 @@ def run_ingest(
     try:
         with engine.begin() as conn:
             prepared = prepare(conn)
+            for load in prepared.loads:
+                _check_shrink(conn, source.location, load)
             rows, digest, changed = _load(conn, run_id, prepared.loads)
     except IngestError as exc:
         _finish_run(engine, run_id, status="failed", error=str(exc))

@@ -20,12 +20,17 @@ GEOCODED_SCHOOLS = "geocoded_schools"
 
 
 def _points(frame: gpd.GeoDataFrame, label: str, srid: int) -> np.ndarray:
-    """Projected point geometries; a problem for each row that has none."""
+    """Projected point geometries; a problem for each row that has none, or whose coordinates are not finite once
+    projected (a longitude of 500 becomes infinity, which no page can write as JSON)."""
     geoms = np.asarray(frame.geometry.to_crs(epsg=srid).values, dtype=object)
     kinds = shapely.get_type_id(geoms)
     bad = shapely.is_missing(geoms) | (kinds != shapely.GeometryType.POINT) | shapely.is_empty(geoms)
-    if bad.any():
-        raise IngestError(label, [Problem("not a point geometry", row=int(i) + 1) for i in np.flatnonzero(bad)])
+    problems = [Problem("not a point geometry", row=int(i) + 1) for i in np.flatnonzero(bad)]
+    x, y = shapely.get_x(geoms[~bad]), shapely.get_y(geoms[~bad])
+    infinite = np.flatnonzero(~bad)[~(np.isfinite(x) & np.isfinite(y))]
+    problems += [Problem("coordinates outside the CRS's range (not finite)", row=int(i) + 1) for i in infinite]
+    if problems:
+        raise IngestError(label, sorted(problems, key=lambda p: p.row or 0))
     return geoms
 
 

@@ -1,0 +1,40 @@
+"""Sheets of a workbook written the same way everywhere: a formatted, frozen header, numbers as numbers, and text
+that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` first) kept as text, and control characters
+(which no sheet can hold) dropped instead of failing the whole file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font, PatternFill
+from openpyxl.worksheet.worksheet import Worksheet
+
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def _cell_value(value: Any) -> Any:
+    value = value.item() if hasattr(value, "item") else value
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("", value)  # control characters cannot be stored in a sheet at all
+    return None if value is None or pd.isna(value) else value
+
+
+def write_rows(sheet: Worksheet, frame: pd.DataFrame) -> None:
+    """Write ``frame`` with a formatted, frozen header; strings are always text, never formulas."""
+    sheet.append(list(frame.columns))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor="1F4E79")
+    for number_of_row, row in enumerate(frame.itertuples(index=False), start=2):
+        for column, raw in enumerate(row, start=1):
+            value = _cell_value(raw)
+            cell = sheet.cell(row=number_of_row, column=column, value=value)
+            if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+                cell.data_type = "s"  # a name like "=HYPERLINK(…)" from the data stays text
+                cell.quotePrefix = True
+    sheet.freeze_panes = "A2"
+    for column in sheet.columns:
+        width = max(len(str(c.value)) if c.value is not None else 0 for c in list(column)[:200])
+        sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 80)

@@ -1,0 +1,38 @@
+"""Spreadsheet cells from the data: text that a spreadsheet would run as a formula stays text; numbers stay numbers."""
+
+import io
+
+import openpyxl
+import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from geo.spreadsheet import FORMULA_STARTS, write_rows
+
+
+def _round_trip(frame: pd.DataFrame) -> openpyxl.worksheet.worksheet.Worksheet:
+    book = openpyxl.Workbook()
+    write_rows(book.active, frame)
+    out = io.BytesIO()
+    book.save(out)
+    return openpyxl.load_workbook(io.BytesIO(out.getvalue())).active
+
+
+def test_a_formula_in_a_name_is_written_as_text():
+    names = ['=HYPERLINK("http://evil.example/x","Scuola")', "+1+1", "-2", "@SUM(A1)", "Scuola Primaria"]
+    sheet = _round_trip(pd.DataFrame({"name": names, "capex_eur": [1.5, 2.0, None, 4.0, 5.0]}))
+    assert [c.value for c in sheet["A"][1:]] == names
+    assert all(c.data_type == "s" for c in sheet["A"][1:])
+    assert [c.value for c in sheet["B"][1:]] == [1.5, 2.0, None, 4.0, 5.0]
+    assert sheet.freeze_panes == "A2" and sheet["A1"].font.bold
+
+
+@given(st.text(min_size=1, max_size=40))
+def test_no_string_ever_becomes_a_formula_or_breaks_the_file(text):
+    cell = _round_trip(pd.DataFrame({"v": [text]}))["A2"]
+    kept = ILLEGAL_CHARACTERS_RE.sub("", text)
+    assert cell.data_type != "f"
+    assert (cell.value or "") == kept
+    if kept.startswith(FORMULA_STARTS):
+        assert cell.data_type == "s"
