@@ -104,10 +104,12 @@ class ResponseCache:
             return entry
         with self._lock:
             building = self._building.setdefault(key, threading.Lock())
-        with building:
-            entry = self.get(key) or self.put(key, build())
-        with self._lock:
-            self._building.pop(key, None)
+        try:
+            with building:
+                entry = self.get(key) or self.put(key, build())
+        finally:  # a build that fails (a 4xx for this URL) must not leave its lock behind: one per URL would leak
+            with self._lock:
+                self._building.pop(key, None)
         return entry
 
     def __len__(self) -> int:

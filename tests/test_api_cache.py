@@ -101,3 +101,15 @@ def test_concurrent_requests_for_one_page_build_it_once():
         thread.join()
     assert len(built) == 1 and len({id(r) for r in results}) == 1
     assert ResponseCache(0).get_or_build(("v", "u"), build).body == b"page" and len(built) == 2  # no cache: built
+
+
+def test_client_errors_leave_nothing_behind(area_vasta):
+    """Thousands of distinct bad URLs: no entry, no lock, no memory kept for any of them."""
+    app = create_app(area_vasta.settings)
+    with TestClient(app) as client:
+        cache = app.state.store.cache
+        before = len(cache)
+        for i in range(300):
+            assert client.get(f"/collections/provinces/items/{'x' * 200}{i}").status_code == 404
+            assert client.get(f"/collections/provinces/items?limit=abc{i}").status_code in (400, 422)
+        assert len(cache) == before and cache._building == {}
