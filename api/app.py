@@ -15,6 +15,7 @@ from api.auth import read_access
 from api.deps import StoreState
 from api.ogc import errors as ogc_errors
 from api.ogc import routes as ogc_routes
+from api.protocol import Protocol
 from geo import __version__
 from geo.settings import Settings, get_settings
 from maps.assets import CLUSTER_DIR, CLUSTER_URL, JQUERY_DIR, JQUERY_URL, LEAFLET_DIR, LEAFLET_URL
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["*"],
         expose_headers=["ETag", "Content-Crs"],
     )
+    app.add_middleware(Protocol)  # outermost: HEAD and NUL bytes are settled before anything else runs
     ogc_errors.install(app)
     reading = [Depends(read_access)]
     app.include_router(ogc_routes.router, tags=["OGC API - Features"], dependencies=reading)

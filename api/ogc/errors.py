@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg import errors as pg_errors
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from geo.db.engine import StoreError
+
+RETRY_AFTER_S = "10"
+log = logging.getLogger(__name__)
 
 
 class OGCError(Exception):
@@ -22,8 +31,8 @@ def not_found(description: str) -> OGCError:
     return OGCError(404, "NotFound", description)
 
 
-def _body(status: int, code: str, description: str) -> JSONResponse:
-    return JSONResponse({"code": code, "description": description}, status_code=status)
+def _body(status: int, code: str, description: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"code": code, "description": description}, status_code=status, headers=headers)
 
 
 def install(app: FastAPI) -> None:
@@ -44,4 +53,38 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = "NotFound" if exc.status_code == 404 else "HTTPError"
-        return _body(exc.status_code, code, str(exc.detail))
+        return _body(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(DataError)
+    async def refused_value(_request: Request, exc: DataError) -> JSONResponse:
+        # the database refused a value the client sent (a text compared with a number, an impossible date)
+        first = str(exc.orig).splitlines()[0] if exc.orig is not None else "a value of the request was refused"
+        return _body(400, "InvalidParameterValue", f"the data store refused a value of the request: {first}")
+
+    @app.exception_handler(DBAPIError)
+    async def store_error(_request: Request, exc: DBAPIError) -> JSONResponse:
+        retry = {"Retry-After": RETRY_AFTER_S}
+        if isinstance(exc.orig, pg_errors.UndefinedFunction | pg_errors.DatatypeMismatch):
+            # a filter that compares a property with a value of another type ("cod_uts = 16")
+            return _body(400, "InvalidParameterValue", "a filter compares a property with a value of another type")
+        if isinstance(exc.orig, pg_errors.QueryCanceled):
+            return _body(503, "ServiceUnavailable", "the request took longer than the service allows; narrow it", retry)
+        if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
+            return _body(503, "ServiceUnavailable", "the data store is unreachable; try again shortly", retry)
+        log.exception("data store error")
+        return _body(500, "ServerError", "the data store failed to answer this request")
+
+    @app.exception_handler(StoreError)
+    async def store_down(_request: Request, exc: StoreError) -> JSONResponse:
+        log.warning("data store unavailable: %s", exc)
+        return _body(
+            503,
+            "ServiceUnavailable",
+            "the data store is unreachable; try again shortly",
+            {"Retry-After": RETRY_AFTER_S},
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return _body(500, "ServerError", "the service failed to answer this request")
