@@ -326,3 +326,11 @@ def test_unreadable_files_fail_instead_of_going_unnoticed(store, tmp_path, monke
     with store.engine.connect() as conn:
         error = conn.execute(text("SELECT error FROM meta.ingest_run WHERE status = 'failed'")).scalar()
     assert error is not None and reason in error and name in error
+
+
+def test_a_line_cut_short_is_refused(bergamo, tmp_path):
+    """A file cut in the middle of its last line: the short line is named, nothing is loaded."""
+    full = _infratel_rows(3)
+    with pytest.raises(IngestError, match=r"row 3: has 4 fields where the header has 5 \(the file was cut short\?\)"):
+        infratel.ingest(bergamo.engine, infratel.read(_write(tmp_path, "cut.csv", full[: full.rindex(",")])), ("016",))
+    assert _count(bergamo, "cov.infratel_civico") == 0

@@ -59,6 +59,18 @@ def read_bytes(path: Path) -> bytes:
     return data
 
 
+def _check_last_line(text: str, delimiter: str, fields: int, rows: int, label: str) -> None:
+    """A file cut in the middle of its last line leaves that line with fewer fields than the header (pandas would
+    fill them in as blanks): refuse it, naming the row."""
+    tail = text.rstrip("\r\n").rsplit("\n", 1)[-1]
+    last = next(csv.reader([tail], delimiter=delimiter), [])
+    if rows and len(last) < fields:
+        raise IngestError(
+            label,
+            [Problem(f"has {len(last)} fields where the header has {fields} (the file was cut short?)", row=rows)],
+        )
+
+
 def read_table(
     path: Path,
     columns: Mapping[str, tuple[str, ...]],
@@ -97,6 +109,7 @@ def read_table(
     if missing:
         raise IngestError(label, [Problem(f"wrong header: no column for {missing}; found {list(frame.columns)}")])
     out = frame[list(mapping)].rename(columns=mapping)
+    _check_last_line(text, delimiter, len(frame.columns), len(frame), label)
     out = out.apply(lambda s: s.str.strip())
     out.insert(0, "_row", range(1, len(out) + 1))
     return Table(out, encoding, delimiter, label)
