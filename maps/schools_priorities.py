@@ -140,7 +140,8 @@ def _priorities(engine: Engine, run: int | None, top: int, municipality: str | N
             text(
                 "SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg("
                 "json_build_object('type', 'Feature', 'properties', json_build_object('civici', p.civici), "
-                "'geometry', ST_AsGeoJSON(ST_Transform(ST_Simplify(p.geom, 20), 4326), 5)::json)), '[]'::json)) "
+                "'geometry', ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(p.geom, 20), 4326), 5)::json)), "
+                "'[]'::json)) "
                 "FROM out.priority_placement p JOIN out.priority_item i USING (run_id, target_id) "
                 "WHERE p.run_id = :r AND i.rank <= :top AND (CAST(:m AS text) IS NULL OR i.pro_com_t = :m)"
             ),
