@@ -171,6 +171,19 @@ def layers(server: Server, layers_template: tuple[str, list]) -> Iterator[tuple[
         yield fresh, outcomes
 
 
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's Chromium driven by Playwright (no browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    from maps.browser import CHROMIUM, CHROMIUM_FLAGS
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real open data beside the checkout (or AREAVASTA_TEST_DATA); required under CI=true."""

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from geo.analysis import coverage, priorities
-from maps.browser import CHROMIUM, CHROMIUM_FLAGS, GEOJSON_LAYER_SIZES_JS
+from maps.browser import GEOJSON_LAYER_SIZES_JS
 from tests.served import require_chromium, serving
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -23,16 +23,6 @@ def served(layers):
     priorities.analyze(store.engine)
     with serving(store.settings.database_url) as base:
         yield store, base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
 
 
 def test_map_pages_contain_no_external_address(served):

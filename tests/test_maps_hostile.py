@@ -8,7 +8,6 @@ from sqlalchemy import text
 
 from geo.analysis import coverage
 from geo.ingest import agcom, boundaries, population
-from maps.browser import CHROMIUM, CHROMIUM_FLAGS
 from maps.page import content_security_policy
 from tests.conftest import fresh_store
 from tests.served import require_chromium, serving
@@ -52,16 +51,6 @@ def hostile(server, template, shared_data):
             conn.execute(text(FAKE_RUN), {"name": "Scuola " + PAYLOAD, "coverage": run.id})
         with serving(settings.database_url) as base:
             yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
 
 
 def _interact(page) -> None:
