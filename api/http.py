@@ -53,7 +53,7 @@ class Encoded:
 
     def response(self, request: Request) -> Response:
         """The body, gzipped when the client accepts it, or an empty 304 when the client already holds it."""
-        compress = len(self.body) >= GZIP_FROM_BYTES and "gzip" in request.headers.get("accept-encoding", "")
+        compress = len(self.body) >= GZIP_FROM_BYTES and accepts_gzip(request.headers.get("accept-encoding", ""))
         tag = self.etag[:-1] + '-gzip"' if compress else self.etag  # one strong tag per representation
         headers = {**self.headers, "ETag": tag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
         wanted = {t.strip() for t in request.headers.get("if-none-match", "").split(",")}
@@ -62,6 +62,24 @@ class Encoded:
         if compress:
             return Response(self.gzipped(), media_type=self.media_type, headers={**headers, "Content-Encoding": "gzip"})
         return Response(self.body, media_type=self.media_type, headers=headers)
+
+
+def accepts_gzip(header: str) -> bool:
+    """Whether an Accept-Encoding header admits gzip (``gzip;q=0`` refuses it; ``*`` admits it)."""
+    weights: dict[str, float] = {}
+    for item in header.split(","):
+        name, _, params = item.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if name:
+            weights[name.strip().lower()] = quality
+    return weights.get("gzip", weights.get("*", 0.0)) > 0
 
 
 class ResponseCache:

@@ -2,12 +2,13 @@
 
 import gzip
 
+import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 
 from api.app import create_app
-from api.http import Encoded, ResponseCache
+from api.http import Encoded, ResponseCache, accepts_gzip
 from geo.analysis import coverage
 from geo.ingest import boundaries
 from tests.conftest import fresh_store
@@ -113,3 +114,12 @@ def test_client_errors_leave_nothing_behind(area_vasta):
             assert client.get(f"/collections/provinces/items/{'x' * 200}{i}").status_code == 404
             assert client.get(f"/collections/provinces/items?limit=abc{i}").status_code in (400, 422)
         assert len(cache) == before and cache._building == {}
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("gzip", True), ("gzip;q=0", False), ("br, gzip;q=0.5", True), ("*", True), ("*;q=0", False), ("", False),
+     ("identity", False), ("GZIP; q=1.0", True), ("gzip;q=abc", False)],
+)  # fmt: skip
+def test_gzip_only_where_the_client_accepts_it(header, expected):
+    assert accepts_gzip(header) is expected

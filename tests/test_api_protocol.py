@@ -62,3 +62,9 @@ def test_a_store_that_is_down_is_a_503_with_a_reason(tmp_path):
 def test_a_lone_escape_in_like_is_a_client_error(client):
     response = client.get("/collections/municipalities/items", params={"filter": "comune LIKE '\\'"})
     assert response.status_code == 400 and "Traceback" not in response.text
+
+
+def test_a_method_not_allowed_says_which_are(client):
+    response = client.post("/collections")
+    assert response.status_code == 405 and "GET" in response.headers["allow"]
+    assert response.json()["code"] == "HTTPError"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -149,13 +150,13 @@ def _route_geometry(geometries: dict[int, shapely.LineString], edges: list[int])
     return shapely.MultiLineString([geometries[e] for e in edges])
 
 
+@dataclass
 class Plan:
     """The targets with their costs and ranking, the cell placements, and the run's summary figures."""
 
-    def __init__(self, items: gpd.GeoDataFrame, placements: gpd.GeoDataFrame, summary: dict[str, Any]) -> None:
-        self.items = items
-        self.placements = placements
-        self.summary = summary
+    items: gpd.GeoDataFrame
+    placements: gpd.GeoDataFrame
+    summary: dict[str, Any]
 
 
 def compute(engine: Engine, scenario: Scenario, costs: UnitCosts | None = None) -> Plan:
