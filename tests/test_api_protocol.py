@@ -68,3 +68,10 @@ def test_a_method_not_allowed_says_which_are(client):
     response = client.post("/collections")
     assert response.status_code == 405 and "GET" in response.headers["allow"]
     assert response.json()["code"] == "HTTPError"
+
+
+def test_a_repeated_property_parameter_means_any_of_its_values(client):
+    one = client.get("/collections/provinces/items", params={"cod_uts": "016"}).json()["numberMatched"]
+    both = client.get("/collections/provinces/items", params=[("cod_uts", "016"), ("cod_uts", "017")]).json()
+    assert one == 1 and both["numberMatched"] == 2
+    assert {f["properties"]["cod_uts"] for f in both["features"]} == {"016", "017"}

@@ -33,7 +33,7 @@ class ItemQuery:
     filter_lang: str
     filter_crs: CrsInfo
     sortby: list[tuple[str, bool]]  # (property, descending)
-    properties: dict[str, str]  # simple property filters: name = value
+    properties: dict[str, list[str]]  # simple property filters: name = any of the values given
     limit: int | None  # None: every matching feature (file downloads)
     offset: int
     run_id: int | None
@@ -85,7 +85,8 @@ def _where(conn: Connection, collection: Collection, query: ItemQuery) -> list[C
     clauses: list[ColumnElement] = []
     if collection.run_kind is not None:
         # a scenario asked for by its property means that scenario's latest run, not the latest run of any
-        scenario = query.properties.get("scenario") if "scenario" in collection.properties else None
+        scenarios = query.properties.get("scenario", []) if "scenario" in collection.properties else []
+        scenario = scenarios[0] if len(scenarios) == 1 else None
         run_id = query.run_id or latest_run(conn, collection.run_kind, scenario)
         clauses.append(table.c.run_id == (run_id or -1))
     if query.bbox is not None:
@@ -97,8 +98,8 @@ def _where(conn: Connection, collection: Collection, query: ItemQuery) -> list[C
         clauses.append(
             cql.to_sql(query.filter, query.filter_lang, columns, table.c[collection.geometry_column], query.filter_crs)
         )
-    for name, value in query.properties.items():
-        clauses.append(cast(table.c[name], Text) == value)
+    for name, values in query.properties.items():
+        clauses.append(cast(table.c[name], Text).in_(values))  # a repeated parameter: any of its values
     return clauses
 
 

@@ -202,7 +202,10 @@ def items(
     is_file = f in downloads.FORMATS  # a file holds every matching feature unless a limit is given
     if limit is not None and limit > settings.items_max_limit:
         raise bad_request("limit", f"at most {settings.items_max_limit}")
-    extra = {k: v for k, v in request.query_params.items() if k not in ITEM_PARAMETERS}
+    extra: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        if key not in ITEM_PARAMETERS:
+            extra.setdefault(key, []).append(value)
     unknown = [k for k in extra if k not in item.properties]
     if unknown:
         raise bad_request(unknown[0], f"unknown parameter; queryables: {', '.join(item.properties)}")
