@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, text
 
 from geo.analysis.census import refresh_parts
 from geo.analysis.grid import weighted_coverage
-from geo.analysis.runs import AnalysisError, Run, run_analysis, sql
+from geo.analysis.runs import AnalysisError, Run, insert_rows, run_analysis, sql
 from geo.reference import CoverageRules, GapClasses, coverage_rules, gap_classes, school_levels, speed_thresholds
 
 if TYPE_CHECKING:
@@ -79,15 +79,8 @@ def _grid_coverage(
     comuni = gpd.read_postgis(text("SELECT pro_com_t, geom FROM ref.comune"), conn, geom_col="geom")
     stats = weigh(Path(paths[coverage]), Path(paths[population]), comuni)
     stats = stats.assign(run_id=run_id, coverage_raster=coverage, population_raster=population)
-    conn.execute(
-        text(
-            "INSERT INTO out.grid_coverage (run_id, pro_com_t, coverage_raster, population_raster, population, "
-            "population_covered, population_uncovered, covered_share) VALUES (:run_id, :pro_com_t, "
-            ":coverage_raster, :population_raster, :population, :population_covered, :population_uncovered, "
-            ":covered_share)"
-        ),
-        stats.astype(object).where(stats.notna(), None).to_dict("records"),
-    )
+    columns = ["run_id", "pro_com_t", "coverage_raster", "population_raster", "population", "population_covered"]
+    insert_rows(conn, "out.grid_coverage", stats[[*columns, "population_uncovered", "covered_share"]])
 
 
 def gap_class_sql() -> str:
@@ -109,16 +102,6 @@ def class_parameters(classes: GapClasses) -> dict[str, list]:
             None if math.isinf(c.civici_per_1000_max) else c.civici_per_1000_max for c in classes.classes
         ],
     }
-
-
-def _store_rows(conn: Connection, rows: pd.DataFrame) -> None:
-    if rows.empty:
-        return
-    columns = list(rows.columns)
-    conn.execute(
-        text(f"INSERT INTO out.coverage_comune ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"),
-        rows.astype(object).where(rows.notna(), None).to_dict("records"),
-    )
 
 
 def analyze(
@@ -163,7 +146,7 @@ def analyze(
                 statement = sql("coverage_comune").format(rows=rows_sql())
                 conn.execute(text(statement), {"run_id": run.id, "provinces": None, **parameters})
             else:
-                _store_rows(conn, partitioned.coverage_rows(conn, parameters, run.id))
+                insert_rows(conn, "out.coverage_comune", partitioned.coverage_rows(conn, parameters, run.id))
             # the next steps join this run's rows; without fresh statistics the planner takes them for none and
             # walks the whole run once per school (16 s instead of 1 s for the 62,000 schools of Italy)
             conn.execute(text("ANALYZE out.coverage_comune"))

@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Engine, text
 from geo.analysis.costs import BOUNDS, Scenario, UnitCosts, edge_costs, geotypes, npv, unit_costs
 from geo.analysis.placement import civic_targets, point_of, school_targets
 from geo.analysis.routing import Graph, RoadNetwork, Route
-from geo.analysis.runs import AnalysisError, Run, latest_run, run_analysis
+from geo.analysis.runs import AnalysisError, Run, insert_rows, latest_run, run_analysis
 from geo.italian import euro, number
 from geo.reference import coverage_rules
 
@@ -350,16 +350,6 @@ ITEM_COLUMNS = (
 )  # fmt: skip
 
 
-def _insert(conn: Connection, table: str, frame: pd.DataFrame, geometries: tuple[str, ...]) -> None:
-    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    if not records:
-        return
-    values = ", ".join(
-        f"ST_SetSRID(ST_GeomFromWKB(decode(:{c}, 'hex')), 32632)" if c in geometries else f":{c}" for c in frame.columns
-    )
-    conn.execute(text(f"INSERT INTO {table} ({', '.join(frame.columns)}) VALUES ({values})"), records)
-
-
 def analyze(engine: Engine, scenario: Scenario | None = None) -> Run:
     """Compute and store a priorities run for ``scenario``; nothing is stored if the inputs cannot be used."""
     scenario = scenario or Scenario()
@@ -373,11 +363,11 @@ def analyze(engine: Engine, scenario: Scenario | None = None) -> Run:
             items["route"] = [None if g is None else shapely.to_wkb(g, hex=True) for g in plan.items["route"]]
             items["geocode_quality"] = plan.items["location"]
             items["run_id"] = run.id
-            _insert(conn, "out.priority_item", items, ("geom", "route"))
+            insert_rows(conn, "out.priority_item", items, ("geom", "route"))
             placements = pd.DataFrame(plan.placements.drop(columns="geometry"))
             placements["geom"] = shapely.to_wkb(plan.placements.geometry.to_numpy(), hex=True)
             placements["run_id"] = run.id
-            _insert(conn, "out.priority_placement", placements, ("geom",))
+            insert_rows(conn, "out.priority_placement", placements, ("geom",))
             conn.execute(
                 text("UPDATE out.analysis_run SET summary = CAST(:s AS jsonb) WHERE id = :i"),
                 {"s": json.dumps(plan.summary, default=float), "i": run.id},

@@ -10,7 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import Connection, Engine, text
+
+from geo.models import WORKING_SRID
 
 SQL_DIR = Path(__file__).with_name("sql")
 
@@ -97,6 +100,19 @@ def run_analysis(
             {"t": json.dumps(run.timings), "i": run.id},
         )
     return run
+
+
+def insert_rows(conn: Connection, table: str, frame: pd.DataFrame, geometries: tuple[str, ...] = ()) -> None:
+    """Write ``frame`` into the result table ``table`` (NaN as NULL; ``geometries``: columns of hex WKB in the
+    working CRS)."""
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    if not records:
+        return
+    values = ", ".join(
+        f"ST_SetSRID(ST_GeomFromWKB(decode(:{c}, 'hex')), {WORKING_SRID})" if c in geometries else f":{c}"
+        for c in frame.columns
+    )
+    conn.execute(text(f"INSERT INTO {table} ({', '.join(frame.columns)}) VALUES ({values})"), records)
 
 
 def latest_run(conn: Connection, kind: str, scenario: str | None = None) -> int | None:
