@@ -19,11 +19,11 @@ WITH run AS (
     VALUES ('priorities', '{"name": "default"}', '{}', '{}', 'succeeded', '{}') RETURNING id
 )
 INSERT INTO out.priority_item (
-    run_id, target_id, rank, kind, name, pro_com_t, cod_uts, geocode_quality, population, households, civici,
+    run_id, target_id, rank, kind, name, pro_com_t, cod_uts, population, households, civici,
     schools, benefit, selected, reason, geom, scenario, location, roads_status, sources_status, coverage_run_id,
     cells, geotype, school_weight, distribution_eur, drops_eur, capex_low_eur, capex_eur, capex_high_eur
 )
-SELECT run.id, 'civici:016024:1', 1, 'civic_cluster', :name, '016024', '016', 'modelled', 10, 4, 4, 0, 10, true,
+SELECT run.id, 'civici:016024:1', 1, 'civic_cluster', :name, '016024', '016', 10, 4, 4, 0, 10, true,
        :name, ST_PointOnSurface(c.geom), 'default', 'modelled', 'synthetic', 'proxy', :coverage, 1, 'urban', 250,
        1000, 2000, 2000, 3000, 5000
 FROM run, ref.comune c WHERE c.pro_com_t = '016024'

@@ -361,7 +361,6 @@ def analyze(engine: Engine, scenario: Scenario | None = None) -> Run:
             items = pd.DataFrame(plan.items[list(ITEM_COLUMNS)])
             items["geom"] = shapely.to_wkb(plan.items.geometry.to_numpy(), hex=True)
             items["route"] = [None if g is None else shapely.to_wkb(g, hex=True) for g in plan.items["route"]]
-            items["geocode_quality"] = plan.items["location"]
             items["run_id"] = run.id
             insert_rows(conn, "out.priority_item", items, ("geom", "route"))
             placements = pd.DataFrame(plan.placements.drop(columns="geometry"))

@@ -183,6 +183,7 @@ def upgrade() -> None:
     op.execute(SCHOOL_CONNECTIVITY_FEATURES)
 
     op.execute("DELETE FROM out.priority_item")  # earlier runs lack the cost ranges: their lists are not kept
+    op.drop_column("priority_item", "geocode_quality", schema="out")  # now the row's location
     for column in (
         sa.Column("scenario", sa.Text, nullable=False),
         sa.Column("location", sa.Text, nullable=False, comment="modelled, geocoded, settlement or approximate"),
@@ -237,6 +238,11 @@ def downgrade() -> None:
         "capex_high_eur", "eur_per_household", "rank_low", "rank_central", "rank_high", "road_classes",
     ):  # fmt: skip
         op.drop_column("priority_item", name, schema="out")
+    op.add_column(
+        "priority_item",
+        sa.Column("geocode_quality", sa.Text, nullable=False, server_default="settlement"),
+        schema="out",
+    )
     op.execute("DROP VIEW out.school_connectivity_features")
     op.drop_constraint("ck_school_connectivity_status", "school_connectivity", schema="out")
     for name in ("status", "match_method", "match_confidence"):
