@@ -101,10 +101,8 @@ def civic_targets(
     parts = parts[parts["civici"] > 0].reset_index(drop=True)
     parts["point"] = shapely.points(parts["px"].to_numpy(), parts["py"].to_numpy())
     parts["settlement_id"] = _nearest_settlement(parts, settlements)
-    parts["geotype"], parts["cost_class"] = kinds.classify(parts["density_per_km2"].to_numpy())
-    for bound in BOUNDS:
-        premise = parts["cost_class"].map(lambda c, b=bound: costs.premise(c, b))
-        parts[f"distribution_{bound}"] = parts["civici"] * premise
+    parts["geotype"], cost_class = kinds.classify(parts["density_per_km2"].to_numpy())
+    parts = parts.assign(**_distribution(cost_class, parts["civici"].to_numpy(), costs))
     parts["target_id"] = "civici:" + parts["pro_com_t"] + ":" + parts["settlement_id"].astype(str)
 
     targets = _grouped(parts, comuni, settlements)
@@ -125,6 +123,14 @@ def civic_targets(
         placements.assign(distribution_eur=parts["distribution_central"]), geometry=parts.geometry, crs=WORKING_SRID
     )
     return gpd.GeoDataFrame(targets, geometry="geom", crs=WORKING_SRID), placements
+
+
+def _distribution(cost_class: np.ndarray, civici: np.ndarray, costs: UnitCosts) -> dict[str, np.ndarray]:
+    """Distribution cost at each bound: civic numbers passed × the cost of passing one in their cost class."""
+    return {
+        f"distribution_{bound}": civici.astype(float) * np.array([costs.premise(c, bound) for c in cost_class])
+        for bound in BOUNDS
+    }
 
 
 def _street_civics(conn: Connection, codes: list[str]) -> pd.DataFrame:
@@ -247,8 +253,7 @@ def _fallback(comuni: pd.DataFrame, conn: Connection, costs: UnitCosts, kinds: G
     )
     out = comuni.merge(points, on="pro_com_t")
     out["geotype"], cost_class = kinds.classify(out["density_per_km2"].to_numpy())
-    for bound in BOUNDS:
-        out[f"distribution_{bound}"] = out["civici"] * [costs.premise(c, bound) for c in cost_class]
+    out = out.assign(**_distribution(cost_class, out["civici"].to_numpy(), costs))
     out["target_id"] = "civici:" + out["pro_com_t"] + ":" + out["id"].astype(str)
     out["name"] = out["comune"]
     out["kind"] = "civic_cluster"
@@ -281,9 +286,9 @@ def school_targets(
         geom_col="geom",
         params={"r": run},
     )
-    schools["geotype"], cost_class = kinds.classify(schools["density_per_km2"].fillna(0).to_numpy())
+    schools["geotype"], cost_class = kinds.classify(schools["density_per_km2"].to_numpy())
+    schools = schools.assign(**_distribution(cost_class, np.ones(len(schools)), costs))
     for bound in BOUNDS:
-        schools[f"distribution_{bound}"] = [costs.premise(c, bound) for c in cost_class]
         schools[f"drops_{bound}"] = costs.value("drop", bound)
     return schools.assign(
         civici=0, cells=0, schools=1, households=0.0, population=0.0, school_weight=school_weight
