@@ -8,6 +8,9 @@ from functools import lru_cache
 from pyproj import CRS
 
 CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+# Where the working CRS (UTM 32N, central meridian 9°E) is well defined: 15° either side of its zone, which holds
+# all of Italy. Client geometries are clipped to it before they are transformed (lon_min, lat_min, lon_max, lat_max).
+SERVICE_REGION_LONLAT = (-9.0, -10.0, 27.0, 84.0)
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,26 @@ def layers(server: Server, layers_template: tuple[str, list]) -> Iterator[tuple[
         yield fresh, outcomes
 
 
+@pytest.fixture(scope="session")
+def results_template(server: Server, layers_template: tuple[str, list]) -> str:
+    """The loaded database with a coverage and a priorities run, built once for the session."""
+    from geo.analysis import coverage, priorities
+
+    def load(store: Store) -> None:
+        coverage.analyze(store.engine)
+        priorities.analyze(store.engine)
+
+    _template_from(server, layers_template[0], "areavasta_template_results", load)
+    return "areavasta_template_results"
+
+
+@pytest.fixture(scope="module")
+def results(server: Server, results_template: str) -> Iterator[Store]:
+    """A copy of the analysed database for the module (read-only use within the module)."""
+    with fresh_store(server, results_template) as fresh:
+        yield fresh
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     """Debian's Chromium driven by Playwright (no browser download)."""

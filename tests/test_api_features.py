@@ -9,7 +9,6 @@ from fastapi.testclient import TestClient
 from owslib.ogcapi.features import Features
 
 from api.app import create_app
-from geo.analysis import coverage, priorities
 from geo.crs import CRS84_URI
 from tests.served import serving
 
@@ -31,11 +30,8 @@ COLLECTION_IDS = [
 
 
 @pytest.fixture(scope="module")
-def app(layers):
-    store, _ = layers
-    coverage.analyze(store.engine)
-    priorities.analyze(store.engine)
-    return create_app(store.settings)
+def app(results):
+    return create_app(results.settings)
 
 
 @pytest.fixture(scope="module")
@@ -45,10 +41,9 @@ def client(app):
 
 
 @pytest.fixture(scope="module")
-def live(app, layers):
+def live(app, results):
     """The service in a process of its own on a free loopback port (GDAL holds the GIL while it fetches)."""
-    store, _ = layers
-    with serving(store.settings.database_url) as base:
+    with serving(results.settings.database_url) as base:
         yield base
 
 

@@ -6,14 +6,11 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from api.app import create_app
-from geo.analysis import coverage
 
 
 @pytest.fixture(scope="module")
-def fuzz_app(layers):
-    store, _ = layers
-    coverage.analyze(store.engine)
-    return create_app(store.settings)
+def fuzz_app(results):
+    return create_app(results.settings)
 
 
 def test_no_generated_request_breaks_the_server(fuzz_app):

@@ -8,7 +8,6 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from geo.analysis import coverage, priorities
 from maps.browser import GEOJSON_LAYER_SIZES_JS
 from tests.served import require_chromium, serving
 
@@ -16,11 +15,9 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
 @pytest.fixture(scope="module")
-def served(layers):
+def served(results):
     require_chromium()
-    store, _ = layers
-    coverage.analyze(store.engine)
-    priorities.analyze(store.engine)
+    store = results
     with serving(store.settings.database_url) as base:
         yield store, base
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Connection, Float, Integer, MetaData, String, Table, Text, text
+from sqlalchemy import BigInteger, Column, Connection, Float, Integer, MetaData, String, Table, Text, text
 from sqlalchemy.types import Boolean, Date, TypeEngine
 
 from geo.analysis.priorities import ITEM_COLUMNS
@@ -295,9 +295,9 @@ COLLECTIONS: dict[str, Collection] = {
             _table(
                 "edge",
                 "net",
-                ("id", Integer),
-                ("source", Integer),
-                ("target", Integer),
+                ("id", BigInteger),
+                ("source", BigInteger),
+                ("target", BigInteger),
                 ("highway", Text),
                 ("name", Text),
                 ("length_m", Float),

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, Text, and_, cast, func, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
-from api.ogc import cql
+from api.ogc import cql, spatial
 from api.ogc.collections import Collection
 from api.ogc.errors import bad_request
 from geo.analysis.runs import latest_run
@@ -50,8 +50,6 @@ def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
         numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
     if len(numbers) != 4:
         raise bad_request("bbox", f"{value!r} needs 4 numbers (minx,miny,maxx,maxy)")
-    if numbers[0] > numbers[2] or numbers[1] > numbers[3]:
-        raise bad_request("bbox", f"{value!r}: the lower corner must come before the upper corner")
     return numbers[0], numbers[1], numbers[2], numbers[3]
 
 
@@ -91,7 +89,9 @@ def _where(conn: Connection, collection: Collection, query: ItemQuery) -> list[C
         clauses.append(table.c.run_id == (run_id or -1))
     if query.bbox is not None:
         clauses.append(
-            func.ST_Intersects(table.c[collection.geometry_column], cql.envelope_literal(*query.bbox, query.bbox_crs))
+            func.ST_Intersects(
+                table.c[collection.geometry_column], spatial.envelope(*query.bbox, query.bbox_crs, "bbox")
+            )
         )
     if query.filter:
         columns = {name: table.c[name] for name in collection.properties}

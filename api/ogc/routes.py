@@ -11,8 +11,8 @@ from sqlalchemy import Connection, Engine, func, select
 from api import downloads
 from api.deps import get_engine
 from api.http import Encoded, cached
+from api.ogc import cql, features
 from api.ogc import crs as ogc_crs
-from api.ogc import features
 from api.ogc.collections import COLLECTIONS, Collection, reference_date
 from api.ogc.errors import bad_request, not_found
 from geo.crs import crs_info
@@ -30,11 +30,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
-    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
-    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
-    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
-    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
-    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    *cql.CONFORMANCE,
 ]
 ITEM_PARAMETERS = {
     "limit",
@@ -200,8 +196,8 @@ def items(
     item = _collection(collection_id)
     settings = request.app.state.store.settings
     is_file = f in downloads.FORMATS  # a file holds every matching feature unless a limit is given
-    if limit is not None and limit > settings.items_max_limit:
-        raise bad_request("limit", f"at most {settings.items_max_limit}")
+    if limit is not None:
+        limit = min(limit, settings.items_max_limit)  # Part 1: a larger limit is served as the maximum
     extra: dict[str, list[str]] = {}
     for key, value in request.query_params.multi_items():
         if key not in ITEM_PARAMETERS:
