@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Broadband coverage, school buildings and roads of the provinces of Bergamo, Brescia, "
         "Cremona and Mantova, as open geodata.",
         lifespan=lifespan,
-        openapi_url="/api",
+        openapi_url=None,  # /api is served by api.docs (OpenAPI 3.0)
         docs_url=None,  # served by api.docs with local assets
         redoc_url=None,
     )

@@ -7,19 +7,36 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, Column, Connection, Float, Integer, MetaData, String, Table, Text, text
-from sqlalchemy.types import Boolean, Date, TypeEngine
+from sqlalchemy.types import Boolean, Date, TypeDecorator, TypeEngine
 
 from geo.analysis.priorities import ITEM_COLUMNS
 from geo.models import WORKING_SRID
 
-JSON_TYPES: dict[type, str] = {
-    String: "string",
-    Text: "string",
-    Integer: "integer",
-    Float: "number",
-    Boolean: "boolean",
-    Date: "string",
-}
+
+class Identifier64(TypeDecorator[str]):
+    """A 64-bit integer identifier served as text: JSON readers (GDAL) size integer fields from a sample of small
+    values and would cut larger ones to 32 bits; as text they stay intact. Filters still compare it as a number."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: object, dialect: object) -> int | None:
+        return None if value is None else int(str(value))
+
+    def process_result_value(self, value: object, dialect: object) -> str | None:
+        return None if value is None else str(value)
+
+
+# JSON Schema of a column type, most specific SQL type first (BigInteger is an Integer; Date before String)
+JSON_SCHEMAS: tuple[tuple[type, dict[str, str]], ...] = (
+    (Identifier64, {"type": "string", "pattern": "^-?[0-9]{1,19}$", "description": "64-bit integer, as text"}),
+    (BigInteger, {"type": "integer", "format": "int64"}),
+    (Integer, {"type": "integer", "format": "int32"}),
+    (Float, {"type": "number", "format": "double"}),
+    (Boolean, {"type": "boolean"}),
+    (Date, {"type": "string", "format": "date"}),
+    (String, {"type": "string"}),
+)
 
 
 @dataclass(frozen=True)
@@ -38,9 +55,10 @@ class Collection:
     run_kind: str | None = None  # results of analysis runs: filtered by run, the latest by default
     synthetic_note: str | None = None
 
-    def json_type(self, name: str) -> str:
+    def schema(self, name: str) -> dict[str, str]:
+        """The JSON Schema of a property (int64 where values may exceed 2^31, ``format: date`` for dates)."""
         column_type: TypeEngine = self.table.c[name].type
-        return next((v for k, v in JSON_TYPES.items() if isinstance(column_type, k)), "string")
+        return dict(next((v for k, v in JSON_SCHEMAS if isinstance(column_type, k)), {"type": "string"}))
 
 
 def _table(name: str, schema: str, *columns: tuple[str, type], geometry: str = "geom") -> Table:
@@ -295,9 +313,9 @@ COLLECTIONS: dict[str, Collection] = {
             _table(
                 "edge",
                 "net",
-                ("id", BigInteger),
-                ("source", BigInteger),
-                ("target", BigInteger),
+                ("id", Identifier64),
+                ("source", Identifier64),
+                ("target", Identifier64),
                 ("highway", Text),
                 ("name", Text),
                 ("length_m", Float),

@@ -36,6 +36,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
 from api.ogc import spatial
+from api.ogc.collections import Identifier64
 from api.ogc.errors import OGCError, bad_request
 from geo.crs import CrsInfo
 
@@ -93,6 +94,8 @@ KIND_NAMES = {
 
 def kind_of(column_type: TypeEngine) -> str:
     """The CQL2 type of a column: string, integer, number, boolean, date, timestamp or geometry."""
+    if getattr(column_type, "impl_instance", None) is not None:  # a TypeDecorator: the type stored
+        column_type = column_type.impl_instance  # type: ignore[attr-defined]
     for sql_type, kind in (
         (Geometry, "geometry"),
         (Boolean, "boolean"),
@@ -282,9 +285,14 @@ class Translator:
 
     @staticmethod
     def _coerce(side: Operand, other: Operand) -> Operand:
-        """A text literal compared with a date or timestamp is read as one (QGIS sends ``ref_date = '2025-06-30'``)."""
+        """A text literal compared with a date or timestamp is read as one (QGIS sends ``ref_date = '2025-06-30'``),
+        and with a 64-bit identifier (served as text) as an integer."""
         if side.sql is None and side.kind == "string" and other.kind in ("date", "timestamp"):
             return Operand(other.kind, value=_date(side.value, other.kind))
+        if side.sql is None and side.kind == "string" and isinstance(getattr(other.sql, "type", None), Identifier64):
+            if not side.value.lstrip("-").isdigit() or len(side.value) > 19:
+                raise bad_request("filter", f"{other.described} holds integers; {side.value!r} is not one")
+            return Operand("number", value=int(side.value))
         return side
 
     @staticmethod

@@ -12,11 +12,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, Text, and_, cast, func, select, true
+from sqlalchemy import Connection, Integer, Select, Text, and_, cast, func, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from api.ogc import cql, spatial
-from api.ogc.collections import Collection
+from api.ogc.collections import Collection, Identifier64
 from api.ogc.errors import bad_request
 from geo.analysis.runs import latest_run
 from geo.crs import CrsInfo
@@ -80,7 +80,8 @@ def _geometry(collection: Collection, crs: CrsInfo, encoding: str) -> ColumnElem
 
 def _where(conn: Connection, collection: Collection, query: ItemQuery) -> list[ColumnElement]:
     table = collection.table
-    clauses: list[ColumnElement] = []
+    # features are served with a geometry (the Part 1 1.0 schema); routeless priority items stay in `priorities`
+    clauses: list[ColumnElement] = [table.c[collection.geometry_column].is_not(None)]
     if collection.run_kind is not None:
         # a scenario asked for by its property means that scenario's latest run, not the latest run of any
         scenarios = query.properties.get("scenario", []) if "scenario" in collection.properties else []
@@ -158,8 +159,8 @@ def fetch_item(
     statement, _ = items_statement(conn, collection, query)
     id_column = collection.table.c[collection.id_column]
     value: Any = feature_id
-    if collection.json_type(collection.id_column) == "integer":
-        if not feature_id.isdigit():
+    if isinstance(id_column.type, Integer | Identifier64):
+        if not feature_id.isdigit() or len(feature_id) > 18:
             return None
         value = int(feature_id)
     row = conn.execute(statement.where(id_column == value)).first()

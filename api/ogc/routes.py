@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -21,6 +21,7 @@ router = APIRouter()
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
+SCHEMA_JSON = "application/schema+json"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
@@ -119,9 +120,10 @@ def _describe(request: Request, conn: Connection, collection: Collection) -> dic
             {
                 "href": f"{base}/queryables",
                 "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
-                "type": "application/schema+json",
+                "type": SCHEMA_JSON,
                 "title": "queryables",
             },
+            {"href": f"{base}/schema", "rel": "describedby", "type": SCHEMA_JSON, "title": "schema"},
         ],
     }
 
@@ -155,20 +157,30 @@ def collection(
     return cached(request, engine, lambda conn: _json(_describe(request, conn, described)))
 
 
-@router.get("/collections/{collection_id}/queryables", summary="Properties that filters may use")
-def queryables(request: Request, collection_id: CollectionId) -> JSONResponse:
-    item = _collection(collection_id)
-    properties: dict[str, Any] = {name: {"title": name, "type": item.json_type(name)} for name in item.properties}
-    properties["geometry"] = {"format": "geometry-any", "title": "geometry"}
+def _json_schema(request: Request, item: Collection, resource: str) -> JSONResponse:
+    """The collection's properties as JSON Schema: its queryables, and its schema (Part 5) for clients such as
+    GDAL that size their fields from it (int64 where ids exceed 2^31, dates as ``format: date``)."""
+    properties: dict[str, Any] = {name: {"title": name, **item.schema(name)} for name in item.properties}
+    properties["geometry"] = {"format": "geometry-any", "title": "geometry", "x-ogc-role": "primary-geometry"}
     body = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"{_base(request)}/collections/{item.id}/queryables",
+        "$id": f"{_base(request)}/collections/{item.id}/{resource}",
         "type": "object",
         "title": item.title,
         "properties": properties,
-        "additionalProperties": False,
+        "additionalProperties": resource == "schema",
     }
-    return JSONResponse(body, media_type="application/schema+json")
+    return JSONResponse(body, media_type=SCHEMA_JSON)
+
+
+@router.get("/collections/{collection_id}/queryables", summary="Properties that filters may use")
+def queryables(request: Request, collection_id: CollectionId) -> JSONResponse:
+    return _json_schema(request, _collection(collection_id), "queryables")
+
+
+@router.get("/collections/{collection_id}/schema", summary="Properties of the features and their types")
+def schema(request: Request, collection_id: CollectionId) -> JSONResponse:
+    return _json_schema(request, _collection(collection_id), "schema")
 
 
 def _page_link(request: Request, rel: str, offset: int) -> dict[str, str]:
@@ -187,11 +199,13 @@ def items(
     bbox_crs: Annotated[str | None, Query(alias="bbox-crs")] = None,
     crs: Annotated[str | None, Query(description="Output CRS URI")] = None,
     filter: Annotated[str | None, Query(description="CQL2 filter")] = None,
-    filter_lang: Annotated[str, Query(alias="filter-lang", pattern="^cql2-(text|json)$")] = "cql2-text",
+    filter_lang: Annotated[Literal["cql2-text", "cql2-json"], Query(alias="filter-lang")] = "cql2-text",
     filter_crs: Annotated[str | None, Query(alias="filter-crs")] = None,
     sortby: Annotated[str | None, Query(description="e.g. -population,comune")] = None,
     run: Annotated[int | None, Query(ge=1, description="Analysis run (results collections; latest by default)")] = None,
-    f: Annotated[str, Query(pattern="^(json|geojson|csv|xlsx|gpkg)$", description="Output format")] = "geojson",
+    f: Annotated[
+        Literal["json", "geojson", "html", "csv", "xlsx", "gpkg"], Query(description="Output format")
+    ] = "geojson",
 ) -> Response:
     item = _collection(collection_id)
     settings = request.app.state.store.settings
