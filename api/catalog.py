@@ -50,6 +50,8 @@ def _distribution(base: str, collection_id: str, fmt: str) -> dict[str, Any]:
 @router.get(
     "/downloads/priorities.{fmt}",
     summary="Priority list of a run or scenario (latest by default) as a file, with its note",
+    response_class=Response,
+    responses={200: {"description": "The file", "content": {media: {} for media in downloads.PRIORITY_MEDIA.values()}}},
 )
 def priorities_download(
     engine: Annotated[Engine, Depends(get_engine)],
@@ -65,7 +67,12 @@ def priorities_download(
         raise not_found(str(exc)) from exc
 
 
-@router.get("/catalog", summary="DCAT-AP_IT catalogue of the datasets (JSON-LD)")
+@router.get(
+    "/catalog",
+    summary="DCAT-AP_IT catalogue of the datasets (JSON-LD)",
+    response_class=JSONResponse,
+    responses={200: {"description": "The catalogue", "content": {"application/ld+json": {}}}},
+)
 def catalog(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> JSONResponse:
     base = str(request.base_url).rstrip("/")
     with engine.connect() as conn:

@@ -50,6 +50,8 @@ ALTERNATIVES: dict[str, tuple[str, ...]] = {
 }
 ERRORS = {
     "400": "A parameter is invalid; the description names it.",
+    "401": "An API key is needed, or the one given is unknown.",
+    "403": "The API key's role does not allow this.",
     "404": "No such resource.",
     "500": "The service failed.",
     "503": "The data store is unreachable or the request took too long; retry later.",
@@ -172,12 +174,11 @@ def build(app: FastAPI, settings: Settings) -> dict[str, Any]:
     for path, methods in spec["paths"].items():
         for operation in methods.values():
             document = DOCUMENTS.get(path)
-            if document is not None or "422" in operation.get("responses", {}):
-                operation["responses"].pop("422", None)
-                default = operation["responses"].get("200")
-                operation["responses"].update(_responses(path, *(document or (None, JSON))))
-                if document is None and default is not None:
-                    operation["responses"]["200"] = default
+            operation["responses"].pop("422", None)  # invalid input is a 400 exception document
+            declared = dict(operation["responses"])
+            operation["responses"].update(_responses(path, *(document or (None, JSON))))
+            if document is None:
+                operation["responses"].update(declared)
             for parameter in operation.get("parameters", []):
                 if parameter["name"] == "limit" and path.endswith("/items"):
                     parameter.update(_limit(settings))

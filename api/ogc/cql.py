@@ -336,8 +336,8 @@ def parse(text: str, language: str) -> Any:
         expression = cql2.parse_text(text) if language == "cql2-text" else cql2.parse_json(text)
         return expression.to_json()
     except (cql2.ParseError, cql2.ValidationError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise bad_request("filter", f"invalid {language}: {first}") from exc
+        message = " ".join(str(exc).split()) or type(exc).__name__  # the parser's caret diagram, on one line
+        raise bad_request("filter", f"invalid {language}: {message[:300]}") from exc
 
 
 def to_sql(

@@ -17,7 +17,7 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import LargeBinary, bindparam, false, func
+from sqlalchemy import LargeBinary, bindparam, func
 from sqlalchemy.sql.elements import ColumnElement
 
 from api.ogc.errors import bad_request
@@ -51,13 +51,11 @@ def _check_coordinates(geometry: BaseGeometry, crs: CrsInfo, parameter: str) -> 
 
 
 def to_working(geometry: BaseGeometry, crs: CrsInfo, parameter: str) -> ColumnElement:
-    """A checked geometry in ``crs`` as a bound WKB value transformed to the working CRS (false when outside)."""
+    """A checked geometry in ``crs`` as a bound EWKB value transformed to the working CRS."""
     _check_coordinates(geometry, crs, parameter)
     region = _region(crs)
     if not region.contains(geometry):
-        geometry = geometry.intersection(region)
-        if geometry.is_empty:
-            return false()
+        geometry = geometry.intersection(region)  # empty when wholly outside: intersects nothing, disjoint from all
     minx, miny, maxx, maxy = geometry.bounds
     step = max(maxx - minx, maxy - miny) / MAX_VERTICES_PER_EDGE
     if step > 0:
@@ -79,9 +77,22 @@ def envelope(minx: float, miny: float, maxx: float, maxy: float, crs: CrsInfo, p
     return to_working(box(minx, miny, maxx, maxy), crs, parameter)
 
 
+def _check_rings(value: dict[str, Any]) -> None:
+    """Polygon rings must be closed (GeoJSON, CQL2); shapely would close them silently."""
+    kind = value.get("type")
+    polygons = [value.get("coordinates")] if kind == "Polygon" else value.get("coordinates") or []
+    if kind not in ("Polygon", "MultiPolygon"):
+        polygons = []
+    for polygon in polygons:
+        for ring in polygon or []:
+            if len(ring) < 4 or list(ring[0]) != list(ring[-1]):
+                raise ValueError("a polygon ring must be closed (its last point repeats the first) and have 4 points")
+
+
 def geojson(value: dict[str, Any], crs: CrsInfo, parameter: str) -> ColumnElement:
     """A GeoJSON geometry (as CQL2 parsers give WKT and JSON literals) given in ``crs`` axis order."""
     try:
+        _check_rings(value)
         geometry = shape(value)
         if not geometry.is_valid and geometry.geom_type.endswith("Polygon"):
             geometry = shapely.make_valid(geometry)
