@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -14,6 +15,7 @@ from api import catalog, docs, health, jobs, maps
 from api.auth import read_access
 from api.deps import StoreState
 from api.ogc import errors as ogc_errors
+from api.ogc import html
 from api.ogc import routes as ogc_routes
 from api.protocol import Protocol
 from geo import __version__
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount(CLUSTER_URL, StaticFiles(directory=CLUSTER_DIR), name="markercluster")
     app.mount(JQUERY_URL, StaticFiles(directory=JQUERY_DIR), name="jquery")
     app.mount(docs.SWAGGER_URL, StaticFiles(directory=docs.SWAGGER_DIR), name="swagger-ui")
+    app.mount(html.STATIC_URL, StaticFiles(directory=Path(__file__).parent / "static"), name="areavasta-static")
     app.include_router(docs.router)
     app.include_router(health.router, tags=["operations"])
     return app

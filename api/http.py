@@ -55,7 +55,7 @@ class Encoded:
         """The body, gzipped when the client accepts it, or an empty 304 when the client already holds it."""
         compress = len(self.body) >= GZIP_FROM_BYTES and accepts_gzip(request.headers.get("accept-encoding", ""))
         tag = self.etag[:-1] + '-gzip"' if compress else self.etag  # one strong tag per representation
-        headers = {**self.headers, "ETag": tag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+        headers = {**self.headers, "ETag": tag, "Cache-Control": "no-cache", "Vary": "Accept, Accept-Encoding"}
         wanted = {t.strip() for t in request.headers.get("if-none-match", "").split(",")}
         if tag in wanted or "*" in wanted:
             return Response(status_code=304, headers=headers)
@@ -139,14 +139,15 @@ def data_version(conn: Connection) -> str:
     return conn.execute(DATA_VERSION_SQL).scalar_one()
 
 
-def cached(request: Request, engine: Engine, build: Callable[[Connection], Encoded]) -> Response:
-    """The response for this URL at the current data version, built by ``build`` only when not stored yet.
+def cached(request: Request, engine: Engine, build: Callable[[Connection], Encoded], variant: str = "") -> Response:
+    """The response for this URL (and ``variant``: the representation negotiated from Accept) at the current
+    data version, built by ``build`` only when not stored yet.
 
     The version is read on a connection of its own, returned before building, so that builders which open their
     own connections (the maps) never wait on a pool this request already drained.
     """
     with engine.connect() as conn:
-        key = (data_version(conn), str(request.url))
+        key = (data_version(conn), f"{variant} {request.url}")
 
     def build_now() -> Encoded:
         with engine.connect() as conn:

@@ -4,8 +4,8 @@ leave as an OGC exception (400), never as a framework 422."""
 
 import pytest
 import schemathesis
-from schemathesis import checks
 from hypothesis import HealthCheck, given, settings
+from schemathesis import checks
 
 from api.app import create_app
 

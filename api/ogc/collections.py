@@ -54,6 +54,7 @@ class Collection:
     geometry_column: str = "geom"
     run_kind: str | None = None  # results of analysis runs: filtered by run, the latest by default
     synthetic_note: str | None = None
+    title_it: str = ""  # the title on the Italian HTML pages
 
     def schema(self, name: str) -> dict[str, str]:
         """The JSON Schema of a property (int64 where values may exceed 2^31, ``format: date`` for dates)."""
@@ -165,6 +166,7 @@ COLLECTIONS: dict[str, Collection] = {
             ("cod_uts", "den_uts", "sigla", "cod_reg", "vintage"),
             *ISTAT,
             layers=("boundaries",),
+            title_it="Province",
         ),
         Collection(
             "municipalities",
@@ -183,6 +185,7 @@ COLLECTIONS: dict[str, Collection] = {
             ("pro_com_t", "comune", "cod_uts", "cod_catastale", "vintage"),
             *ISTAT,
             layers=("boundaries",),
+            title_it="Comuni",
         ),
         Collection(
             "coverage",
@@ -199,6 +202,7 @@ COLLECTIONS: dict[str, Collection] = {
             "CC-BY-4.0 (AGCOM, ISTAT); Infratel: cite the source; Eurostat: reuse with acknowledgement",
             run_kind="coverage",
             layers=("agcom",),
+            title_it="Copertura in banda ultralarga per comune",
         ),
         Collection(
             "coverage-areas",
@@ -215,6 +219,7 @@ COLLECTIONS: dict[str, Collection] = {
             "CC-BY-4.0 (AGCOM, ISTAT); Infratel: cite the source",
             run_kind="coverage",
             layers=("agcom",),
+            title_it="Copertura per provincia e per l'intera area",
         ),
         Collection(
             "school-connectivity",
@@ -231,6 +236,7 @@ COLLECTIONS: dict[str, Collection] = {
             "IODL-2.0 (MIM); Infratel: cite the source; CC-BY-4.0 (AGCOM)",
             run_kind="coverage",
             layers=("schools", "infratel"),
+            title_it="Connettività delle scuole",
         ),
         Collection(
             "broadband-speeds",
@@ -245,6 +251,7 @@ COLLECTIONS: dict[str, Collection] = {
             "Ookla; European Data Journalism Network",
             "CC-BY-NC-SA-4.0",
             layers=("ookla",),
+            title_it="Velocità misurate della banda larga fissa (Ookla, contesto)",
         ),
         Collection(
             "schools",
@@ -282,6 +289,7 @@ COLLECTIONS: dict[str, Collection] = {
             "Ministero dell'Istruzione e del Merito",
             "IODL-2.0",
             layers=("schools",),
+            title_it="Scuole",
         ),
         Collection(
             "civics-unserved",
@@ -304,6 +312,7 @@ COLLECTIONS: dict[str, Collection] = {
             "Infratel Italia S.p.A.",
             "cite the source",
             layers=("infratel",),
+            title_it="Civici senza >300 Mbit/s entro il 2028 (per comune)",
         ),
         Collection(
             "roads",
@@ -328,6 +337,7 @@ COLLECTIONS: dict[str, Collection] = {
             "ODbL-1.0",
             synthetic_note="synthetic where synthetic = true",
             layers=("roads",),
+            title_it="Rete stradale",
         ),
         Collection(
             "priorities",
@@ -345,6 +355,7 @@ COLLECTIONS: dict[str, Collection] = {
             "CC-BY-4.0",
             run_kind="priorities",
             synthetic_note="routes on a synthetic road network where roads_status = synthetic",
+            title_it="Obiettivi prioritari",
         ),
         Collection(
             "priority-placements",
@@ -360,6 +371,7 @@ COLLECTIONS: dict[str, Collection] = {
             "Province di Bergamo, Brescia, Cremona e Mantova",
             "CC-BY-4.0",
             run_kind="priorities",
+            title_it="Collocazione modellata dei civici elencati",
         ),
         Collection(
             "priority-routes",
@@ -392,6 +404,7 @@ COLLECTIONS: dict[str, Collection] = {
             run_kind="priorities",
             geometry_column="route",
             synthetic_note="routes on a synthetic road network where roads_status = synthetic",
+            title_it="Tracciati prioritari",
         ),
     )
 }

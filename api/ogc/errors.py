@@ -6,11 +6,12 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from psycopg import errors as pg_errors
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.ogc import html
 from geo.db.engine import StoreError
 
 RETRY_AFTER_S = "10"
@@ -31,7 +32,15 @@ def not_found(description: str) -> OGCError:
     return OGCError(404, "NotFound", description)
 
 
-def _body(status: int, code: str, description: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def _body(
+    status: int, code: str, description: str, headers: dict[str, str] | None = None, request: Request | None = None
+) -> Response:
+    """The exception document, or its page when a browser asked for HTML."""
+    if request is not None and html.wants_html(request, request.query_params.get("f")):
+        page = html.error(request, status, code, description)
+        return Response(
+            page.body, status_code=status, media_type=page.media_type, headers={**page.headers, **(headers or {})}
+        )
     return JSONResponse({"code": code, "description": description}, status_code=status, headers=headers)
 
 
@@ -39,30 +48,30 @@ def install(app: FastAPI) -> None:
     """Every error leaves as an OGC exception document, never as a stack trace."""
 
     @app.exception_handler(OGCError)
-    async def ogc_error(_request: Request, exc: OGCError) -> JSONResponse:
-        return _body(exc.status, exc.code, exc.description)
+    async def ogc_error(request: Request, exc: OGCError) -> Response:
+        return _body(exc.status, exc.code, exc.description, request=request)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         parts = []
         for error in exc.errors():
             where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("query", "path"))
             parts.append(f"{where}: {error.get('msg')}")
-        return _body(400, "InvalidParameterValue", "; ".join(parts))
+        return _body(400, "InvalidParameterValue", "; ".join(parts), request=request)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = "NotFound" if exc.status_code == 404 else "HTTPError"
-        return _body(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
+        return _body(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None), request)
 
     @app.exception_handler(DataError)
-    async def refused_value(_request: Request, exc: DataError) -> JSONResponse:
+    async def refused_value(request: Request, exc: DataError) -> Response:
         # the database refused a value the client sent (a text compared with a number, an impossible date)
         first = str(exc.orig).splitlines()[0] if exc.orig is not None else "a value of the request was refused"
         return _body(400, "InvalidParameterValue", f"the data store refused a value of the request: {first}")
 
     @app.exception_handler(DBAPIError)
-    async def store_error(_request: Request, exc: DBAPIError) -> JSONResponse:
+    async def store_error(request: Request, exc: DBAPIError) -> Response:
         retry = {"Retry-After": RETRY_AFTER_S}
         if isinstance(exc.orig, pg_errors.UndefinedFunction | pg_errors.DatatypeMismatch):
             # a filter that compares a property with a value of another type ("cod_uts = 16")
@@ -75,7 +84,7 @@ def install(app: FastAPI) -> None:
         return _body(500, "ServerError", "the data store failed to answer this request")
 
     @app.exception_handler(StoreError)
-    async def store_down(_request: Request, exc: StoreError) -> JSONResponse:
+    async def store_down(request: Request, exc: StoreError) -> Response:
         log.warning("data store unavailable: %s", exc)
         return _body(
             503,
@@ -85,6 +94,6 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error", exc_info=exc)
         return _body(500, "ServerError", "the service failed to answer this request")

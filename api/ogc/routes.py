@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -11,7 +12,7 @@ from sqlalchemy import Connection, Engine, func, select
 from api import downloads
 from api.deps import get_engine
 from api.http import Encoded, cached
-from api.ogc import cql, features
+from api.ogc import cql, features, html
 from api.ogc import crs as ogc_crs
 from api.ogc.collections import COLLECTIONS, Collection, reference_date
 from api.ogc.errors import bad_request, not_found
@@ -25,6 +26,7 @@ SCHEMA_JSON = "application/schema+json"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
@@ -63,8 +65,23 @@ def _collection(collection_id: str) -> Collection:
 CollectionId = Annotated[str, Path(description="Collection id, e.g. municipalities", pattern=r"^[a-z][a-z0-9-]*$")]
 
 
-@router.get("/", summary="Landing page")
-def landing(request: Request) -> dict[str, Any]:
+Format = Annotated[Literal["json", "html"] | None, Query(description="json, or html for a browser page")]
+
+
+def _document(request: Request, body: Any, f: str | None, page: Callable[[], Encoded]) -> Response:
+    """The JSON document, or its HTML page for a browser."""
+    if html.wants_html(request, f):
+        return page().response(request)
+    return _json(body).response(request)
+
+
+@router.get("/", summary="Landing page", response_class=Response)
+def landing(request: Request, f: Format = None) -> Response:
+    body = _landing(request)
+    return _document(request, body, f, lambda: html.landing(request, body))
+
+
+def _landing(request: Request) -> dict[str, Any]:
     base = _base(request)
     return {
         "title": "areavasta",
@@ -85,9 +102,9 @@ def landing(request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/conformance", summary="Conformance classes implemented")
-def conformance() -> dict[str, list[str]]:
-    return {"conformsTo": CONFORMANCE}
+@router.get("/conformance", summary="Conformance classes implemented", response_class=Response)
+def conformance(request: Request, f: Format = None) -> Response:
+    return _document(request, {"conformsTo": CONFORMANCE}, f, lambda: html.conformance(request, CONFORMANCE))
 
 
 def _extent(conn: Connection, collection: Collection) -> list[float] | None:
@@ -134,30 +151,40 @@ def _json(body: Any) -> Encoded:
 
 # Extents are aggregates over whole tables: built once per data version, then served from the cache.
 @router.get("/collections", summary="The collections", response_class=Response)
-def collections(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Response:
+def collections(request: Request, engine: Annotated[Engine, Depends(get_engine)], f: Format = None) -> Response:
     base = _base(request)
+    as_html = html.wants_html(request, f)
 
     def build(conn: Connection) -> Encoded:
+        described = [_describe(request, conn, c) for c in COLLECTIONS.values()]
+        if as_html:
+            return html.collections(request, described, COLLECTIONS)
         return _json(
             {
                 "links": [{"href": f"{base}/collections", "rel": "self", "type": JSON}],
                 "crs": ogc_crs.supported_uris(),
-                "collections": [_describe(request, conn, c) for c in COLLECTIONS.values()],
+                "collections": described,
             }
         )
 
-    return cached(request, engine, build)
+    return cached(request, engine, build, "html" if as_html else "")
 
 
 @router.get("/collections/{collection_id}", summary="One collection", response_class=Response)
 def collection(
-    request: Request, collection_id: CollectionId, engine: Annotated[Engine, Depends(get_engine)]
+    request: Request, collection_id: CollectionId, engine: Annotated[Engine, Depends(get_engine)], f: Format = None
 ) -> Response:
     described = _collection(collection_id)
-    return cached(request, engine, lambda conn: _json(_describe(request, conn, described)))
+    as_html = html.wants_html(request, f)
+
+    def build(conn: Connection) -> Encoded:
+        document = _describe(request, conn, described)
+        return html.collection(request, document, described) if as_html else _json(document)
+
+    return cached(request, engine, build, "html" if as_html else "")
 
 
-def _json_schema(request: Request, item: Collection, resource: str) -> JSONResponse:
+def _json_schema(request: Request, item: Collection, resource: str) -> dict[str, Any]:
     """The collection's properties as JSON Schema: its queryables, and its schema (Part 5) for clients such as
     GDAL that size their fields from it (int64 where ids exceed 2^31, dates as ``format: date``)."""
     properties: dict[str, Any] = {name: {"title": name, **item.schema(name)} for name in item.properties}
@@ -170,17 +197,23 @@ def _json_schema(request: Request, item: Collection, resource: str) -> JSONRespo
         "properties": properties,
         "additionalProperties": resource == "schema",
     }
-    return JSONResponse(body, media_type=SCHEMA_JSON)
+    return body
 
 
-@router.get("/collections/{collection_id}/queryables", summary="Properties that filters may use")
-def queryables(request: Request, collection_id: CollectionId) -> JSONResponse:
-    return _json_schema(request, _collection(collection_id), "queryables")
+@router.get(
+    "/collections/{collection_id}/queryables", summary="Properties that filters may use", response_class=Response
+)
+def queryables(request: Request, collection_id: CollectionId, f: Format = None) -> Response:
+    item = _collection(collection_id)
+    body = _json_schema(request, item, "queryables")
+    if html.wants_html(request, f):
+        return html.queryables(request, body, item).response(request)
+    return Encoded.of(features.json.dumps(body, ensure_ascii=False), SCHEMA_JSON).response(request)
 
 
 @router.get("/collections/{collection_id}/schema", summary="Properties of the features and their types")
 def schema(request: Request, collection_id: CollectionId) -> JSONResponse:
-    return _json_schema(request, _collection(collection_id), "schema")
+    return JSONResponse(_json_schema(request, _collection(collection_id), "schema"), media_type=SCHEMA_JSON)
 
 
 def _page_link(request: Request, rel: str, offset: int) -> dict[str, str]:
@@ -219,7 +252,8 @@ def items(
     unknown = [k for k in extra if k not in item.properties]
     if unknown:
         raise bad_request(unknown[0], f"unknown parameter; queryables: {', '.join(item.properties)}")
-    output_crs = ogc_crs.parse(crs, "crs")
+    as_html = f == "html" or (f == "geojson" and "f" not in request.query_params and html.wants_html(request, None))
+    output_crs = ogc_crs.parse(None if as_html else crs, "crs")  # the page's map reads CRS84
     query = features.ItemQuery(
         bbox=features.parse_bbox(bbox),
         bbox_crs=ogc_crs.parse(bbox_crs, "bbox-crs"),
@@ -250,9 +284,11 @@ def items(
             f'"links": {features.json.dumps(links)}, "features": ['
         )
         body = head + ",".join(rows) + "]}"
+        if as_html:
+            return html.items(request, item, features.json.loads(body))
         return Encoded.of(body, GEOJSON, {"Content-Crs": f"<{output_crs.uri}>"})
 
-    return cached(request, engine, build)
+    return cached(request, engine, build, "html" if as_html else "")
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature", response_class=Response)
@@ -263,9 +299,11 @@ def item(
     engine: Annotated[Engine, Depends(get_engine)],
     crs: Annotated[str | None, Query()] = None,
     run: Annotated[int | None, Query(ge=1)] = None,
+    f: Format = None,
 ) -> Response:
     target = _collection(collection_id)
-    output_crs = ogc_crs.parse(crs, "crs")
+    as_html = html.wants_html(request, f)
+    output_crs = ogc_crs.parse(None if as_html else crs, "crs")
     base = f"{_base(request)}/collections/{collection_id}"
 
     def build(conn: Connection) -> Encoded:
@@ -278,6 +316,8 @@ def item(
                 {"href": base, "rel": "collection", "type": JSON},
             ]
         )
+        if as_html:
+            return html.feature(request, target, features.json.loads(found))
         return Encoded.of(found[:-1] + f', "links": {links}}}', GEOJSON, {"Content-Crs": f"<{output_crs.uri}>"})
 
-    return cached(request, engine, build)
+    return cached(request, engine, build, "html" if as_html else "")
