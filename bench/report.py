@@ -63,6 +63,7 @@ def main() -> None:
         section("bench.scale"),
         section("bench.priorities_model"),
         section("bench.api_load"),
+        section("bench.cql_filters"),
     ]
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AREAVASTA_")}
