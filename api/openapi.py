@@ -106,7 +106,10 @@ def _components() -> dict[str, Any]:
 
 
 def _responses(path: str, document: type[BaseModel] | None, media_type: str) -> dict[str, Any]:
-    error = {JSON: {"schema": {"$ref": REF.format(model="ExceptionDocument")}}}
+    error = {
+        JSON: {"schema": {"$ref": REF.format(model="ExceptionDocument")}},
+        HTML: {"schema": {"type": "string"}},  # the same document as a page, for a browser
+    }
     responses: dict[str, Any] = {code: {"description": text, "content": error} for code, text in ERRORS.items()}
     if document is not None:
         content: dict[str, Any] = {media_type: {"schema": {"$ref": REF.format(model=document.__name__)}}}

@@ -1,12 +1,29 @@
-"""HTTP details every endpoint shares, handled before routing: HEAD answered as GET without a body, and requests
-whose address carries a NUL byte refused as a client error (no store or parser ever sees one)."""
+"""HTTP details every endpoint shares, handled before routing: HEAD answered as GET without a body, requests
+whose address carries a NUL byte refused as a client error (no store or parser ever sees one), and an unexpected
+error kept inside the response: Starlette sends its 500 document and then re-raises, which makes the server drop
+the connection; here the error ends with the document, and the connection stays usable."""
 
 from __future__ import annotations
 
 import json
+import logging
 from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
+SERVER_ERROR = json.dumps({"code": "ServerError", "description": "the service failed to answer this request"})
+
+
+async def _send_json(send: Send, status: int, body: str) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body.encode()})
 
 
 class Protocol:
@@ -22,22 +39,23 @@ class Protocol:
         address = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
         if b"\x00" in unquote_to_bytes(address):
             body = json.dumps({"code": "InvalidParameterValue", "description": "the address holds a NUL byte"})
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 400,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-                }
-            )
-            await send({"type": "http.response.body", "body": body.encode()})
+            await _send_json(send, 400, body)
             return
-        if scope["method"] != "HEAD":
-            await self.app(scope, receive, send)
-            return
+        head = scope["method"] == "HEAD"
+        started = False
 
-        async def without_body(message: Message) -> None:
-            if message["type"] == "http.response.body":
+        async def forward(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            elif head and message["type"] == "http.response.body":
                 message = {**message, "body": b""}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, without_body)
+        try:
+            await self.app({**scope, "method": "GET"} if head else scope, receive, forward)
+        except Exception:
+            if started:  # the 500 document has gone out (and was logged): the exchange is complete
+                return
+            log.exception("unexpected error before any response")
+            await _send_json(send, 500, SERVER_ERROR)

@@ -75,3 +75,18 @@ def test_a_repeated_property_parameter_means_any_of_its_values(client):
     both = client.get("/collections/provinces/items", params=[("cod_uts", "016"), ("cod_uts", "017")]).json()
     assert one == 1 and both["numberMatched"] == 2
     assert {f["properties"]["cod_uts"] for f in both["features"]} == {"016", "017"}
+
+
+def test_an_unexpected_error_ends_as_a_document_without_escaping_to_the_server(area_vasta):
+    app = create_app(area_vasta.settings)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("a defect")
+
+    # the TestClient re-raises whatever escapes the application, as uvicorn would drop the connection on it
+    with TestClient(app) as client:
+        response = client.get("/boom")
+        assert response.status_code == 500
+        assert response.json() == {"code": "ServerError", "description": "the service failed to answer this request"}
+        assert client.get("/conformance").status_code == 200
