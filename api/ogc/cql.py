@@ -122,7 +122,10 @@ class Operand:
 
     @property
     def described(self) -> str:
-        what = f"property {self.name!r}" if self.name else f"the value {self.value!r}"
+        value = self.value
+        if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+            value = int(value)  # the parser reads every number as a float; show what the client wrote
+        what = f"property {self.name!r}" if self.name else f"the value {value!r}"
         return f"{what} ({KIND_NAMES.get(self.kind, self.kind)})"
 
 
