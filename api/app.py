@@ -14,8 +14,9 @@ from fastapi.staticfiles import StaticFiles
 from api import catalog, docs, health, jobs, maps
 from api.auth import read_access
 from api.deps import StoreState
+from api.hits import CachedHits
 from api.ogc import errors as ogc_errors
-from api.ogc import html
+from api.ogc import html, tile_routes
 from api.ogc import routes as ogc_routes
 from api.protocol import Protocol
 from geo import __version__
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.store = StoreState(settings)
+    app.add_middleware(CachedHits, store=app.state.store)  # innermost: CORS and the protocol still apply to hits
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(
         CORSMiddleware,
@@ -55,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ogc_errors.install(app)
     reading = [Depends(read_access)]
     app.include_router(ogc_routes.router, tags=["OGC API - Features"], dependencies=reading)
+    app.include_router(tile_routes.router, tags=["OGC API - Tiles"], dependencies=reading)
     app.include_router(catalog.router, tags=["open data"], dependencies=reading)
     app.include_router(jobs.router, tags=["jobs"])
     app.include_router(maps.router, tags=["maps"], dependencies=reading)

@@ -9,6 +9,7 @@ from fastapi import Request
 from sqlalchemy import Engine
 
 from api.http import ResponseCache
+from api.version_watch import VersionWatch
 from geo.db.engine import database_url, make_engine
 from geo.settings import Settings
 
@@ -19,6 +20,7 @@ class StoreState:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._engine: Engine | None = None
+        self.watch: VersionWatch | None = None
         self._lock = threading.Lock()
         self.cache = ResponseCache(settings.response_cache_mb * 2**20)
         # jobs run one at a time: two ingests must not race for the same tables
@@ -27,11 +29,16 @@ class StoreState:
     def engine(self) -> Engine:
         with self._lock:
             if self._engine is None:
-                self._engine = make_engine(database_url(self.settings))
+                url = database_url(self.settings)
+                self._engine = make_engine(url)
+                self.watch = VersionWatch(url)
+                self.watch.start()
             return self._engine
 
     def dispose(self) -> None:
         self.executor.shutdown(wait=True)
+        if self.watch is not None:
+            self.watch.stop()
         if self._engine is not None:
             self._engine.dispose()
 

@@ -17,12 +17,10 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
-DATA_VERSION_SQL = text(
-    "SELECT coalesce((SELECT max(finished_at) FROM meta.ingest_run)::text, '-') || '|' || "
-    "coalesce((SELECT max(finished_at) FROM out.analysis_run)::text, '-')"
-)
+from geo.db import data_version
+
 GZIP_FROM_BYTES = 1024  # smaller bodies gain nothing from compression
 GZIP_LEVEL = 6
 
@@ -40,11 +38,14 @@ class Encoded:
     headers: dict[str, str]
     etag: str
     _gzip: bytes | None = field(default=None, repr=False)
+    status: int = 200  # 204 for an empty tile
 
     @classmethod
-    def of(cls, body: str | bytes, media_type: str, headers: dict[str, str] | None = None) -> Encoded:
+    def of(
+        cls, body: str | bytes, media_type: str, headers: dict[str, str] | None = None, status: int = 200
+    ) -> Encoded:
         data = body.encode() if isinstance(body, str) else body
-        return cls(data, media_type, headers or {}, etag_of(data))
+        return cls(data, media_type, headers or {}, etag_of(data), status=status)
 
     def gzipped(self) -> bytes:
         if self._gzip is None:
@@ -59,6 +60,8 @@ class Encoded:
         wanted = {t.strip() for t in request.headers.get("if-none-match", "").split(",")}
         if tag in wanted or "*" in wanted:
             return Response(status_code=304, headers=headers)
+        if self.status == 204:
+            return Response(status_code=204, headers=headers)
         if compress:
             return Response(self.gzipped(), media_type=self.media_type, headers={**headers, "Content-Encoding": "gzip"})
         return Response(self.body, media_type=self.media_type, headers=headers)
@@ -134,11 +137,6 @@ class ResponseCache:
         return len(self._entries)
 
 
-def data_version(conn: Connection) -> str:
-    """Moves whenever an ingest or analysis run finishes."""
-    return conn.execute(DATA_VERSION_SQL).scalar_one()
-
-
 def cached(request: Request, engine: Engine, build: Callable[[Connection], Encoded], variant: str = "") -> Response:
     """The response for this URL (and ``variant``: the representation negotiated from Accept) at the current
     data version, built by ``build`` only when not stored yet.
@@ -146,11 +144,15 @@ def cached(request: Request, engine: Engine, build: Callable[[Connection], Encod
     The version is read on a connection of its own, returned before building, so that builders which open their
     own connections (the maps) never wait on a pool this request already drained.
     """
-    with engine.connect() as conn:
-        key = (data_version(conn), f"{variant} {request.url}")
+    store = request.app.state.store
+    version = store.watch.current() if store.watch is not None else None
+    if version is None:  # the listener cannot vouch for the version: ask the store
+        with engine.connect() as conn:
+            version = data_version.read(conn)
+    key = (version, f"{variant} {request.url}")
 
     def build_now() -> Encoded:
         with engine.connect() as conn:
             return build(conn)
 
-    return request.app.state.store.cache.get_or_build(key, build_now).response(request)
+    return store.cache.get_or_build(key, build_now).response(request)

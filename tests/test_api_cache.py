@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import event
 
 from api.app import create_app
 from api.http import Encoded, ResponseCache, accepts_gzip
@@ -29,10 +30,14 @@ def test_a_finished_run_makes_the_next_answer_fresh(server, template):
             again = client.get(ITEMS)
             assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
             assert len(app.state.store.cache) == built  # served from the stored entry
-            # another ingest run finishes: the stored page is not served again
+            # another ingest run finishes: the stored page is not served again once its notification has arrived
+            watch = app.state.store.watch
+            before = watch.current()
+            assert before is not None  # the listener vouches for the version: hits cost no store round trip
             boundaries.ingest(
                 store.engine, boundaries.from_geopop(settings.geopop_year), ("019", "020"), settings.working_crs
             )
+            assert watch.wait_for(before) != before
             fresh = client.get(ITEMS)
             assert fresh.json()["features"][0]["properties"]["cod_uts"] == "020"
             assert fresh.headers["etag"] != first.headers["etag"]
@@ -64,7 +69,9 @@ def test_coverage_analysis_invalidates_the_map_page(layers):
         first = client.get("/maps/coverage")
         assert first.status_code == 200
         assert client.get("/maps/coverage").headers["etag"] == first.headers["etag"]
+        before = app.state.store.watch.current()
         coverage.analyze(store.engine)  # the page is built again (folium names its elements anew each time)
+        app.state.store.watch.wait_for(before)
         assert client.get("/maps/coverage").headers["etag"] != first.headers["etag"]
 
 
@@ -123,3 +130,39 @@ def test_client_errors_leave_nothing_behind(area_vasta):
 )  # fmt: skip
 def test_gzip_only_where_the_client_accepts_it(header, expected):
     assert accepts_gzip(header) is expected
+
+
+def test_a_cached_answer_costs_no_store_round_trip(area_vasta):
+    app = create_app(area_vasta.settings)
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    with TestClient(app) as client:
+        assert client.get("/collections/provinces/items").status_code == 200
+        engine = app.state.store.engine()
+        assert app.state.store.watch.wait_for(None) is not None
+        client.get("/collections/provinces/items")  # built under the listener's version
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            for _ in range(5):
+                assert client.get("/collections/provinces/items").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+    assert statements == []
+
+
+def test_without_the_listener_the_version_is_read_per_request(server, template):
+    with fresh_store(server, template) as store:
+        settings = store.settings
+        boundaries.ingest(store.engine, boundaries.from_geopop(settings.geopop_year), ("020",), settings.working_crs)
+        app = create_app(settings)
+        with TestClient(app) as client:
+            assert [f["id"] for f in client.get("/collections/provinces/items").json()["features"]] == ["020"]
+            app.state.store.watch.stop()
+            app.state.store.watch._set(None)  # as when the listener has lost its connection
+            boundaries.ingest(
+                store.engine, boundaries.from_geopop(settings.geopop_year), ("019",), settings.working_crs
+            )
+            assert [f["id"] for f in client.get("/collections/provinces/items").json()["features"]] == ["019"]

@@ -55,6 +55,12 @@ class Collection:
     run_kind: str | None = None  # results of analysis runs: filtered by run, the latest by default
     synthetic_note: str | None = None
     title_it: str = ""  # the title on the Italian HTML pages
+    tile_properties: tuple[str, ...] = ()  # properties in vector tiles (all when empty)
+
+    @property
+    def tile_names(self) -> tuple[str, ...]:
+        """The properties carried by its vector tiles."""
+        return self.tile_properties or self.properties
 
     def schema(self, name: str) -> dict[str, str]:
         """The JSON Schema of a property (int64 where values may exceed 2^31, ``format: date`` for dates)."""
@@ -203,6 +209,22 @@ COLLECTIONS: dict[str, Collection] = {
             run_kind="coverage",
             layers=("agcom",),
             title_it="Copertura in banda ultralarga per comune",
+            tile_properties=(
+                "pro_com_t",
+                "comune",
+                "cod_uts",
+                "ref_date",
+                "population",
+                "households",
+                "households_without_ftth",
+                "ftth_share",
+                "civici_unserved",
+                "civici_per_1000",
+                "gap_class",
+                "anomalies",
+                "ftth_share_2030",
+                "full_ftth_year",
+            ),
         ),
         Collection(
             "coverage-areas",
@@ -356,6 +378,25 @@ COLLECTIONS: dict[str, Collection] = {
             run_kind="priorities",
             synthetic_note="routes on a synthetic road network where roads_status = synthetic",
             title_it="Obiettivi prioritari",
+            tile_properties=(
+                "rank",
+                "target_id",
+                "kind",
+                "name",
+                "pro_com_t",
+                "cod_uts",
+                "location",
+                "population",
+                "civici",
+                "schools",
+                "capex_low_eur",
+                "capex_eur",
+                "capex_high_eur",
+                "eur_per_person",
+                "selected",
+                "scenario",
+                "roads_status",
+            ),
         ),
         Collection(
             "priority-placements",

@@ -6,15 +6,13 @@ without parsing them again.
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Integer, Select, Text, and_, cast, func, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
+from api import jsonio
 from api.ogc import cql, spatial
 from api.ogc.collections import Collection, Identifier64
 from api.ogc.errors import bad_request
@@ -53,6 +51,20 @@ def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
     return numbers[0], numbers[1], numbers[2], numbers[3]
 
 
+def property_filters(
+    parameters: list[tuple[str, str]], collection: Collection, reserved: set[str]
+) -> dict[str, list[str]]:
+    """The query parameters naming a property (a repeated one: any of its values); 400 for any other unknown one."""
+    found: dict[str, list[str]] = {}
+    for key, value in parameters:
+        if key not in reserved:
+            found.setdefault(key, []).append(value)
+    unknown = [k for k in found if k not in collection.properties]
+    if unknown:
+        raise bad_request(unknown[0], f"unknown parameter; queryables: {', '.join(collection.properties)}")
+    return found
+
+
 def parse_sortby(value: str | None, collection: Collection) -> list[tuple[str, bool]]:
     if not value:
         return []
@@ -78,7 +90,7 @@ def _geometry(collection: Collection, crs: CrsInfo, encoding: str) -> ColumnElem
     return func.ST_AsGeoJSON(geometry, decimals, 0)  # options 0: no "crs" member (RFC 7946; Content-Crs says it)
 
 
-def _where(conn: Connection, collection: Collection, query: ItemQuery) -> list[ColumnElement]:
+def where_clauses(conn: Connection, collection: Collection, query: ItemQuery) -> list[ColumnElement]:
     table = collection.table
     # features are served with a geometry (the Part 1 1.0 schema); routeless priority items stay in `priorities`
     clauses: list[ColumnElement] = [table.c[collection.geometry_column].is_not(None)]
@@ -109,7 +121,7 @@ def items_statement(
 ) -> tuple[Select, Select]:
     table = collection.table
     columns = [table.c[name] for name in collection.properties]
-    where = and_(true(), *_where(conn, collection, query))
+    where = and_(true(), *where_clauses(conn, collection, query))
     order = [table.c[name].desc() if desc else table.c[name].asc() for name, desc in query.sortby]
     order.append(table.c[collection.id_column].asc())  # a stable order makes paging complete and repeatable
     statement = (
@@ -128,21 +140,13 @@ def items_statement(
     return statement, count
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    return value
-
-
 def feature(row: Any, collection: Collection) -> str:
     """One GeoJSON Feature as text, the geometry string from PostGIS inserted as it is."""
     values = row._mapping
-    properties = {name: _jsonable(values[name]) for name in collection.properties}
+    properties = {name: values[name] for name in collection.properties}
     geometry = values["_geojson"] if values["_geojson"] is not None else "null"
-    head = json.dumps({"type": "Feature", "id": _jsonable(values["_fid"]), "properties": properties})
-    return head[:-1] + ', "geometry": ' + geometry + "}"
+    head = jsonio.dumps({"type": "Feature", "id": values["_fid"], "properties": properties})
+    return head[:-1] + ',"geometry":' + geometry + "}"
 
 
 def fetch_items(conn: Connection, collection: Collection, query: ItemQuery) -> tuple[list[str], int]:
@@ -165,3 +169,12 @@ def fetch_item(
         value = int(feature_id)
     row = conn.execute(statement.where(id_column == value)).first()
     return feature(row, collection) if row is not None else None
+
+
+def extent(conn: Connection, collection: Collection) -> list[float] | None:
+    """The collection's bounding box in CRS84 (None when it is empty)."""
+    geometry = collection.table.c[collection.geometry_column]
+    aggregate = select(func.ST_Extent(func.ST_Transform(geometry, 4326)).label("box")).select_from(collection.table)
+    box = aggregate.subquery().c.box  # one aggregate, read four times
+    box = conn.execute(select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box))).one()
+    return None if box[0] is None else [round(v, 6) for v in box]

@@ -7,15 +7,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine
 
-from api import downloads
+from api import downloads, jsonio
 from api.deps import get_engine
 from api.http import Encoded, cached
 from api.ogc import cql, features, html
 from api.ogc import crs as ogc_crs
 from api.ogc.collections import COLLECTIONS, Collection, reference_date
-from api.ogc.errors import bad_request, not_found
+from api.ogc.errors import not_found
 from geo.crs import crs_info
 
 router = APIRouter()
@@ -107,17 +107,9 @@ def conformance(request: Request, f: Format = None) -> Response:
     return _document(request, {"conformsTo": CONFORMANCE}, f, lambda: html.conformance(request, CONFORMANCE))
 
 
-def _extent(conn: Connection, collection: Collection) -> list[float] | None:
-    geometry = collection.table.c[collection.geometry_column]
-    extent = select(func.ST_Extent(func.ST_Transform(geometry, 4326)).label("box")).select_from(collection.table)
-    box = extent.subquery().c.box  # one aggregate, read four times
-    box = conn.execute(select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box))).one()
-    return None if box[0] is None else [round(v, 6) for v in box]
-
-
 def _describe(request: Request, conn: Connection, collection: Collection) -> dict[str, Any]:
     base = f"{_base(request)}/collections/{collection.id}"
-    extent = _extent(conn, collection)
+    extent = features.extent(conn, collection)
     return {
         "id": collection.id,
         "title": collection.title,
@@ -146,7 +138,7 @@ def _describe(request: Request, conn: Connection, collection: Collection) -> dic
 
 
 def _json(body: Any) -> Encoded:
-    return Encoded.of(features.json.dumps(body, ensure_ascii=False), JSON)
+    return Encoded.of(jsonio.dumps(body), JSON)
 
 
 # Extents are aggregates over whole tables: built once per data version, then served from the cache.
@@ -208,7 +200,7 @@ def queryables(request: Request, collection_id: CollectionId, f: Format = None) 
     body = _json_schema(request, item, "queryables")
     if html.wants_html(request, f):
         return html.queryables(request, body, item).response(request)
-    return Encoded.of(features.json.dumps(body, ensure_ascii=False), SCHEMA_JSON).response(request)
+    return Encoded.of(jsonio.dumps(body), SCHEMA_JSON).response(request)
 
 
 @router.get("/collections/{collection_id}/schema", summary="Properties of the features and their types")
@@ -245,13 +237,7 @@ def items(
     is_file = f in downloads.FORMATS  # a file holds every matching feature unless a limit is given
     if limit is not None:
         limit = min(limit, settings.items_max_limit)  # Part 1: a larger limit is served as the maximum
-    extra: dict[str, list[str]] = {}
-    for key, value in request.query_params.multi_items():
-        if key not in ITEM_PARAMETERS:
-            extra.setdefault(key, []).append(value)
-    unknown = [k for k in extra if k not in item.properties]
-    if unknown:
-        raise bad_request(unknown[0], f"unknown parameter; queryables: {', '.join(item.properties)}")
+    extra = features.property_filters(request.query_params.multi_items(), item, ITEM_PARAMETERS)
     as_html = f == "html" or (f == "geojson" and "f" not in request.query_params and html.wants_html(request, None))
     output_crs = ogc_crs.parse(None if as_html else crs, "crs")  # the page's map reads CRS84
     query = features.ItemQuery(
@@ -281,11 +267,11 @@ def items(
         head = (
             '{"type": "FeatureCollection", '
             f'"numberMatched": {matched}, "numberReturned": {len(rows)}, '
-            f'"links": {features.json.dumps(links)}, "features": ['
+            f'"links": {jsonio.dumps(links)}, "features": ['
         )
         body = head + ",".join(rows) + "]}"
         if as_html:
-            return html.items(request, item, features.json.loads(body))
+            return html.items(request, item, jsonio.loads(body))
         return Encoded.of(body, GEOJSON, {"Content-Crs": f"<{output_crs.uri}>"})
 
     return cached(request, engine, build, "html" if as_html else "")
@@ -310,14 +296,14 @@ def item(
         found = features.fetch_item(conn, target, feature_id, output_crs, run)
         if found is None:
             raise not_found(f"no feature {feature_id!r} in {collection_id}")
-        links = features.json.dumps(
+        links = jsonio.dumps(
             [
                 {"href": str(request.url), "rel": "self", "type": GEOJSON},
                 {"href": base, "rel": "collection", "type": JSON},
             ]
         )
         if as_html:
-            return html.feature(request, target, features.json.loads(found))
+            return html.feature(request, target, jsonio.loads(found))
         return Encoded.of(found[:-1] + f', "links": {links}}}', GEOJSON, {"Content-Crs": f"<{output_crs.uri}>"})
 
     return cached(request, engine, build, "html" if as_html else "")

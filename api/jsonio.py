@@ -1,0 +1,23 @@
+"""JSON encoding for every document the service writes itself (orjson: several times faster than the standard
+library on feature pages). Dates become ISO text, decimals numbers, and NaN or infinity ``null`` (valid JSON)."""
+
+from __future__ import annotations
+
+import decimal
+from typing import Any
+
+import orjson
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value, default=_default).decode()
+
+
+def loads(text: str | bytes) -> Any:
+    return orjson.loads(text)

@@ -1,0 +1,141 @@
+"""OGC API - Tiles endpoints: the tile matrix sets, each collection's vector tilesets (with TileJSON) and its
+tiles, filtered like its items and cached per data version like every other answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import Connection, Engine
+
+from api import jsonio
+from api.deps import get_engine
+from api.http import Encoded, cached
+from api.ogc import crs as ogc_crs
+from api.ogc import features, tiles
+from api.ogc.collections import COLLECTIONS, Collection
+from api.ogc.errors import not_found
+
+router = APIRouter()
+
+TILE_PARAMETERS = {"filter", "filter-lang", "filter-crs", "run", "f"}
+CollectionId = Annotated[str, Path(description="Collection id, e.g. municipalities", pattern=r"^[a-z][a-z0-9-]*$")]
+TmsId = Annotated[str, Path(description="Tile matrix set, e.g. WebMercatorQuad", pattern=r"^[A-Za-z0-9_-]+$")]
+Coordinate = Annotated[int, Path(ge=0, le=2**30)]
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _collection(collection_id: str) -> Collection:
+    collection = COLLECTIONS.get(collection_id)
+    if collection is None:
+        raise not_found(f"no collection {collection_id!r}; see /collections")
+    return collection
+
+
+def _json(body: object) -> Encoded:
+    return Encoded.of(jsonio.dumps(body), "application/json")
+
+
+@router.get("/tileMatrixSets", summary="Tile matrix sets (grids) of the tiles", response_class=Response)
+def tile_matrix_sets(request: Request) -> Response:
+    return _json(tiles.tile_matrix_sets_document(_base(request))).response(request)
+
+
+@router.get("/tileMatrixSets/{tms_id}", summary="One tile matrix set", response_class=Response)
+def tile_matrix_set(request: Request, tms_id: TmsId) -> Response:
+    tms = tiles.tile_matrix_set(tms_id)
+    return _json(tms.model_dump(exclude_none=True, mode="json")).response(request)
+
+
+@router.get("/collections/{collection_id}/tiles", summary="Vector tilesets of a collection", response_class=Response)
+def tilesets(request: Request, collection_id: CollectionId) -> Response:
+    collection = _collection(collection_id)
+    base = _base(request)
+    body = {
+        "links": [{"href": f"{base}/collections/{collection.id}/tiles", "rel": "self", "type": "application/json"}],
+        "tilesets": [
+            {
+                key: value
+                for key, value in tiles.tileset_document(base, collection, tiles.tile_matrix_set(t)).items()
+                if key in ("title", "dataType", "crs", "tileMatrixSetURI", "links")
+            }
+            for t in tiles.TILE_MATRIX_SETS
+        ],
+    }
+    return _json(body).response(request)
+
+
+@router.get("/collections/{collection_id}/tiles/{tms_id}", summary="Tileset metadata", response_class=Response)
+def tileset(request: Request, collection_id: CollectionId, tms_id: TmsId) -> Response:
+    collection, tms = _collection(collection_id), tiles.tile_matrix_set(tms_id)
+    return _json(tiles.tileset_document(_base(request), collection, tms)).response(request)
+
+
+@router.get(
+    "/collections/{collection_id}/tiles/{tms_id}/tilejson.json",
+    summary="TileJSON of the tileset",
+    response_class=Response,
+)
+def tilejson(
+    request: Request, collection_id: CollectionId, tms_id: TmsId, engine: Annotated[Engine, Depends(get_engine)]
+) -> Response:
+    collection, tms = _collection(collection_id), tiles.tile_matrix_set(tms_id)
+
+    def build(conn: Connection) -> Encoded:
+        return _json(tiles.tilejson_document(_base(request), collection, tms, features.extent(conn, collection)))
+
+    return cached(request, engine, build)
+
+
+@router.get(
+    "/collections/{collection_id}/tiles/{tms_id}/{z}/{x}/{y}",
+    summary="One vector tile (z/x/y), filtered like the items",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Mapbox Vector Tile",
+            "content": {tiles.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        },
+        204: {"description": "No feature in this tile"},
+    },
+)
+def tile(
+    request: Request,
+    collection_id: CollectionId,
+    tms_id: TmsId,
+    z: Coordinate,
+    x: Coordinate,
+    y: Coordinate,
+    engine: Annotated[Engine, Depends(get_engine)],
+    filter: Annotated[str | None, Query(description="CQL2 filter")] = None,
+    filter_lang: Annotated[Literal["cql2-text", "cql2-json"], Query(alias="filter-lang")] = "cql2-text",
+    filter_crs: Annotated[str | None, Query(alias="filter-crs")] = None,
+    run: Annotated[int | None, Query(ge=1, description="Analysis run (results collections; latest by default)")] = None,
+    f: Annotated[Literal["mvt"], Query(description="Tile format")] = "mvt",
+) -> Response:
+    collection = _collection(collection_id)
+    where = tiles.address(tms_id, z, x, y)
+    crs84 = ogc_crs.parse(None, "crs")
+    query = features.ItemQuery(
+        bbox=None,
+        bbox_crs=crs84,
+        crs=crs84,
+        filter=filter,
+        filter_lang=filter_lang,
+        filter_crs=ogc_crs.parse(filter_crs, "filter-crs"),
+        sortby=[],
+        properties=features.property_filters(request.query_params.multi_items(), collection, TILE_PARAMETERS),
+        limit=None,
+        offset=0,
+        run_id=run,
+    )
+
+    def build(conn: Connection) -> Encoded:
+        body = tiles.tile_bytes(conn, collection, query, where)
+        return Encoded.of(body, tiles.MEDIA_TYPE, status=200 if body else 204)
+
+    return cached(request, engine, build)
