@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+ASSETS := maps/vendor/node_modules/.package-lock.json
 
 .PHONY: run test lint format system-deps install clean bench-deps bench
 
@@ -11,7 +12,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-install: system-deps $(STAMP)
+# the maps' JavaScript libraries (Leaflet.VectorGrid), pinned by maps/vendor/package-lock.json, served by the app
+$(ASSETS): maps/vendor/package.json maps/vendor/package-lock.json
+	npm ci --prefix maps/vendor --omit=dev --no-audit --no-fund --loglevel=error
+
+install: system-deps $(STAMP) $(ASSETS)
 
 system-deps:
 	@bash scripts/system-deps.sh

@@ -21,7 +21,16 @@ from api.ogc import routes as ogc_routes
 from api.protocol import Protocol
 from geo import __version__
 from geo.settings import Settings, get_settings
-from maps.assets import CLUSTER_DIR, CLUSTER_URL, JQUERY_DIR, JQUERY_URL, LEAFLET_DIR, LEAFLET_URL
+from maps.assets import (
+    CLUSTER_DIR,
+    CLUSTER_URL,
+    JQUERY_DIR,
+    JQUERY_URL,
+    LEAFLET_DIR,
+    LEAFLET_URL,
+    VECTORGRID_DIR,
+    VECTORGRID_URL,
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -64,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount(LEAFLET_URL, StaticFiles(directory=LEAFLET_DIR), name="leaflet")
     app.mount(CLUSTER_URL, StaticFiles(directory=CLUSTER_DIR), name="markercluster")
     app.mount(JQUERY_URL, StaticFiles(directory=JQUERY_DIR), name="jquery")
+    # present after `make install` (npm); without it only the national tiled map lacks its script
+    app.mount(VECTORGRID_URL, StaticFiles(directory=VECTORGRID_DIR, check_dir=False), name="vectorgrid")
     app.mount(docs.SWAGGER_URL, StaticFiles(directory=docs.SWAGGER_DIR), name="swagger-ui")
     app.mount(html.STATIC_URL, StaticFiles(directory=Path(__file__).parent / "static"), name="areavasta-static")
     app.include_router(docs.router)

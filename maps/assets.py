@@ -16,6 +16,9 @@ JQUERY_DIR = Path(xstatic.pkg.jquery.BASE_DIR)
 JQUERY_URL = "/static/jquery"
 CLUSTER_DIR = Path(xstatic.pkg.leaflet_markercluster.BASE_DIR)
 CLUSTER_URL = "/static/markercluster"
+# installed from the npm registry by `make install` (maps/vendor/package.json)
+VECTORGRID_DIR = Path(__file__).parent / "vendor" / "node_modules" / "leaflet.vectorgrid" / "dist"
+VECTORGRID_URL = "/static/vectorgrid"
 
 
 def offline_map(canvas: bool = False, **options: object) -> folium.Map:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 from typing import Any
+from urllib.parse import urlencode
 
 import folium
 from sqlalchemy import Engine, text
@@ -14,10 +15,11 @@ from geo.analysis.runs import latest_run
 from geo.italian import number
 from geo.reference import gap_classes
 from maps.assets import offline_map
-from maps.display import Display, measure
+from maps.display import TILES_FROM, Display, measure
 from maps.legend import FTTH_SHARE, NEW_FTTH
 from maps.page import finish
 from maps.restyled import Restyled
+from maps.tiled import TiledChoropleth
 
 SOURCE = "AGCOM Broadband Map; Infratel Mappatura 2025; ISTAT"
 
@@ -218,15 +220,57 @@ def build(
     where = {"run": run, "day": day, "provinces": list(provinces) if provinces else None}
     with engine.connect() as conn:
         display = measure(conn, SHOWN_SQL, where)
-        if display.features == 0:
-            raise MapError(f"no municipality of provinces {', '.join(provinces or ())} in the coverage analysis")
-        features = conn.execute(text(FEATURES_SQL), where | display.params).scalar_one()
-    for feature in features["features"]:
-        feature["properties"] = _label(feature["properties"])
-    m = offline_map(canvas=display.canvas)
+    if display.features == 0:
+        raise MapError(f"no municipality of provinces {', '.join(provinces or ())} in the coverage analysis")
+    tiled = display.features >= TILES_FROM
+    # a map-wide canvas over the tiles would take their clicks; the outlines left in the page are few
+    m = offline_map(canvas=display.canvas and not tiled)
     m.fit_bounds(display.bounds)
     if tile_url:
         folium.TileLayer(tile_url, attr="configured tile server", name="sfondo").add_to(m)
+    if tiled:
+        _add_tiled_share(m, run, day, provinces)
+    else:
+        _add_share(m, engine, where, display, days, day)
+    add_provinces(m, engine, display)
+    add_province_figures(m, engine, where, display)
+    FTTH_SHARE.add_legend(m)
+    return finish(m, f"Copertura FTTH – {day:%d/%m/%Y}", f"{SOURCE}; dati al {day:%d/%m/%Y}")
+
+
+def _add_tiled_share(m: folium.Map, run: int, day: dt.date, provinces: tuple[str, ...] | None) -> None:
+    """The FTTH share from the coverage collection's vector tiles: only the tiles in view travel."""
+    query = urlencode([("ref_date", day.isoformat()), ("run", run), *(("cod_uts", p) for p in provinces or ())])
+    TiledChoropleth(
+        f"/collections/coverage/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}?{query}",
+        "coverage",
+        "ftth_share",
+        FTTH_SHARE,
+        [
+            ("Comune", "comune", "text"),
+            ("Codice ISTAT", "pro_com_t", "text"),
+            ("Famiglie residenti", "households", "integer"),
+            ("Famiglie senza FTTH", "households_without_ftth", "integer"),
+            ("Quota FTTH", "ftth_share", "percent"),
+            ("Civici senza >300 Mbit/s al 2028", "civici_unserved", "integer"),
+            ("Classe di divario", "gap_class", "label"),
+            ("Quota FTTH a fine 2030 al ritmo osservato (base debole: meno di un anno)", "ftth_share_2030", "percent"),
+            ("Anno di copertura completa (n.d. = non stimabile)", "full_ftth_year", "text"),
+            ("Dati anomali", "anomalies", "label"),
+        ],
+        GAP_LABELS | ANOMALY_LABELS,
+        name=f"Quota famiglie FTTH al {day:%d/%m/%Y}",
+    ).add_to(m)
+
+
+def _add_share(
+    m: folium.Map, engine: Engine, where: dict[str, Any], display: Display, days: list[dt.date], day: dt.date
+) -> None:
+    """The FTTH share (and the change since the previous date) as GeoJSON with the page."""
+    with engine.connect() as conn:
+        features = conn.execute(text(FEATURES_SQL), where | display.params).scalar_one()
+    for feature in features["features"]:
+        feature["properties"] = _label(feature["properties"])
     popup_fields = [
         "comune", "pro_com_t", "famiglie_txt", "famiglie_ftth_txt", "quota_ftth", "civici_txt", "cl", "pr", "an",
     ]  # fmt: skip
@@ -263,7 +307,3 @@ def build(
             {"color": "#555", "weight": 0.5, "fillOpacity": 0.75},
             name=f"Nuove famiglie FTTH ({days[days.index(day) - 1]:%d/%m/%Y} → {day:%d/%m/%Y})",
         ).add_to(m)
-    add_provinces(m, engine, display)
-    add_province_figures(m, engine, where, display)
-    FTTH_SHARE.add_legend(m)
-    return finish(m, f"Copertura FTTH – {day:%d/%m/%Y}", f"{SOURCE}; dati al {day:%d/%m/%Y}")

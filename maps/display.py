@@ -17,6 +17,7 @@ from sqlalchemy import Connection, text
 MIN_TOLERANCE_M = 60.0  # finer is invisible at the zoom a province map opens at
 SCREEN_PX = 2000  # a wide screen at the zoom the map opens at
 CANVAS_FROM = 2000  # features: beyond this one canvas pans smoothly where thousands of SVG paths do not
+TILES_FROM = 2000  # features: beyond this a choropleth comes as vector tiles, not as GeoJSON in the page
 METRES_PER_DEGREE = 111_320.0
 DECIMAL_STEPS_PER_TOLERANCE = 10  # a written coordinate step well below the tolerance keeps shapes intact
 

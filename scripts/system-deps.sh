@@ -5,6 +5,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 mapfile -t wanted < <(grep -v '^\s*#' "$here/system-packages.txt" | sed '/^\s*$/d')
 if ! python3 -c 'import ensurepip' 2>/dev/null; then wanted+=(python3-venv); fi
+# the maps' front-end libraries come from the npm registry: Debian's npm only where the machine has none
+if ! command -v npm >/dev/null; then wanted+=(npm); fi
 missing=()
 for pkg in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -65,9 +65,7 @@ def test_tile_content_codes_and_filters(client, tmp_path):
     assert set(both["ref_date"]) == {"2025-03-31", "2025-06-30"}
     one = _read(_tile(client, "coverage", ref_date="2025-06-30"), tmp_path, "coverage")
     assert set(one["ref_date"]) == {"2025-06-30"} and len(one) * 2 == len(both)
-    gaps = _read(
-        _tile(client, "coverage", filter="ref_date = '2025-06-30' AND ftth_share < 0.5"), tmp_path, "coverage"
-    )
+    gaps = _read(_tile(client, "coverage", filter="ref_date = '2025-06-30' AND ftth_share < 0.5"), tmp_path, "coverage")
     assert 0 < len(gaps) < len(one) and (gaps["ftth_share"] < 0.5).all()
     assert _tile(client, "coverage", filter="cod_uts = 16").status_code == 400
 

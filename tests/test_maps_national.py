@@ -1,5 +1,5 @@
-"""The coverage map at the scale of Italy: every municipality of the national AGCOM file on one page that stays
-light (generalised for its extent, drawn on a canvas) and loads in a real browser."""
+"""The coverage map at the scale of Italy: every municipality of the national AGCOM file, drawn from the
+service's vector tiles (the page ships no municipal GeoJSON), in a real browser."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import pytest
 
 from geo.analysis import coverage
 from geo.ingest import agcom, boundaries, population
-from maps.browser import CHROMIUM, CHROMIUM_FLAGS, GEOJSON_FEATURES_JS, GEOJSON_LAYER_SIZES_JS
+from maps.browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.conftest import fresh_store
 from tests.served import require_chromium, serving
 
-NATIONAL_PAGE_LIMIT = 6_000_000  # bytes as generated; gzip sends about a sixth
+NATIONAL_PAGE_LIMIT = 700_000  # bytes: 107 province outlines remain; the municipalities come as tiles
 
 
 @pytest.fixture(scope="module")
@@ -38,33 +38,41 @@ def test_all_of_italy_on_one_light_page(italy):
     response = httpx.get(f"{base}/maps/coverage", timeout=120)
     assert response.status_code == 200
     html = response.text
-    assert len(html.encode()) < NATIONAL_PAGE_LIMIT
+    assert len(html.encode()) < NATIONAL_PAGE_LIMIT  # was 4.7 MB of GeoJSON
     assert not re.findall(r"(?:src|href)=[\"']https?://", html)
-    assert 'preferCanvas": true' in html or "preferCanvas: true" in html
-    # coordinates written to the precision the generalisation keeps (4 decimals ≈ 11 m at 650 m tolerance)
-    assert not re.search(r"\[\d+\.\d{5,}, \d+\.\d{5,}\]", html)
+    assert "/static/vectorgrid/Leaflet.VectorGrid.bundled.min.js" in html
+    assert "/collections/coverage/tiles/WebMercatorQuad/{z}/{x}/{y}?ref_date=" in html
+    assert '"pro_com_t": "' not in html  # no municipality travels inside the page
     one_province = httpx.get(f"{base}/maps/coverage?province=016", timeout=60).text
-    assert len(one_province.encode()) < len(html.encode()) / 10  # finer, but 243 of 7,890 municipalities
+    assert '"pro_com_t": "016024"' in one_province  # a province map (243 municipalities) keeps its GeoJSON
 
 
 def test_all_of_italy_draws_in_chromium(italy):
     from playwright.sync_api import sync_playwright
 
-    base, municipalities = italy
+    base, _ = italy
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         failures: list[str] = []
+        tiles: list[int] = []
         page.on("requestfailed", lambda r: failures.append(r.url))
+        page.on("response", lambda r: tiles.append(r.status) if "/tiles/WebMercatorQuad/" in r.url else None)
+        outside: list[str] = []
+        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(base) else None)
         page.goto(f"{base}/maps/coverage", wait_until="load")
-        page.wait_for_function(f"() => ({GEOJSON_FEATURES_JS})() >= {municipalities}", timeout=120_000)
-        counts = page.evaluate(GEOJSON_LAYER_SIZES_JS)
-        assert municipalities in counts
-        assert page.evaluate("() => document.querySelectorAll('path.leaflet-interactive').length") == 0  # canvas
+        page.wait_for_function("() => document.querySelectorAll('canvas.leaflet-tile').length >= 4", timeout=60_000)
+        page.wait_for_load_state("networkidle")
         bounds = page.evaluate(
             "() => { const b = Object.values(window).find(v => v instanceof L.Map).getBounds();"
             " return [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()]; }"
         )
         assert bounds[0] < 37.0 and bounds[2] > 46.5 and bounds[1] < 7.0 and bounds[3] > 18.0  # opens on Italy
-        assert failures == []
+        assert len(tiles) >= 4 and set(tiles) <= {200, 204} and 200 in tiles
+        assert page.locator("canvas.leaflet-tile").count() >= 4
+        page.mouse.click(640, 450)  # central Italy: a municipality's figures open
+        page.wait_for_selector(".leaflet-popup-content table", timeout=10_000)
+        popup = page.locator(".leaflet-popup-content").inner_text()
+        assert "Comune" in popup and "Quota FTTH" in popup and "%" in popup
+        assert failures == [] and outside == []
         browser.close()

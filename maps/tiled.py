@@ -1,0 +1,107 @@
+"""A choropleth drawn from the service's own vector tiles (Leaflet.VectorGrid, served by the app): a national map
+ships a few kilobytes of page and then only the tiles in view, instead of every municipality as GeoJSON.
+
+Popups are built as DOM nodes with ``textContent`` (never as HTML strings), so names from the data cannot run
+script; numbers are written the Italian way by the browser (``it-IT``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from folium.elements import JSCSSMixin
+from folium.map import Layer
+from jinja2 import Template
+
+from maps.assets import VECTORGRID_URL
+from maps.legend import Classes
+
+
+class TiledChoropleth(JSCSSMixin, Layer):
+    """Features of the tiles at ``url`` (layer ``layer``) filled by the classes of ``classes`` on property
+    ``value``; a click opens their ``fields`` (label, property, kind: text, percent, integer or label) in a popup,
+    where ``labels`` maps coded values of ``label`` fields to their Italian names."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function () {
+            // Leaflet 1.8 dropped fakeStop, which VectorGrid 1.3 calls on every click of an interactive tile
+            if (!L.DomEvent.fakeStop) { L.DomEvent.fakeStop = function () { return true; }; }
+            var classes = {{ this.classes|tojson }};
+            var fields = {{ this.fields|tojson }};
+            var labels = {{ this.labels|tojson }};
+            function colour(value) {
+                if (value === undefined || value === null) { return classes.missing; }
+                for (var i = 0; i < classes.bounds.length; i++) {
+                    if (value < classes.bounds[i]) { return classes.colours[i]; }
+                }
+                return classes.colours[classes.colours.length - 1];
+            }
+            function shown(kind, value) {
+                if (value === undefined || value === null || value === '') { return 'n.d.'; }
+                if (kind === 'percent') {
+                    return (value * 100).toLocaleString('it-IT', {maximumFractionDigits: 1}) + '%';
+                }
+                if (kind === 'integer') { return Number(value).toLocaleString('it-IT'); }
+                if (kind === 'label') {
+                    return String(value).split(';').filter(Boolean).map(function (v) {
+                        return labels[v] || v; }).join('; ');
+                }
+                return String(value);
+            }
+            var layer = L.vectorGrid.protobuf({{ this.url|tojson }}, {
+                rendererFactory: L.canvas.tile,
+                interactive: true,
+                maxNativeZoom: 14,
+                vectorTileLayerStyles: {
+                    {{ this.layer|tojson }}: function (p) {
+                        return {fill: true, fillColor: colour(p[{{ this.value|tojson }}]), fillOpacity: 0.75,
+                                color: '#555', weight: 0.5};
+                    }
+                }
+            });
+            layer.on('click', function (e) {
+                var table = document.createElement('table');
+                fields.forEach(function (field) {
+                    var row = table.insertRow(), head = document.createElement('th'), cell = row.insertCell(-1);
+                    head.textContent = field[0];
+                    head.style.textAlign = 'left';
+                    head.style.paddingRight = '8px';
+                    row.insertBefore(head, cell);
+                    cell.textContent = shown(field[2], e.layer.properties[field[1]]);
+                });
+                L.popup().setLatLng(e.latlng).setContent(table).openOn({{ this._parent.get_name() }});
+            });
+            return layer;
+        })();
+        {% if this.show %}{{ this.get_name() }}.addTo({{ this._parent.get_name() }});{% endif %}
+        {% endmacro %}
+        """
+    )
+    default_js: ClassVar[list[tuple[str, str]]] = [
+        ("vectorgrid", f"{VECTORGRID_URL}/Leaflet.VectorGrid.bundled.min.js")
+    ]
+
+    def __init__(
+        self,
+        url: str,
+        layer: str,
+        value: str,
+        classes: Classes,
+        fields: list[tuple[str, str, str]],
+        labels: dict[str, str],
+        name: str,
+    ) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=True)
+        self._name = "TiledChoropleth"
+        self.url = url
+        self.layer = layer
+        self.value = value
+        self.classes: dict[str, Any] = {
+            "bounds": [b if b != float("inf") else 1e308 for b in classes.bounds],
+            "colours": list(classes.colours),
+            "missing": classes.missing,
+        }
+        self.fields = [list(field) for field in fields]
+        self.labels = labels
