@@ -63,12 +63,17 @@ def coverage_map(
     if provinces is not None and not all(PROVINCE_CODE.fullmatch(code) for code in provinces):
         raise bad_request("province", f"{province!r} is not a list of 3-digit ISTAT province codes")
     tile_url = request.app.state.store.settings.map_tile_url
-    return _page(request, engine, lambda: coverage.build(engine, day, tile_url, provinces))
+    return _page(request, engine, lambda: coverage.build(engine, day, tile_url, provinces), ("date", "province"))
 
 
-def _page(request: Request, engine: Engine, build: Callable[[], str]) -> Response:
+def _page(request: Request, engine: Engine, build: Callable[[], str], accepted: tuple[str, ...] = ()) -> Response:
     """A map page, rendered once per data version (builders read through their own connections), with a
-    Content-Security-Policy that lets only its own scripts run."""
+    Content-Security-Policy that lets only its own scripts run. A parameter the page does not take is refused:
+    ignoring it would mislead the reader (and let any junk parameter make the service render a new page)."""
+    unknown = sorted(set(request.query_params) - set(accepted))
+    if unknown:
+        takes = f"this map takes {', '.join(accepted)}" if accepted else "this map takes no parameter"
+        raise bad_request(unknown[0], f"unknown parameter; {takes}")
     tile_url = request.app.state.store.settings.map_tile_url
 
     def render(_conn: object) -> Encoded:
@@ -94,7 +99,7 @@ def priorities(
     top: Annotated[int, Query(ge=1, le=5000, description="How many ranked targets")] = 100,
     run: Annotated[int | None, Query(ge=1, description="Priorities run (latest by default)")] = None,
 ) -> Response:
-    return _page(request, engine, lambda: schools_priorities.priorities_map(engine, run, top))
+    return _page(request, engine, lambda: schools_priorities.priorities_map(engine, run, top), ("top", "run"))
 
 
 @router.get("/maps/municipality/{code}", response_class=HTMLResponse, summary="One municipality with its layers")

@@ -275,7 +275,15 @@ def ingest_everything(
     sources: Annotated[Path | None, typer.Option(help="Folder of source files (default AREAVASTA_SOURCES_DIR)")] = None,
 ) -> None:
     """Load every layer found in the sources folder plus the offline boundaries and population."""
-    if not _ingest_everything(_settings(), sources):
+    settings = _settings()
+    folder = sources or settings.sources_dir
+    if not folder.is_dir():
+        _fail(
+            f"no sources folder {folder.resolve()}: put the official files there (see ../shared/data/README.md), "
+            "point AREAVASTA_SOURCES_DIR (or --sources) at a folder holding them, or run 'areavasta fetch' where "
+            "the network allows"
+        )
+    if not _ingest_everything(settings, folder):
         raise typer.Exit(1)
 
 

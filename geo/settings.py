@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from geo.reference import province_names
+
 AREA_VASTA_PROVINCES: tuple[str, ...] = ("016", "017", "019", "020")
 _PROVINCE_CODE = re.compile(r"^\d{3}$")
 
@@ -96,6 +98,14 @@ class Settings(BaseSettings):
         bad = [c for c in codes if not _PROVINCE_CODE.match(c)]
         if bad or not codes:
             raise ValueError(f"provinces must be 3-digit ISTAT codes separated by commas, or 'all'; got {value!r}")
+        known = province_names()
+        unknown = [c for c in codes if c not in known]
+        if unknown:
+            examples = ", ".join(f"{c} {known[c]}" for c in AREA_VASTA_PROVINCES)
+            raise ValueError(
+                f"unknown ISTAT province code(s) {', '.join(unknown)}; valid codes are 001–111 as listed in "
+                f"geo/reference/provinces.csv ({len(known)} provinces, e.g. {examples}), or 'all'"
+            )
         return codes
 
     @field_validator("cors_origins", mode="before")

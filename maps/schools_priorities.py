@@ -116,6 +116,13 @@ def schools_map(engine: Engine, municipality: str | None = None) -> str:
 
 def _priorities(engine: Engine, run: int | None, top: int, municipality: str | None) -> tuple[int, dict, bool]:
     with engine.connect() as conn:
+        if (
+            run is not None
+            and not conn.execute(
+                text("SELECT 1 FROM out.analysis_run WHERE id = :r AND kind = 'priorities'"), {"r": run}
+            ).first()
+        ):
+            raise MapError(f"no priorities run {run}; see /collections/priorities or 'areavasta runs'")
         run = run or latest_run(conn, "priorities")
         if run is None:
             raise MapError("no priorities run yet: run 'areavasta priorities'")

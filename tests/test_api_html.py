@@ -72,3 +72,15 @@ def test_chromium_draws_the_page_map_from_local_assets(results):
         browser.close()
     assert drawn == rows == 20
     assert not outside and not errors
+
+
+def test_map_pages_refuse_what_they_cannot_show(client):
+    missing = client.get("/maps/priorities", params={"run": 999})
+    assert missing.status_code == 404 and "no priorities run 999" in missing.json()["description"]
+    page = client.get("/maps/priorities?run=999", headers={"Accept": BROWSER_ACCEPT})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "La risorsa richiesta non esiste." in page.text and '<html lang="it">' in page.text
+    ignored = client.get("/maps/schools", params={"province": "016"})
+    assert ignored.status_code == 400 and ignored.json()["description"].startswith("province: unknown parameter")
+    junk = client.get("/maps/coverage", params={"x": "1"})
+    assert junk.status_code == 400 and "takes date, province" in junk.json()["description"]

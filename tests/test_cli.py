@@ -44,6 +44,23 @@ def test_bad_input_exits_non_zero_with_the_reason(env, tmp_path):
     assert bad_date.exit_code == 2 and "is not a date" in bad_date.output
 
 
+def test_ingest_all_on_a_missing_folder_names_it_and_the_ways_on(env, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "400")  # the whole path on one line
+    result = runner.invoke(app, ["ingest", "all", "--sources", str(tmp_path / "absent")])
+    assert result.exit_code == 1
+    flat = " ".join(result.output.split())
+    assert str(tmp_path / "absent") in flat and "AREAVASTA_SOURCES_DIR" in flat and "areavasta fetch" in flat
+    with env.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM meta.ingest_run")).scalar() == 0  # nothing was attempted
+
+
+def test_unknown_province_codes_are_refused_before_any_work(monkeypatch):
+    monkeypatch.setenv("AREAVASTA_PROVINCES", "016,999")
+    result = runner.invoke(app, ["db", "url"])
+    flat = " ".join(result.output.split())
+    assert result.exit_code == 1 and "unknown ISTAT province code(s) 999" in flat and "016 Bergamo" in flat
+
+
 def test_invalid_configuration_is_named(monkeypatch):
     monkeypatch.setenv("AREAVASTA_PROVINCES", "bergamo")
     result = runner.invoke(app, ["db", "url"])

@@ -3,6 +3,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from geo.reference import province_names
 from geo.settings import AREA_VASTA_PROVINCES, Settings
 
 
@@ -25,10 +26,20 @@ def test_environment_prefix(monkeypatch):
     assert settings.database_url == "postgresql+psycopg://u:p@db/x"
 
 
-@given(st.lists(st.integers(min_value=1, max_value=999), min_size=1, max_size=10))
+KNOWN = sorted(int(code) for code in province_names())
+
+
+@given(st.lists(st.sampled_from(KNOWN), min_size=1, max_size=10))
 def test_province_lists_are_padded_sorted_and_unique(codes):
     settings = Settings(provinces=",".join(str(c) for c in codes), _env_file=None)
     assert settings.provinces == tuple(sorted({f"{c:03d}" for c in codes}))
+
+
+@pytest.mark.parametrize("value", ["016,999", "000", "112", "105"])
+def test_unknown_province_codes_are_refused_with_the_valid_ones(value):
+    with pytest.raises(ValidationError, match=r"unknown ISTAT province code.*016 Bergamo.*provinces.csv|unknown"):
+        Settings(provinces=value, _env_file=None)
+    assert len(province_names()) == 107 and province_names()["019"] == "Cremona"
 
 
 @pytest.mark.parametrize("value", ["", "16,x", "1234", " , "])

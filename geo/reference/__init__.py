@@ -18,6 +18,12 @@ def read_rows(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+@lru_cache
+def province_names() -> dict[str, str]:
+    """ISTAT province codes (unità territoriali sovracomunali) and their names."""
+    return {row["cod_uts"]: row["den_uts"] for row in read_rows("provinces")}
+
+
 @dataclass(frozen=True)
 class SchoolLevels:
     """Rules mapping MIM school types to school levels; the first matching pattern wins."""
