@@ -14,36 +14,22 @@ from sqlalchemy import Engine
 from api.deps import get_engine
 from api.http import Encoded, cached
 from api.ogc.errors import bad_request, not_found
-from maps import coverage, schools_priorities
+from maps import coverage, landing, schools_priorities
 from maps.coverage import MapError
 from maps.page import content_security_policy
 
 router = APIRouter()
 PROVINCE_CODE = re.compile(r"\d{3}")
 
-INDEX = """<!doctype html><html lang="it"><head><meta charset="utf-8"><title>areavasta – mappe</title>
-<style>body{font:15px sans-serif;margin:2em;max-width:46em}li{margin:.4em 0}</style></head><body>
-<h1>areavasta – mappe e download</h1>
-<p>Banda ultralarga, scuole e strade delle province di Bergamo, Brescia, Cremona e Mantova.</p>
-<h2>Mappe</h2><ul>
-<li><a href="/maps/coverage">Copertura FTTH per comune</a> (con la variazione tra le date)</li>
-<li><a href="/maps/schools">Scuole e connettività</a></li>
-<li><a href="/maps/priorities">Priorità di intervento</a> (primi 100; <code>?top=N</code>)</li>
-<li>Un comune: <code>/maps/municipality/016024</code> (<a href="/maps/municipality/016024">Bergamo</a>)</li>
-</ul>
-<h2>Download</h2><ul>
-<li>Priorità di intervento: <a href="/downloads/priorities.xlsx">XLSX</a>, <a href="/downloads/priorities.csv">CSV</a>,
-<a href="/downloads/priorities.gpkg">GeoPackage</a>, <a href="/downloads/priorities.geojson">GeoJSON</a></li>
-<li>Copertura per comune: <a href="/collections/coverage/items?f=xlsx">XLSX</a>,
-<a href="/collections/coverage/items?f=csv">CSV</a>, <a href="/collections/coverage/items?f=gpkg">GeoPackage</a></li>
-<li><a href="/collections">Tutte le collezioni (OGC API - Features)</a> ·
-<a href="/catalog">Catalogo DCAT-AP_IT</a></li>
-</ul></body></html>"""
 
+@router.get("/maps/", response_class=HTMLResponse, summary="The planners' page: maps, loaded data, downloads")
+def index(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Response:
+    settings = request.app.state.store.settings
 
-@router.get("/maps/", response_class=HTMLResponse, summary="Index of the maps and downloads")
-def index() -> HTMLResponse:
-    return HTMLResponse(INDEX)
+    def render(_conn: object) -> Encoded:
+        return Encoded.of(landing.page(engine, settings), "text/html; charset=utf-8")
+
+    return cached(request, engine, render)
 
 
 @router.get("/maps/coverage", response_class=HTMLResponse, summary="FTTH coverage by municipality")

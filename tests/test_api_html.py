@@ -84,3 +84,16 @@ def test_map_pages_refuse_what_they_cannot_show(client):
     assert ignored.status_code == 400 and ignored.json()["description"].startswith("province: unknown parameter")
     junk = client.get("/maps/coverage", params={"x": "1"})
     assert junk.status_code == 400 and "takes date, province" in junk.json()["description"]
+
+
+def test_the_planners_page_says_what_is_loaded_and_what_is_missing(client, area_vasta):
+    page = client.get("/maps/").text
+    assert "Dati caricati" in page and "Reportistica_250630_Comuni.csv" in page and "30/06/2025" in page
+    assert "102.345" in page  # Infratel civic numbers, Italian thousands
+    assert "SINTETICO" in page  # the road network of the tests is synthetic, and says so
+    assert "Dati mancanti" not in page
+    with TestClient(create_app(area_vasta.settings)) as bare:
+        empty = bare.get("/maps/").text  # boundaries and population only
+    assert "Dati mancanti" in empty and "AGCOM Broadband Map" in empty.split("Dati mancanti")[1]
+    assert "areavasta ingest all" in empty and "areavasta fetch" in empty
+    assert "manca l'analisi" in empty or "manca l&#39;analisi" in empty

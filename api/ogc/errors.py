@@ -45,7 +45,8 @@ def _body(
 
 
 def install(app: FastAPI) -> None:
-    """Every error leaves as an OGC exception document, never as a stack trace."""
+    """Every error leaves as an OGC exception document, never as a stack trace (an unexpected one is turned into
+    its 500 document by ``api.protocol``, which also keeps the connection usable)."""
 
     @app.exception_handler(OGCError)
     async def ogc_error(request: Request, exc: OGCError) -> Response:
@@ -92,8 +93,3 @@ def install(app: FastAPI) -> None:
             "the data store is unreachable; try again shortly",
             {"Retry-After": RETRY_AFTER_S},
         )
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error", exc_info=exc)
-        return _body(500, "ServerError", "the service failed to answer this request")

@@ -1,0 +1,64 @@
+"""The planners' landing page (``/maps/``): the maps, what data are loaded (layer, source, reference date, rows,
+when, real or synthetic), what is missing and how to add it, and the downloads."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import Engine, text
+
+from geo.italian import number
+from geo.reference import province_names
+from geo.settings import Settings
+
+# the layers a planner expects, in reading order, with their Italian names
+LAYERS = {
+    "boundaries": "Confini comunali e provinciali (ISTAT)",
+    "population": "Popolazione residente (ISTAT)",
+    "agcom": "Famiglie raggiunte dalla rete fissa per comune (AGCOM Broadband Map)",
+    "infratel": "Civici senza >300 Mbit/s al 2028 (Infratel, Mappatura 2025)",
+    "popgrid": "Popolazione su griglia di 1 km (Eurostat, Censimento 2021)",
+    "schools": "Anagrafe delle scuole statali e paritarie (MIM)",
+    "geocoded_schools": "Scuole dell'infanzia geocodificate",
+    "settlements": "Località abitate (OpenStreetMap)",
+    "ookla": "Velocità misurate della banda larga fissa (Ookla)",
+    "roads": "Rete stradale",
+}
+LATEST_SQL = """
+SELECT DISTINCT ON (layer) split_part(layer, ':', 1) AS base, source, reference_date, rows_loaded, finished_at,
+       synthetic
+FROM meta.ingest_run WHERE status IN ('succeeded', 'unchanged')
+ORDER BY layer, finished_at DESC
+"""
+KINDS_SQL = "SELECT DISTINCT kind FROM out.analysis_run WHERE status = 'succeeded'"
+_environment = Environment(loader=PackageLoader("maps", "templates"), autoescape=select_autoescape(default=True))
+
+
+def page(engine: Engine, settings: Settings) -> str:
+    """The landing page for the store's current state."""
+    with engine.connect() as conn:
+        latest = list(conn.execute(text(LATEST_SQL)))  # one row per layer and part (state and paritarie schools)
+        kinds = set(conn.execute(text(KINDS_SQL)).scalars())
+    loaded = [
+        {
+            "label": label,
+            "source": PurePath(row.source).name,
+            "reference_date": f"{row.reference_date:%d/%m/%Y}" if row.reference_date else "—",
+            "rows": number(row.rows_loaded) if row.rows_loaded is not None else "—",
+            "finished": f"{row.finished_at:%d/%m/%Y %H:%M}" if row.finished_at else "—",
+            "synthetic": row.synthetic,
+        }
+        for layer, label in LAYERS.items()
+        for row in latest
+        if row.base == layer
+    ]
+    present = {row.base for row in latest}
+    names = province_names()
+    territory = ", ".join(names.get(code, code) for code in settings.provinces) if settings.provinces else "Italia"
+    return _environment.get_template("landing.html").render(
+        territory=territory,
+        loaded=loaded,
+        missing=[label for layer, label in LAYERS.items() if layer not in present],
+        ready={"coverage": "coverage" in kinds, "priorities": "priorities" in kinds},
+    )
