@@ -3,8 +3,9 @@ that a cached answer costs no store round trip.
 
 The listener reads the version right after LISTEN, then again after every notification (PostgreSQL sends them
 at the commit of a run). While it is not connected the version is unknown and every request reads it from the
-store, as before: a broken listener makes answers slower, never stale. The one window left is the delivery of a
-notification (well under a millisecond on one machine) after the writer's commit.
+store, as before: a broken listener makes answers slower, never stale. A commit made in this process (a job, a
+test) forgets the version at once, so the next request reads it; for writers in other processes the one window
+left is the delivery of the notification (well under a millisecond on one machine) after their commit.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import threading
 import time
 
 import psycopg
-from sqlalchemy import make_url
+from sqlalchemy import Engine, event, make_url
 
 from geo.db import data_version
 
 log = logging.getLogger(__name__)
 RETRY_S = 2.0
+SETTLE_S = 1.0  # after a local commit that sent no notification, read the version again once this has passed
 
 
 def conninfo(database_url: str) -> str:
@@ -34,16 +36,29 @@ class VersionWatch:
     def __init__(self, database_url: str) -> None:
         self._conninfo = conninfo(database_url)
         self._version: str | None = None
+        self._generation = 0  # moves at every local commit: a read begun before it may not be stored
+        self._committed_at = 0.0
         self._changed = threading.Condition()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="areavasta-version-watch", daemon=True)
 
     def start(self) -> None:
+        event.listen(Engine, "commit", self._local_commit)
         self._thread.start()
 
     def stop(self) -> None:
+        if event.contains(Engine, "commit", self._local_commit):
+            event.remove(Engine, "commit", self._local_commit)
         self._stop.set()
         self._thread.join(timeout=5)
+
+    def _local_commit(self, _conn: object) -> None:
+        # the event comes just before the commit itself: forget the version, and let the listener read it again
+        # on the commit's notification (or, for a commit that sent none, once it has surely completed)
+        with self._changed:
+            self._generation += 1
+            self._committed_at = time.monotonic()
+            self._version = None
 
     def current(self) -> str | None:
         return self._version
@@ -59,20 +74,27 @@ class VersionWatch:
                 self._changed.wait(remaining)
             return self._version
 
-    def _set(self, version: str | None) -> None:
+    def _set(self, version: str | None, generation: int | None = None) -> None:
         with self._changed:
-            self._version = version
+            if generation is None or generation == self._generation:
+                self._version = version
             self._changed.notify_all()
+
+    def _read(self, conn: psycopg.Connection) -> None:
+        generation = self._generation
+        self._set(conn.execute(data_version.SQL).fetchone()[0], generation)  # type: ignore[index]
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5) as conn:
                     conn.execute(f"LISTEN {data_version.CHANNEL}")
-                    self._set(conn.execute(data_version.SQL).fetchone()[0])  # type: ignore[index]
+                    self._read(conn)
                     while not self._stop.is_set():
-                        if list(conn.notifies(timeout=0.5, stop_after=1)):
-                            self._set(conn.execute(data_version.SQL).fetchone()[0])  # type: ignore[index]
+                        notified = bool(list(conn.notifies(timeout=0.5, stop_after=1)))
+                        settled = self._version is None and time.monotonic() - self._committed_at > SETTLE_S
+                        if notified or settled:
+                            self._read(conn)
             except Exception as exc:  # the store is down or restarting: fall back to reading per request
                 if self._version is not None:
                     log.warning("data version listener lost (%s); reading the version per request", exc)

@@ -64,6 +64,7 @@ def main() -> None:
         section("bench.priorities_model"),
         section("bench.api_load"),
         section("bench.cql_filters"),
+        section("bench.tiles_load"),
     ]
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AREAVASTA_")}
