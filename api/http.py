@@ -25,6 +25,11 @@ GZIP_FROM_BYTES = 1024  # smaller bodies gain nothing from compression
 GZIP_LEVEL = 6
 
 
+def base_url(request: Request) -> str:
+    """The service's address as the client reached it, without a trailing slash."""
+    return str(request.base_url).rstrip("/")
+
+
 def etag_of(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 

@@ -7,15 +7,16 @@ without parsing them again.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from sqlalchemy import Connection, Integer, Select, Text, and_, cast, func, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from api import jsonio
 from api.ogc import cql, spatial
-from api.ogc.collections import Collection, Identifier64
-from api.ogc.errors import bad_request
+from api.ogc.collections import COLLECTIONS, Collection, Identifier64
+from api.ogc.errors import bad_request, not_found
 from geo.analysis.runs import latest_run
 from geo.crs import CrsInfo
 
@@ -35,6 +36,17 @@ class ItemQuery:
     limit: int | None  # None: every matching feature (file downloads)
     offset: int
     run_id: int | None
+
+
+CollectionId = Annotated[str, Path(description="Collection id, e.g. municipalities", pattern=r"^[a-z][a-z0-9-]*$")]
+
+
+def collection_or_404(collection_id: str) -> Collection:
+    """The published collection with this id; a 404 document naming where to look otherwise."""
+    collection = COLLECTIONS.get(collection_id)
+    if collection is None:
+        raise not_found(f"no collection {collection_id!r}; see /collections")
+    return collection
 
 
 def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import Request
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from api.http import Encoded
+from api.http import Encoded, base_url
 from api.ogc.collections import Collection
 from geo import italian
 from maps.assets import LEAFLET_URL
@@ -39,17 +39,13 @@ def wants_html(request: Request, f: str | None) -> bool:
     return html >= 0 and (not json_types or html < min(json_types))
 
 
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
 def _render(request: Request, template: str, title: str, crumbs: list[dict[str, str]], **context: Any) -> Encoded:
     json_url = str(request.url.include_query_params(f="json"))
     alternates = [{"href": json_url, "type": "application/json", "label": "JSON"}]
     body = _environment.get_template(template).render(
         title=title,
         crumbs=crumbs,
-        base=_base(request),
+        base=base_url(request),
         leaflet=LEAFLET_URL,
         static=STATIC_URL,
         alternates=alternates,
@@ -59,7 +55,7 @@ def _render(request: Request, template: str, title: str, crumbs: list[dict[str, 
 
 
 def _crumbs(request: Request, collection: Collection | None = None, *more: dict[str, str]) -> list[dict[str, str]]:
-    base = _base(request)
+    base = base_url(request)
     crumbs = [{"href": f"{base}/collections?f=html", "title": "Collezioni"}]
     if collection is not None:
         crumbs.append({"href": f"{base}/collections/{collection.id}?f=html", "title": collection.title_it})
@@ -80,7 +76,7 @@ def landing(request: Request, document: dict[str, Any]) -> Encoded:
         for link in document["links"]
         if link["rel"] != "self"
     ]
-    links.append({"href": f"{_base(request)}/maps/", "label": "Mappe per la pianificazione", "type": "text/html"})
+    links.append({"href": f"{base_url(request)}/maps/", "label": "Mappe per la pianificazione", "type": "text/html"})
     description = (
         "Copertura in banda ultralarga, scuole e strade delle province di Bergamo, Brescia, Cremona e Mantova, "
         "come dati aperti OGC API - Features: per QGIS, GDAL e ogni client conforme, o da sfogliare qui."
@@ -96,7 +92,7 @@ def collections(request: Request, documents: list[dict[str, Any]], known: dict[s
     rows = [
         {
             "id": d["id"],
-            "href": f"{_base(request)}/collections/{d['id']}",
+            "href": f"{base_url(request)}/collections/{d['id']}",
             "title": known[d["id"]].title_it,
             "source": d.get("source", ""),
             "reference_date": d.get("referenceDate"),
@@ -116,7 +112,7 @@ def collection(request: Request, document: dict[str, Any], described: Collection
         else f"long. {italian.number(extent[0], 4)} – {italian.number(extent[2], 4)}, "
         f"lat. {italian.number(extent[1], 4)} – {italian.number(extent[3], 4)}"
     )
-    base = f"{_base(request)}/collections/{described.id}"
+    base = f"{base_url(request)}/collections/{described.id}"
     return _render(
         request,
         "collection.html",
@@ -153,7 +149,7 @@ def _display(value: Any) -> tuple[str, str]:
 
 
 def items(request: Request, described: Collection, page: dict[str, Any]) -> Encoded:
-    base = f"{_base(request)}/collections/{described.id}/items"
+    base = f"{base_url(request)}/collections/{described.id}/items"
     rows = []
     for feature in page["features"]:
         shown = {name: _display(value) for name, value in feature["properties"].items()}
@@ -189,7 +185,7 @@ def items(request: Request, described: Collection, page: dict[str, Any]) -> Enco
 
 def feature(request: Request, described: Collection, document: dict[str, Any]) -> Encoded:
     properties = [(name, *_display(value)) for name, value in document["properties"].items()]
-    crumb = {"href": f"{_base(request)}/collections/{described.id}/items?f=html", "title": "Elementi"}
+    crumb = {"href": f"{base_url(request)}/collections/{described.id}/items?f=html", "title": "Elementi"}
     return _render(
         request,
         "feature.html",

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Connection, Engine
 
 from api import downloads, jsonio
 from api.deps import get_engine
-from api.http import Encoded, cached
+from api.http import Encoded, base_url, cached
 from api.ogc import cql, features, html
 from api.ogc import crs as ogc_crs
 from api.ogc.collections import COLLECTIONS, Collection, reference_date
@@ -51,20 +51,6 @@ ITEM_PARAMETERS = {
 }
 
 
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
-def _collection(collection_id: str) -> Collection:
-    collection = COLLECTIONS.get(collection_id)
-    if collection is None:
-        raise not_found(f"no collection {collection_id!r}; see /collections")
-    return collection
-
-
-CollectionId = Annotated[str, Path(description="Collection id, e.g. municipalities", pattern=r"^[a-z][a-z0-9-]*$")]
-
-
 Format = Annotated[Literal["json", "html"] | None, Query(description="json, or html for a browser page")]
 
 
@@ -82,7 +68,7 @@ def landing(request: Request, f: Format = None) -> Response:
 
 
 def _landing(request: Request) -> dict[str, Any]:
-    base = _base(request)
+    base = base_url(request)
     return {
         "title": "areavasta",
         "description": "Broadband coverage, schools and roads of the provinces of Bergamo, Brescia, Cremona and "
@@ -108,7 +94,7 @@ def conformance(request: Request, f: Format = None) -> Response:
 
 
 def _describe(request: Request, conn: Connection, collection: Collection) -> dict[str, Any]:
-    base = f"{_base(request)}/collections/{collection.id}"
+    base = f"{base_url(request)}/collections/{collection.id}"
     extent = features.extent(conn, collection)
     return {
         "id": collection.id,
@@ -144,7 +130,7 @@ def _json(body: Any) -> Encoded:
 # Extents are aggregates over whole tables: built once per data version, then served from the cache.
 @router.get("/collections", summary="The collections", response_class=Response)
 def collections(request: Request, engine: Annotated[Engine, Depends(get_engine)], f: Format = None) -> Response:
-    base = _base(request)
+    base = base_url(request)
     as_html = html.wants_html(request, f)
 
     def build(conn: Connection) -> Encoded:
@@ -164,9 +150,12 @@ def collections(request: Request, engine: Annotated[Engine, Depends(get_engine)]
 
 @router.get("/collections/{collection_id}", summary="One collection", response_class=Response)
 def collection(
-    request: Request, collection_id: CollectionId, engine: Annotated[Engine, Depends(get_engine)], f: Format = None
+    request: Request,
+    collection_id: features.CollectionId,
+    engine: Annotated[Engine, Depends(get_engine)],
+    f: Format = None,
 ) -> Response:
-    described = _collection(collection_id)
+    described = features.collection_or_404(collection_id)
     as_html = html.wants_html(request, f)
 
     def build(conn: Connection) -> Encoded:
@@ -183,7 +172,7 @@ def _json_schema(request: Request, item: Collection, resource: str) -> dict[str,
     properties["geometry"] = {"format": "geometry-any", "title": "geometry", "x-ogc-role": "primary-geometry"}
     body = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"{_base(request)}/collections/{item.id}/{resource}",
+        "$id": f"{base_url(request)}/collections/{item.id}/{resource}",
         "type": "object",
         "title": item.title,
         "properties": properties,
@@ -195,8 +184,8 @@ def _json_schema(request: Request, item: Collection, resource: str) -> dict[str,
 @router.get(
     "/collections/{collection_id}/queryables", summary="Properties that filters may use", response_class=Response
 )
-def queryables(request: Request, collection_id: CollectionId, f: Format = None) -> Response:
-    item = _collection(collection_id)
+def queryables(request: Request, collection_id: features.CollectionId, f: Format = None) -> Response:
+    item = features.collection_or_404(collection_id)
     body = _json_schema(request, item, "queryables")
     if html.wants_html(request, f):
         return html.queryables(request, body, item).response(request)
@@ -204,8 +193,10 @@ def queryables(request: Request, collection_id: CollectionId, f: Format = None) 
 
 
 @router.get("/collections/{collection_id}/schema", summary="Properties of the features and their types")
-def schema(request: Request, collection_id: CollectionId) -> JSONResponse:
-    return JSONResponse(_json_schema(request, _collection(collection_id), "schema"), media_type=SCHEMA_JSON)
+def schema(request: Request, collection_id: features.CollectionId) -> JSONResponse:
+    return JSONResponse(
+        _json_schema(request, features.collection_or_404(collection_id), "schema"), media_type=SCHEMA_JSON
+    )
 
 
 def _page_link(request: Request, rel: str, offset: int) -> dict[str, str]:
@@ -216,7 +207,7 @@ def _page_link(request: Request, rel: str, offset: int) -> dict[str, str]:
 @router.get("/collections/{collection_id}/items", summary="Features of a collection", response_class=Response)
 def items(
     request: Request,
-    collection_id: CollectionId,
+    collection_id: features.CollectionId,
     engine: Annotated[Engine, Depends(get_engine)],
     limit: Annotated[int | None, Query(ge=1, description="Page size (default and maximum from the settings)")] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
@@ -232,7 +223,7 @@ def items(
         Literal["json", "geojson", "html", "csv", "xlsx", "gpkg"], Query(description="Output format")
     ] = "geojson",
 ) -> Response:
-    item = _collection(collection_id)
+    item = features.collection_or_404(collection_id)
     settings = request.app.state.store.settings
     is_file = f in downloads.FORMATS  # a file holds every matching feature unless a limit is given
     if limit is not None:
@@ -280,17 +271,17 @@ def items(
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature", response_class=Response)
 def item(
     request: Request,
-    collection_id: CollectionId,
+    collection_id: features.CollectionId,
     feature_id: str,
     engine: Annotated[Engine, Depends(get_engine)],
     crs: Annotated[str | None, Query()] = None,
     run: Annotated[int | None, Query(ge=1)] = None,
     f: Format = None,
 ) -> Response:
-    target = _collection(collection_id)
+    target = features.collection_or_404(collection_id)
     as_html = html.wants_html(request, f)
     output_crs = ogc_crs.parse(None if as_html else crs, "crs")
-    base = f"{_base(request)}/collections/{collection_id}"
+    base = f"{base_url(request)}/collections/{collection_id}"
 
     def build(conn: Connection) -> Encoded:
         found = features.fetch_item(conn, target, feature_id, output_crs, run)

@@ -11,29 +11,15 @@ from sqlalchemy import Connection, Engine
 
 from api import jsonio
 from api.deps import get_engine
-from api.http import Encoded, cached
+from api.http import Encoded, base_url, cached
 from api.ogc import crs as ogc_crs
 from api.ogc import features, tiles
-from api.ogc.collections import COLLECTIONS, Collection
-from api.ogc.errors import not_found
 
 router = APIRouter()
 
 TILE_PARAMETERS = {"filter", "filter-lang", "filter-crs", "run", "f"}
-CollectionId = Annotated[str, Path(description="Collection id, e.g. municipalities", pattern=r"^[a-z][a-z0-9-]*$")]
 TmsId = Annotated[str, Path(description="Tile matrix set, e.g. WebMercatorQuad", pattern=r"^[A-Za-z0-9_-]+$")]
 Coordinate = Annotated[int, Path(ge=0, le=2**30)]
-
-
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
-def _collection(collection_id: str) -> Collection:
-    collection = COLLECTIONS.get(collection_id)
-    if collection is None:
-        raise not_found(f"no collection {collection_id!r}; see /collections")
-    return collection
 
 
 def _json(body: object) -> Encoded:
@@ -42,7 +28,7 @@ def _json(body: object) -> Encoded:
 
 @router.get("/tileMatrixSets", summary="Tile matrix sets (grids) of the tiles", response_class=Response)
 def tile_matrix_sets(request: Request) -> Response:
-    return _json(tiles.tile_matrix_sets_document(_base(request))).response(request)
+    return _json(tiles.tile_matrix_sets_document(base_url(request))).response(request)
 
 
 @router.get("/tileMatrixSets/{tms_id}", summary="One tile matrix set", response_class=Response)
@@ -52,9 +38,9 @@ def tile_matrix_set(request: Request, tms_id: TmsId) -> Response:
 
 
 @router.get("/collections/{collection_id}/tiles", summary="Vector tilesets of a collection", response_class=Response)
-def tilesets(request: Request, collection_id: CollectionId) -> Response:
-    collection = _collection(collection_id)
-    base = _base(request)
+def tilesets(request: Request, collection_id: features.CollectionId) -> Response:
+    collection = features.collection_or_404(collection_id)
+    base = base_url(request)
     body = {
         "links": [{"href": f"{base}/collections/{collection.id}/tiles", "rel": "self", "type": "application/json"}],
         "tilesets": [
@@ -70,9 +56,9 @@ def tilesets(request: Request, collection_id: CollectionId) -> Response:
 
 
 @router.get("/collections/{collection_id}/tiles/{tms_id}", summary="Tileset metadata", response_class=Response)
-def tileset(request: Request, collection_id: CollectionId, tms_id: TmsId) -> Response:
-    collection, tms = _collection(collection_id), tiles.tile_matrix_set(tms_id)
-    return _json(tiles.tileset_document(_base(request), collection, tms)).response(request)
+def tileset(request: Request, collection_id: features.CollectionId, tms_id: TmsId) -> Response:
+    collection, tms = features.collection_or_404(collection_id), tiles.tile_matrix_set(tms_id)
+    return _json(tiles.tileset_document(base_url(request), collection, tms)).response(request)
 
 
 @router.get(
@@ -81,12 +67,15 @@ def tileset(request: Request, collection_id: CollectionId, tms_id: TmsId) -> Res
     response_class=Response,
 )
 def tilejson(
-    request: Request, collection_id: CollectionId, tms_id: TmsId, engine: Annotated[Engine, Depends(get_engine)]
+    request: Request,
+    collection_id: features.CollectionId,
+    tms_id: TmsId,
+    engine: Annotated[Engine, Depends(get_engine)],
 ) -> Response:
-    collection, tms = _collection(collection_id), tiles.tile_matrix_set(tms_id)
+    collection, tms = features.collection_or_404(collection_id), tiles.tile_matrix_set(tms_id)
 
     def build(conn: Connection) -> Encoded:
-        return _json(tiles.tilejson_document(_base(request), collection, tms, features.extent(conn, collection)))
+        return _json(tiles.tilejson_document(base_url(request), collection, tms, features.extent(conn, collection)))
 
     return cached(request, engine, build)
 
@@ -105,7 +94,7 @@ def tilejson(
 )
 def tile(
     request: Request,
-    collection_id: CollectionId,
+    collection_id: features.CollectionId,
     tms_id: TmsId,
     z: Coordinate,
     x: Coordinate,
@@ -117,7 +106,7 @@ def tile(
     run: Annotated[int | None, Query(ge=1, description="Analysis run (results collections; latest by default)")] = None,
     f: Annotated[Literal["mvt"], Query(description="Tile format")] = "mvt",
 ) -> Response:
-    collection = _collection(collection_id)
+    collection = features.collection_or_404(collection_id)
     where = tiles.address(tms_id, z, x, y)
     crs84 = ogc_crs.parse(None, "crs")
     query = features.ItemQuery(
