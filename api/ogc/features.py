@@ -164,7 +164,10 @@ def feature(row: Any, collection: Collection) -> str:
 def fetch_items(conn: Connection, collection: Collection, query: ItemQuery) -> tuple[list[str], int]:
     statement, count = items_statement(conn, collection, query)
     rows = conn.execute(statement).all()
-    matched = conn.execute(count).scalar_one()
+    if rows and query.limit is not None and len(rows) < query.limit:
+        matched = query.offset + len(rows)  # the last page: the count is known without asking for it
+    else:
+        matched = conn.execute(count).scalar_one()
     return [feature(row, collection) for row in rows], matched
 
 
