@@ -19,6 +19,7 @@ from maps.display import TILES_FROM, Display, measure
 from maps.legend import FTTH_SHARE, NEW_FTTH
 from maps.page import finish
 from maps.restyled import Restyled
+from maps.search import MunicipalitySearch
 from maps.tiled import TiledChoropleth
 
 SOURCE = "AGCOM Broadband Map; Infratel Mappatura 2025; ISTAT"
@@ -299,6 +300,7 @@ def _add_share(
         tooltip=folium.GeoJsonTooltip(["comune", "quota_ftth"], aliases=["Comune", "Quota FTTH"]),
         popup=folium.GeoJsonPopup(popup_fields, aliases=popup_aliases),
     ).add_to(m)
+    MunicipalitySearch(share).add_to(m)
     if len(days) > 1 and day != days[0]:
         Restyled(
             share,

@@ -202,3 +202,34 @@ def test_api_documentation_loads_offline(served, browser):
     assert failures == []
     assert all(url.startswith(base) or url.startswith("data:") for url in requests), requests
     page.close()
+
+
+def test_search_finds_a_municipality_by_name_or_code_and_opens_its_figures(served, browser):
+    _, base = served
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{base}/maps/coverage", wait_until="load")
+    page.wait_for_selector("path.leaflet-interactive")
+    box = page.locator("input[type=search]")
+    assert "comune" in box.get_attribute("placeholder").lower()
+
+    def search(text: str) -> tuple[str, list[float]]:
+        box.fill(text)
+        box.press("Enter")
+        popup = page.wait_for_selector(".leaflet-popup-content").inner_text()
+        bounds = page.evaluate(
+            "() => { const b = Object.values(window).find(v => v instanceof L.Map).getBounds();"
+            " return [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()]; }"
+        )
+        return popup, bounds
+
+    popup, (south, west, north, east) = search("cremona")
+    assert "Cremona" in popup and "019036" in popup
+    assert south < 45.13 < north and west < 10.02 < east and north - south < 0.5  # zoomed in on the city
+    popup, _ = search("016024")
+    assert "Bergamo" in popup
+    popup, _ = search("Sant'Omobono")  # an apostrophe, escaped for the popups, still matches
+    assert "Omobono" in popup
+    box.fill("Atlantide")
+    box.press("Enter")
+    assert "Nessun comune trovato" in page.locator(".areavasta-search-message").inner_text()
+    page.close()
