@@ -19,7 +19,7 @@ from maps.display import TILES_FROM, Display, measure
 from maps.legend import FTTH_SHARE, NEW_FTTH
 from maps.page import finish
 from maps.restyled import Restyled
-from maps.search import MunicipalitySearch
+from maps.search import MunicipalitySearch, RankedTable
 from maps.tiled import TiledChoropleth
 
 SOURCE = "AGCOM Broadband Map; Infratel Mappatura 2025; ISTAT"
@@ -31,7 +31,8 @@ SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_
         'pro_com_t', c.pro_com_t, 'comune', r.comune, 'famiglie', c.households,
         'famiglie_ftth', c.households_ftth, 'quota', c.ftth_share, 'civici', c.civici_unserved,
         'nuove', ch.households_newly_reached, 'classe', c.gap_class, 'anomalie', c.anomalies,
-        'quota_2030', c.ftth_share_2030, 'anno', c.full_ftth_year),
+        'quota_2030', c.ftth_share_2030, 'anno', c.full_ftth_year, 'senza', c.households_without_ftth,
+        'per_1000', c.civici_per_1000),
     'geometry', ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(r.geom, :tolerance), 4326), :decimals)::json
 ) ORDER BY c.pro_com_t), '[]'::json))
 FROM out.coverage_comune c
@@ -67,6 +68,16 @@ ANOMALY_LABELS = {
     "ftth_above_households": "famiglie FTTH oltre le famiglie residenti",
     "ftth_decrease": "famiglie FTTH in calo tra le due date",
 }
+
+
+# the ranked table: (short heading, full heading, position in the feature's "n" list, kind); the first sorts by
+# default, lowest first
+RANKED_COLUMNS = [
+    ("FTTH", "Quota di famiglie raggiunte da FTTH", 0, "percent"),
+    ("Senza FTTH", "Famiglie senza FTTH", 1, "integer"),
+    ("Civici/1.000", "Civici senza >300 Mbit/s al 2028 ogni 1.000 abitanti", 2, "decimal"),
+    ("FTTH 2030", "Quota FTTH a fine 2030 al ritmo osservato fra le date (base debole)", 3, "percent"),
+]
 
 
 class MapError(LookupError):
@@ -110,6 +121,8 @@ def _label(properties: dict[str, Any]) -> dict[str, Any]:
         "nuove_txt": txt(properties["nuove"]),
         "fill": FTTH_SHARE.colour(share),
         "fill_change": NEW_FTTH.colour(properties["nuove"]),
+        # numbers for the ranked table (sorting); None where unknown
+        "n": [share, properties["senza"], properties["per_1000"], outlook],
     }
 
 
@@ -301,6 +314,7 @@ def _add_share(
         popup=folium.GeoJsonPopup(popup_fields, aliases=popup_aliases),
     ).add_to(m)
     MunicipalitySearch(share).add_to(m)
+    RankedTable(share, RANKED_COLUMNS).add_to(m)
     if len(days) > 1 and day != days[0]:
         Restyled(
             share,

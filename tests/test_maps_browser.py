@@ -233,3 +233,38 @@ def test_search_finds_a_municipality_by_name_or_code_and_opens_its_figures(serve
     box.press("Enter")
     assert "Nessun comune trovato" in page.locator(".areavasta-search-message").inner_text()
     page.close()
+
+
+def test_ranked_table_beside_the_map_selects_both_ways(served, browser):
+    store, base = served
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(f"{base}/maps/coverage", wait_until="load")
+    page.wait_for_selector(".areavasta-ranked tbody tr")
+    assert "Comuni nella vista: 625" in page.locator(".areavasta-ranked").inner_text()
+    with store.engine.connect() as conn:
+        lowest = conn.execute(
+            text(
+                "SELECT comune FROM out.coverage_comune c JOIN ref.comune USING (pro_com_t) WHERE c.run_id = "
+                "(SELECT max(id) FROM out.analysis_run WHERE kind = 'coverage') AND ref_date = '2025-06-30' "
+                "AND ftth_share IS NOT NULL ORDER BY ftth_share, pro_com_t LIMIT 1"
+            )
+        ).scalar_one()
+    first = page.locator(".areavasta-ranked tbody tr").first
+    assert first.locator("td").first.inner_text() == lowest  # lowest FTTH share first
+    page.locator(".areavasta-ranked thead td", has_text="Senza FTTH").click()
+    figures = page.locator(".areavasta-ranked tbody tr td:nth-child(3)").all_inner_texts()[:5]
+    numbers = [int(v.replace(".", "")) for v in figures if v != "n.d."]
+    assert numbers == sorted(numbers)
+    page.locator(".areavasta-ranked thead td", has_text="Senza FTTH").click()  # again: highest first
+    figures = page.locator(".areavasta-ranked tbody tr td:nth-child(3)").all_inner_texts()[:5]
+    numbers = [int(v.replace(".", "")) for v in figures if v != "n.d."]
+    assert numbers == sorted(numbers, reverse=True) and numbers[0] > numbers[-1]
+    chosen = page.locator(".areavasta-ranked tbody tr").nth(1)
+    name = chosen.locator("td").first.inner_text()
+    chosen.click()  # a row selects the municipality on the map: its figures open
+    assert name in page.wait_for_selector(".leaflet-popup-content").inner_text()
+    page.wait_for_function(  # zoomed on it: fewer municipalities in view, the table follows
+        "() => !document.querySelector('.areavasta-ranked div').textContent.includes('vista: 625 ')"
+    )
+    assert page.locator(".areavasta-ranked tr.areavasta-selected td").first.inner_text() == name  # and its row
+    page.close()
