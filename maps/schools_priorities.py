@@ -15,7 +15,7 @@ from geo.italian import euro, number
 from maps.assets import offline_cluster, offline_map
 from maps.coverage import MapError, add_provinces, territory_display
 from maps.legend import Classes
-from maps.page import finish, popup_table
+from maps.page import Basemap, finish, popup_table
 
 # the order of the statuses of out.school_connectivity (gap, not_listed, unknown) in the legend and the markers
 SCHOOL_STATUSES = ("gap", "not_listed", "unknown")
@@ -103,7 +103,7 @@ def add_schools(m: folium.Map, schools: pd.DataFrame) -> None:
     offline_cluster("Scuole (raggruppate)", rows, SCHOOL_MARKER).add_to(m)
 
 
-def schools_map(engine: Engine, municipality: str | None = None) -> str:
+def schools_map(engine: Engine, municipality: str | None = None, basemap: Basemap | None = None) -> str:
     schools = _schools(engine, municipality)
     display = territory_display(engine)
     m = offline_map()
@@ -111,7 +111,8 @@ def schools_map(engine: Engine, municipality: str | None = None) -> str:
     add_provinces(m, engine, display)
     add_schools(m, schools)
     SCHOOL_STATUS.add_legend(m)
-    return finish(m, "Scuole e connettività", "MIM anagrafe scuole; Infratel Mappatura 2025; geocodifica napo/OSM")
+    source = "MIM anagrafe scuole; Infratel Mappatura 2025; geocodifica napo/OSM"
+    return finish(m, "Scuole e connettività", source, basemap)
 
 
 def _priorities(engine: Engine, run: int | None, top: int, municipality: str | None) -> tuple[int, dict, bool]:
@@ -222,7 +223,13 @@ def add_priorities(m: folium.Map, features: dict, synthetic: bool) -> None:
     targets.add_to(m)
 
 
-def priorities_map(engine: Engine, run: int | None = None, top: int = 100, municipality: str | None = None) -> str:
+def priorities_map(
+    engine: Engine,
+    run: int | None = None,
+    top: int = 100,
+    municipality: str | None = None,
+    basemap: Basemap | None = None,
+) -> str:
     run, features, synthetic = _priorities(engine, run, top, municipality)
     display = territory_display(engine)
     m = offline_map()
@@ -231,10 +238,10 @@ def priorities_map(engine: Engine, run: int | None = None, top: int = 100, munic
     add_priorities(m, features, synthetic)
     PRIORITY.add_legend(m)
     source = f"areavasta, priorità run {run}" + ("; rete stradale SINTETICA" if synthetic else "")
-    return finish(m, f"Priorità di intervento – run {run}", source)
+    return finish(m, f"Priorità di intervento – run {run}", source, basemap)
 
 
-def municipality_map(engine: Engine, code: str) -> str:
+def municipality_map(engine: Engine, code: str, basemap: Basemap | None = None) -> str:
     """One municipality: its boundary and figures, its schools, and its priority targets and routes."""
     with engine.connect() as conn:
         row = conn.execute(
@@ -277,4 +284,4 @@ def municipality_map(engine: Engine, code: str) -> str:
     add_provinces(m, engine, territory_display(engine))
     SCHOOL_STATUS.add_legend(m)
     m.fit_bounds(outline.get_bounds())
-    return finish(m, f"{row.comune} – banda ultralarga e scuole", "ISTAT; AGCOM; Infratel; MIM")
+    return finish(m, f"{row.comune} – banda ultralarga e scuole", "ISTAT; AGCOM; Infratel; MIM", basemap)

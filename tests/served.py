@@ -28,15 +28,17 @@ def require_chromium() -> None:
 
 
 @contextmanager
-def serving(database_url: str, access_log: Path | None = None) -> Iterator[str]:
+def serving(database_url: str, access_log: Path | None = None, **settings: str) -> Iterator[str]:
     """``areavasta serve`` on a free loopback port over ``database_url``; yields its base URL once healthy.
 
-    With ``access_log``, the server's log (one line per request, with its query string) is written there."""
+    With ``access_log``, the server's log (one line per request, with its query string) is written there;
+    ``settings`` are further ``AREAVASTA_*`` variables by their setting name (``basemap_url=…``)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AREAVASTA_")}
     env["AREAVASTA_DATABASE_URL"] = database_url
+    env.update({f"AREAVASTA_{name.upper()}": value for name, value in settings.items()})
     with open(access_log, "w+b") if access_log else tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
             [str(Path(sys.executable).with_name("areavasta")), "serve", "--port", str(port)],

@@ -268,3 +268,45 @@ def test_ranked_table_beside_the_map_selects_both_ways(served, browser):
     )
     assert page.locator(".areavasta-ranked tr.areavasta-selected td").first.inner_text() == name  # and its row
     page.close()
+
+
+def test_a_configured_basemap_is_drawn_from_its_tile_server(served, browser):
+    """With AREAVASTA_BASEMAP_URL on a loopback tile server, every map asks it for tiles (unset: see above)."""
+    import base64
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    pixel = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+    )
+    asked: list[str] = []
+
+    class Tiles(BaseHTTPRequestHandler):
+        def do_GET(self):
+            asked.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(pixel)))
+            self.end_headers()
+            self.wfile.write(pixel)
+
+        def log_message(self, *args):
+            pass
+
+    tiles = ThreadingHTTPServer(("127.0.0.1", 0), Tiles)
+    threading.Thread(target=tiles.serve_forever, daemon=True).start()
+    store, _ = served
+    template = f"http://127.0.0.1:{tiles.server_port}/{{z}}/{{x}}/{{y}}.png"
+    try:
+        with serving(store.settings.database_url, basemap_url=template, basemap_attribution="Prova") as base:
+            for path in ("/maps/coverage", "/maps/schools", "/maps/priorities"):
+                before = len(asked)
+                page = browser.new_page(viewport={"width": 1000, "height": 700})
+                page.goto(base + path, wait_until="load")
+                page.wait_for_function("() => document.querySelectorAll('img.leaflet-tile-loaded').length > 0")
+                assert len(asked) > before, path
+                assert "Prova" in page.locator(".leaflet-control-attribution").inner_text()
+                page.close()
+    finally:
+        tiles.shutdown()
+    assert all(re.fullmatch(r"/\d+/\d+/\d+\.png", p) for p in asked)
