@@ -284,3 +284,11 @@ def test_priority_collections_and_downloads(client):
         assert response.status_code == 200 and "attachment" in response.headers["content-disposition"]
     assert client.get("/downloads/priorities.pdf").status_code == 400
     assert client.get("/downloads/priorities.csv?run=99999").status_code == 404
+
+
+def test_civic_numbers_per_municipality_are_counts_or_unknown(client):
+    page = _items(client, "civics-unserved", limit=1000).json()
+    values = {f["id"]: f["properties"]["civici_unserved"] for f in page["features"]}
+    assert len(values) == 625
+    assert values["016088"] is None and values["017083"] is None  # Credaro and Incudine: not named by Infratel
+    assert values["016024"] == 470 and sum(v for v in values.values() if v is not None) == 102_345

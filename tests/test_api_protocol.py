@@ -90,3 +90,9 @@ def test_an_unexpected_error_ends_as_a_document_without_escaping_to_the_server(a
         assert response.status_code == 500
         assert response.json() == {"code": "ServerError", "description": "the service failed to answer this request"}
         assert client.get("/conformance").status_code == 200
+
+
+def test_civic_numbers_are_unknown_not_zero_without_an_infratel_list(client):
+    page = client.get("/collections/civics-unserved/items", params={"limit": 1000}).json()
+    assert page["numberMatched"] == 625  # boundaries only: no Infratel list loaded in this store
+    assert {f["properties"]["civici_unserved"] for f in page["features"]} == {None}

@@ -316,7 +316,8 @@ COLLECTIONS: dict[str, Collection] = {
         Collection(
             "civics-unserved",
             "Civic numbers without >300 Mbit/s by 2028 (per municipality)",
-            "The Infratel list has no coordinates: counts per municipality and class, on the municipal polygon.",
+            "The Infratel list has no coordinates: counts per municipality and class, on the municipal polygon; "
+            "null (unknown, not zero) for a municipality the list does not name, and for all while none is loaded.",
             _table(
                 "infratel_by_comune",
                 "cov",
