@@ -152,7 +152,10 @@ def add_provinces(m: folium.Map, engine: Engine, display: Display) -> None:
     if roads["features"]:
         name = "Strade principali" + (" (rete SINTETICA, non rilevata)" if synthetic else "")
         style = {"color": "#7f7f7f", "weight": 1.5, "opacity": 0.8}
-        folium.GeoJson(roads, name=name, style_function=lambda _f: style, interactive=False).add_to(m)
+        # a synthetic network is context a planner may switch on, never a default layer that looks surveyed
+        folium.GeoJson(roads, name=name, style_function=lambda _f: style, interactive=False, show=not synthetic).add_to(
+            m
+        )
     outline = {"fill": False, "color": "#222", "weight": 2.5}
     folium.GeoJson(provinces, name="Province", style_function=lambda _f: outline, interactive=False).add_to(m)
 

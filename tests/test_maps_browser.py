@@ -44,6 +44,8 @@ def test_coverage_map_in_chromium(served, browser):
     assert all(url.startswith(base) or url.startswith("data:") for url in requests), requests
     assert page.locator(".areavasta-legend").is_visible() and page.locator(".leaflet-control-scale").count() == 1
     assert "Strade principali (rete SINTETICA" in page.locator(".leaflet-control-layers").inner_text()
+    roads = page.locator(".leaflet-control-layers label", has_text="rete SINTETICA").locator("input")
+    assert not roads.is_checked()  # synthetic context is off until the planner switches it on
     point = page.evaluate(
         """() => {
             const map = Object.values(window).find(v => v instanceof L.Map);
