@@ -19,6 +19,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy import Connection, Engine
 
+from api import jsonio
 from geo.db import data_version
 
 GZIP_FROM_BYTES = 1024  # smaller bodies gain nothing from compression
@@ -44,6 +45,11 @@ class Encoded:
     etag: str
     _gzip: bytes | None = field(default=None, repr=False)
     status: int = 200  # 204 for an empty tile
+
+    @classmethod
+    def json(cls, body: object, media_type: str = "application/json") -> Encoded:
+        """A document the service encodes itself."""
+        return cls.of(jsonio.dumps(body), media_type)
 
     @classmethod
     def of(

@@ -58,7 +58,7 @@ def _document(request: Request, body: Any, f: str | None, page: Callable[[], Enc
     """The JSON document, or its HTML page for a browser."""
     if html.wants_html(request, f):
         return page().response(request)
-    return _json(body).response(request)
+    return Encoded.json(body).response(request)
 
 
 @router.get("/", summary="Landing page", response_class=Response)
@@ -123,10 +123,6 @@ def _describe(request: Request, conn: Connection, collection: Collection) -> dic
     }
 
 
-def _json(body: Any) -> Encoded:
-    return Encoded.of(jsonio.dumps(body), JSON)
-
-
 # Extents are aggregates over whole tables: built once per data version, then served from the cache.
 @router.get("/collections", summary="The collections", response_class=Response)
 def collections(request: Request, engine: Annotated[Engine, Depends(get_engine)], f: Format = None) -> Response:
@@ -137,7 +133,7 @@ def collections(request: Request, engine: Annotated[Engine, Depends(get_engine)]
         described = [_describe(request, conn, c) for c in COLLECTIONS.values()]
         if as_html:
             return html.collections(request, described, COLLECTIONS)
-        return _json(
+        return Encoded.json(
             {
                 "links": [{"href": f"{base}/collections", "rel": "self", "type": JSON}],
                 "crs": ogc_crs.supported_uris(),
@@ -160,7 +156,7 @@ def collection(
 
     def build(conn: Connection) -> Encoded:
         document = _describe(request, conn, described)
-        return html.collection(request, document, described) if as_html else _json(document)
+        return html.collection(request, document, described) if as_html else Encoded.json(document)
 
     return cached(request, engine, build, "html" if as_html else "")
 
@@ -189,7 +185,7 @@ def queryables(request: Request, collection_id: features.CollectionId, f: Format
     body = _json_schema(request, item, "queryables")
     if html.wants_html(request, f):
         return html.queryables(request, body, item).response(request)
-    return Encoded.of(jsonio.dumps(body), SCHEMA_JSON).response(request)
+    return Encoded.json(body, SCHEMA_JSON).response(request)
 
 
 @router.get("/collections/{collection_id}/schema", summary="Properties of the features and their types")
@@ -229,7 +225,7 @@ def items(
     if limit is not None:
         limit = min(limit, settings.items_max_limit)  # Part 1: a larger limit is served as the maximum
     extra = features.property_filters(request.query_params.multi_items(), item, ITEM_PARAMETERS)
-    as_html = f == "html" or (f == "geojson" and "f" not in request.query_params and html.wants_html(request, None))
+    as_html = html.wants_html(request, request.query_params.get("f"))  # f=html, or a browser with no f
     output_crs = ogc_crs.parse(None if as_html else crs, "crs")  # the page's map reads CRS84
     query = features.ItemQuery(
         bbox=features.parse_bbox(bbox),

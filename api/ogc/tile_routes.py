@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import Connection, Engine
 
-from api import jsonio
 from api.deps import get_engine
 from api.http import Encoded, base_url, cached
 from api.ogc import crs as ogc_crs
@@ -22,19 +21,15 @@ TmsId = Annotated[str, Path(description="Tile matrix set, e.g. WebMercatorQuad",
 Coordinate = Annotated[int, Path(ge=0, le=2**30)]
 
 
-def _json(body: object) -> Encoded:
-    return Encoded.of(jsonio.dumps(body), "application/json")
-
-
 @router.get("/tileMatrixSets", summary="Tile matrix sets (grids) of the tiles", response_class=Response)
 def tile_matrix_sets(request: Request) -> Response:
-    return _json(tiles.tile_matrix_sets_document(base_url(request))).response(request)
+    return Encoded.json(tiles.tile_matrix_sets_document(base_url(request))).response(request)
 
 
 @router.get("/tileMatrixSets/{tms_id}", summary="One tile matrix set", response_class=Response)
 def tile_matrix_set(request: Request, tms_id: TmsId) -> Response:
     tms = tiles.tile_matrix_set(tms_id)
-    return _json(tms.model_dump(exclude_none=True, mode="json")).response(request)
+    return Encoded.json(tms.model_dump(exclude_none=True, mode="json")).response(request)
 
 
 @router.get("/collections/{collection_id}/tiles", summary="Vector tilesets of a collection", response_class=Response)
@@ -52,13 +47,13 @@ def tilesets(request: Request, collection_id: features.CollectionId) -> Response
             for t in tiles.TILE_MATRIX_SETS
         ],
     }
-    return _json(body).response(request)
+    return Encoded.json(body).response(request)
 
 
 @router.get("/collections/{collection_id}/tiles/{tms_id}", summary="Tileset metadata", response_class=Response)
 def tileset(request: Request, collection_id: features.CollectionId, tms_id: TmsId) -> Response:
     collection, tms = features.collection_or_404(collection_id), tiles.tile_matrix_set(tms_id)
-    return _json(tiles.tileset_document(base_url(request), collection, tms)).response(request)
+    return Encoded.json(tiles.tileset_document(base_url(request), collection, tms)).response(request)
 
 
 @router.get(
@@ -75,7 +70,9 @@ def tilejson(
     collection, tms = features.collection_or_404(collection_id), tiles.tile_matrix_set(tms_id)
 
     def build(conn: Connection) -> Encoded:
-        return _json(tiles.tilejson_document(base_url(request), collection, tms, features.extent(conn, collection)))
+        return Encoded.json(
+            tiles.tilejson_document(base_url(request), collection, tms, features.extent(conn, collection))
+        )
 
     return cached(request, engine, build)
 
