@@ -28,6 +28,8 @@ from maps.assets import (
     JQUERY_URL,
     LEAFLET_DIR,
     LEAFLET_URL,
+    MAPS_DIR,
+    MAPS_URL,
     VECTORGRID_DIR,
     VECTORGRID_URL,
 )
@@ -71,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs.router, tags=["jobs"])
     app.include_router(maps.router, tags=["maps"], dependencies=reading)
     app.mount(LEAFLET_URL, StaticFiles(directory=LEAFLET_DIR), name="leaflet")
+    app.mount(MAPS_URL, StaticFiles(directory=MAPS_DIR), name="maps")
     app.mount(CLUSTER_URL, StaticFiles(directory=CLUSTER_DIR), name="markercluster")
     app.mount(JQUERY_URL, StaticFiles(directory=JQUERY_DIR), name="jquery")
     # present after `make install` (npm); without it only the national tiled map lacks its script

@@ -19,6 +19,9 @@ CLUSTER_URL = "/static/markercluster"
 # installed from the npm registry by `make install` (maps/vendor/package.json)
 VECTORGRID_DIR = Path(__file__).parent / "vendor" / "node_modules" / "leaflet.vectorgrid" / "dist"
 VECTORGRID_URL = "/static/vectorgrid"
+# the maps' own script: search, ranked table, page controls, legends and labels shared by every map
+MAPS_DIR = Path(__file__).parent / "static"
+MAPS_URL = "/static/maps"
 
 
 def offline_map(canvas: bool = False, **options: object) -> folium.Map:

@@ -1,0 +1,1 @@
+/* the maps' shared script (filled in the next commit) */
