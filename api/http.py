@@ -74,8 +74,10 @@ class Encoded:
         if self.status == 204:
             return Response(status_code=204, headers=headers)
         if compress:
-            return Response(self.gzipped(), media_type=self.media_type, headers={**headers, "Content-Encoding": "gzip"})
-        return Response(self.body, media_type=self.media_type, headers=headers)
+            return Response(
+                self.gzipped(), self.status, {**headers, "Content-Encoding": "gzip"}, media_type=self.media_type
+            )
+        return Response(self.body, self.status, headers, media_type=self.media_type)
 
 
 def accepts_gzip(header: str) -> bool:
