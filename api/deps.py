@@ -22,7 +22,7 @@ class StoreState:
         self._engine: Engine | None = None
         self.watch: VersionWatch | None = None
         self._lock = threading.Lock()
-        self.cache = ResponseCache(settings.response_cache_mb * 2**20)
+        self.cache = ResponseCache(settings.response_cache_mb * 2**20, settings.response_cache_entries)
         # jobs run one at a time: two ingests must not race for the same tables
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="areavasta-job")
 

@@ -3,7 +3,8 @@ stored bytes, gzipped once, with a strong ETag and 304 answers to conditional re
 
 The key is the request URL plus the data version, which moves whenever an ingest or analysis run finishes; the
 version is read before the data, so a page built while a run finishes is filed under the older version and never
-served after it. Entries are evicted least recently used beyond the configured size.
+served after it. Entries are evicted least recently used beyond the configured size and number; error answers are
+built for each request and never kept.
 """
 
 from __future__ import annotations
@@ -45,6 +46,17 @@ class Encoded:
     etag: str
     _gzip: bytes | None = field(default=None, repr=False)
     status: int = 200  # 204 for an empty tile
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes it holds: body, gzip form (once made) and headers."""
+        headers = sum(len(k) + len(v) for k, v in self.headers.items())
+        return len(self.body) + (len(self._gzip) if self._gzip is not None else 0) + headers
+
+    @property
+    def cacheable(self) -> bool:
+        """Success answers only: an error page kept per URL would let invented URLs fill the memory."""
+        return self.status < 400
 
     @classmethod
     def json(cls, body: object, media_type: str = "application/json") -> Encoded:
@@ -99,39 +111,59 @@ def accepts_gzip(header: str) -> bool:
 
 
 class ResponseCache:
-    """Encoded responses by key, least recently used evicted beyond ``max_bytes`` (0: nothing is kept)."""
+    """Encoded successful responses by key, least recently used evicted beyond ``max_bytes`` or ``max_entries``
+    (0 bytes: nothing is kept).
 
-    def __init__(self, max_bytes: int) -> None:
+    An entry's size counts its key (the URL, which a client chooses) and its gzip form as well as its body, so
+    that many long distinct URLs cannot grow memory past the bound; error answers are never kept (a client could
+    otherwise file one per URL it invents).
+    """
+
+    def __init__(self, max_bytes: int, max_entries: int | None = None) -> None:
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[tuple[str, str], Encoded] = OrderedDict()
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[str, str], tuple[Encoded, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
         self._building: dict[tuple[str, str], threading.Lock] = {}
 
+    @property
+    def _most_entries(self) -> int:
+        return len(self._entries) if self.max_entries is None else self.max_entries
+
+    @property
+    def held_bytes(self) -> int:
+        return self._bytes
+
     def get(self, key: tuple[str, str]) -> Encoded | None:
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-            return entry
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            self._entries.move_to_end(key)
+            return found[0]
 
     def put(self, key: tuple[str, str], entry: Encoded) -> Encoded:
-        size = len(entry.body)
+        if not entry.cacheable:
+            return entry
+        if len(entry.body) >= GZIP_FROM_BYTES:
+            entry.gzipped()  # compressed now, so that its size is counted (nearly every client asks for it)
+        size = entry_size(key, entry)
         if size > self.max_bytes:
             return entry
         with self._lock:
             if key in self._entries:
-                return self._entries[key]
-            self._entries[key] = entry
+                return self._entries[key][0]
+            self._entries[key] = (entry, size)
             self._bytes += size
-            while self._bytes > self.max_bytes:
-                _, evicted = self._entries.popitem(last=False)
-                self._bytes -= len(evicted.body)
+            while self._bytes > self.max_bytes or len(self._entries) > self._most_entries:
+                _, (_, evicted) = self._entries.popitem(last=False)
+                self._bytes -= evicted
         return entry
 
     def get_or_build(self, key: tuple[str, str], build: Callable[[], Encoded]) -> Encoded:
         """The stored entry, or the one ``build`` makes; concurrent requests for one key build it once."""
-        if self.max_bytes == 0:
+        if self.max_bytes == 0 or self.max_entries == 0:
             return build()
         entry = self.get(key)
         if entry is not None:
@@ -148,6 +180,14 @@ class ResponseCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+ENTRY_OVERHEAD_BYTES = 512  # the Python objects around an entry's bytes (dicts, headers, tuples)
+
+
+def entry_size(key: tuple[str, str], entry: Encoded) -> int:
+    """The memory an entry holds: its key (a URL the client chose) and its bytes."""
+    return ENTRY_OVERHEAD_BYTES + len(key[0]) + len(key[1]) + entry.nbytes
 
 
 def cached(request: Request, engine: Engine, build: Callable[[Connection], Encoded], variant: str = "") -> Response:

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     response_cache_mb: int = Field(
         default=256, ge=0, description="Memory for pre-encoded API responses and map pages (0: build every time)."
     )
+    response_cache_entries: int = Field(
+        default=10_000, ge=0, description="Most pre-encoded responses kept at once, whatever their size."
+    )
     public_read: bool = Field(default=True, description="Serve the open data without a key (false: viewer key).")
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         default=("*",), description="Origins allowed to read the API from a browser (comma-separated; '*' = any)."

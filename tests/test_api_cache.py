@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import event
 
 from api.app import create_app
-from api.http import Encoded, ResponseCache, accepts_gzip
+from api.http import Encoded, ResponseCache, accepts_gzip, entry_size
 from api.version_watch import conninfo
 from geo.analysis import coverage
 from geo.ingest import boundaries
@@ -73,18 +73,32 @@ def test_coverage_analysis_invalidates_the_map_page(layers):
         assert client.get("/maps/coverage").headers["etag"] != first.headers["etag"]
 
 
-@given(st.lists(st.tuples(st.integers(0, 20), st.integers(0, 300)), max_size=60), st.integers(0, 1000))
-def test_the_cache_never_holds_more_than_its_size_and_keeps_the_newest(puts, max_bytes):
-    cache = ResponseCache(max_bytes)
-    for key, size in puts:
+@given(
+    st.lists(st.tuples(st.integers(0, 20), st.integers(0, 3000), st.integers(0, 300)), max_size=60),
+    st.integers(0, 20_000),
+    st.integers(1, 10),
+)
+def test_the_cache_never_holds_more_than_its_size_and_keeps_the_newest(puts, max_bytes, max_entries):
+    cache = ResponseCache(max_bytes, max_entries)
+    for key, size, url_length in puts:
         entry = Encoded.of(b"x" * size, "text/plain")
-        cache.put(("v", str(key)), entry)
-        held = sum(len(e.body) for e in cache._entries.values())
-        assert held <= max_bytes
-        if size <= max_bytes:
-            assert cache.get(("v", str(key))) is not None  # the newest entry always fits
-    for entry in cache._entries.values():
+        stored_key = ("v", f"{key}{'u' * url_length}")
+        cache.put(stored_key, entry)
+        held = sum(entry_size(k, e) for k, (e, _) in cache._entries.items())
+        assert held == cache.held_bytes <= max_bytes and len(cache) <= max_entries
+        if entry_size(stored_key, entry) <= max_bytes:
+            assert cache.get(stored_key) is not None  # the newest entry always fits
+    for entry, _ in cache._entries.values():
         assert gzip.decompress(entry.gzipped()) == entry.body
+
+
+def test_error_answers_are_never_kept():
+    cache = ResponseCache(1 << 20, 100)
+    for status in (400, 404, 500, 503):
+        cache.get_or_build(("v", f"/x{status}"), lambda s=status: Encoded.of(b"{}", "application/json", status=s))
+    assert len(cache) == 0 and cache.held_bytes == 0
+    cache.get_or_build(("v", "/tile"), lambda: Encoded.of(b"", "application/vnd.mapbox-vector-tile", status=204))
+    assert len(cache) == 1  # an empty tile is an answer, not an error
 
 
 def test_concurrent_requests_for_one_page_build_it_once():
@@ -110,15 +124,29 @@ def test_concurrent_requests_for_one_page_build_it_once():
 
 
 def test_client_errors_leave_nothing_behind(area_vasta):
-    """Thousands of distinct bad URLs: no entry, no lock, no memory kept for any of them."""
+    """2,000 distinct bad URLs of about 20 KB each (400 and 404): no entry, no lock, no byte kept for any of them."""
     app = create_app(area_vasta.settings)
+    padding = "x" * 20_000
     with TestClient(app) as client:
+        assert client.get("/collections/provinces/items").status_code == 200
         cache = app.state.store.cache
-        before = len(cache)
-        for i in range(300):
-            assert client.get(f"/collections/provinces/items/{'x' * 200}{i}").status_code == 404
-            assert client.get(f"/collections/provinces/items?limit=abc{i}").status_code in (400, 422)
-        assert len(cache) == before and cache._building == {}
+        before, held = len(cache), cache.held_bytes
+        statuses: dict[int, int] = {}
+        for i in range(1000):
+            for url in (f"/collections/provinces/items/{padding}{i}", f"/collections/provinces/items?{padding}{i}=1"):
+                status = client.get(url).status_code
+                statuses[status] = statuses.get(status, 0) + 1
+        assert statuses == {404: 1000, 400: 1000}
+        assert (len(cache), cache.held_bytes) == (before, held) and cache._building == {}
+
+
+def test_distinct_good_urls_are_bounded_by_the_entry_setting(area_vasta):
+    settings = area_vasta.settings.model_copy(update={"response_cache_entries": 20})
+    app = create_app(settings)
+    with TestClient(app) as client:
+        for limit in range(1, 101):
+            assert client.get(f"/collections/provinces/items?limit={limit}").status_code == 200
+        assert len(app.state.store.cache) == 20
 
 
 @pytest.mark.parametrize(
