@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from api.deps import get_engine
 from api.http import Encoded, cached
-from api.ogc.errors import bad_request, not_found
+from api.ogc.errors import bad_request
 from maps import coverage, landing, schools_priorities
 from maps.coverage import MapError
 from maps.page import Basemap, content_security_policy
@@ -37,19 +37,26 @@ def coverage_map(
     request: Request,
     engine: Annotated[Engine, Depends(get_engine)],
     date: Annotated[str | None, Query(description="AGCOM reference date YYYY-MM-DD (latest by default)")] = None,
-    province: Annotated[
-        str | None, Query(description="ISTAT province codes, comma-separated (all loaded by default)")
-    ] = None,
+    province: Annotated[str | None, PROVINCES_QUERY] = None,
 ) -> Response:
     try:
         day = dt.date.fromisoformat(date) if date else None
     except ValueError as exc:
         raise bad_request("date", f"{date!r} is not a date YYYY-MM-DD") from exc
+    provinces = _provinces(province)
+    basemap = _basemap(request)
+    return _page(request, engine, lambda: coverage.build(engine, day, basemap, provinces), ("date", "province"))
+
+
+PROVINCES_QUERY = Query(description="ISTAT province codes, comma-separated (all loaded by default)")
+
+
+def _provinces(province: str | None) -> tuple[str, ...] | None:
+    """The province codes of a map's ``province`` parameter (None: all loaded)."""
     provinces = tuple(code.strip() for code in province.split(",")) if province else None
     if provinces is not None and not all(PROVINCE_CODE.fullmatch(code) for code in provinces):
         raise bad_request("province", f"{province!r} is not a list of 3-digit ISTAT province codes")
-    basemap = _basemap(request)
-    return _page(request, engine, lambda: coverage.build(engine, day, basemap, provinces), ("date", "province"))
+    return provinces
 
 
 def _basemap(request: Request) -> Basemap | None:
@@ -71,7 +78,8 @@ def _page(request: Request, engine: Engine, build: Callable[[], str], accepted: 
         try:
             page = build()
         except MapError as exc:
-            raise not_found(str(exc)) from exc
+            # a page for the planner: why, what is missing and the commands that add it
+            return Encoded.of(landing.unavailable(engine, str(exc)), "text/html; charset=utf-8", status=404)
         policy = content_security_policy(page, tile_url)
         return Encoded.of(page, "text/html; charset=utf-8", {"Content-Security-Policy": policy})
 
@@ -79,9 +87,24 @@ def _page(request: Request, engine: Engine, build: Callable[[], str], accepted: 
 
 
 @router.get("/maps/schools", response_class=HTMLResponse, summary="Schools by connectivity status")
-def schools(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Response:
+def schools(
+    request: Request,
+    engine: Annotated[Engine, Depends(get_engine)],
+    province: Annotated[str | None, PROVINCES_QUERY] = None,
+    level: Annotated[
+        str | None, Query(description=f"School level: {', '.join(schools_priorities.LEVELS)} (all by default)")
+    ] = None,
+) -> Response:
+    provinces = _provinces(province)
+    if level is not None and level not in schools_priorities.LEVELS:
+        raise bad_request("level", f"{level!r} is not a school level; levels: {', '.join(schools_priorities.LEVELS)}")
     basemap = _basemap(request)
-    return _page(request, engine, lambda: schools_priorities.schools_map(engine, basemap=basemap))
+    return _page(
+        request,
+        engine,
+        lambda: schools_priorities.schools_map(engine, provinces, level, basemap),
+        ("province", "level"),
+    )
 
 
 @router.get("/maps/priorities", response_class=HTMLResponse, summary="Ranked targets and routes of a run")

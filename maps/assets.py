@@ -22,6 +22,7 @@ VECTORGRID_URL = "/static/vectorgrid"
 # the maps' own script: search, ranked table, page controls, legends and labels shared by every map
 MAPS_DIR = Path(__file__).parent / "static"
 MAPS_URL = "/static/maps"
+SHARED_SCRIPT = ("areavasta", f"{MAPS_URL}/areavasta.js")
 
 
 def offline_map(canvas: bool = False, **options: object) -> folium.Map:
@@ -36,10 +37,10 @@ def offline_map(canvas: bool = False, **options: object) -> folium.Map:
     return m
 
 
-def offline_cluster(name: str, rows: list[list], callback: str) -> FastMarkerCluster:
-    """Clustered markers built in the browser from compact ``rows`` by ``callback``, with the locally served
-    Leaflet.markercluster."""
-    cluster = FastMarkerCluster(rows, callback=callback, name=name)
+def offline_cluster(name: str, rows: list[list], callback: str, icon: str | None = None) -> FastMarkerCluster:
+    """Clustered markers built in the browser from compact ``rows`` by ``callback`` (groups drawn by ``icon``,
+    a JavaScript function), with the locally served Leaflet.markercluster."""
+    cluster = FastMarkerCluster(rows, callback=callback, name=name, icon_create_function=icon)
     cluster.default_js = [("markerclusterjs", f"{CLUSTER_URL}/leaflet.markercluster.js")]
     cluster.default_css = [
         ("markerclustercss", f"{CLUSTER_URL}/MarkerCluster.css"),

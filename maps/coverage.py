@@ -15,11 +15,12 @@ from geo.analysis.runs import latest_run
 from geo.italian import number
 from geo.reference import gap_classes
 from maps.assets import offline_map
+from maps.controls import Choice, Choices, Column, MunicipalityPanel
 from maps.display import TILES_FROM, Display, measure
+from maps.labels import add_labels
 from maps.legend import FTTH_SHARE, NEW_FTTH
 from maps.page import Basemap, finish
 from maps.restyled import Restyled
-from maps.search import MunicipalitySearch, RankedTable
 from maps.tiled import TiledChoropleth
 
 SOURCE = "AGCOM Broadband Map; Infratel Mappatura 2025; ISTAT"
@@ -32,14 +33,30 @@ SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_
         'famiglie_ftth', c.households_ftth, 'quota', c.ftth_share, 'civici', c.civici_unserved,
         'nuove', ch.households_newly_reached, 'classe', c.gap_class, 'anomalie', c.anomalies,
         'quota_2030', c.ftth_share_2030, 'anno', c.full_ftth_year, 'senza', c.households_without_ftth,
-        'per_1000', c.civici_per_1000),
+        'per_1000', c.civici_per_1000, 'scuole_divario', CASE WHEN l.loaded THEN coalesce(sc.gap, 0) END),
     'geometry', ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(r.geom, :tolerance), 4326), :decimals)::json
 ) ORDER BY c.pro_com_t), '[]'::json))
 FROM out.coverage_comune c
 JOIN ref.comune r USING (pro_com_t)
 LEFT JOIN out.coverage_change ch
   ON ch.run_id = c.run_id AND ch.level = 'municipality' AND ch.code = c.pro_com_t AND ch.to_date = c.ref_date
+LEFT JOIN (
+    SELECT s.pro_com_t, count(*) FILTER (WHERE k.status = 'gap') AS gap
+    FROM out.school_connectivity k JOIN school.scuola s USING (codicescuola) WHERE k.run_id = :run GROUP BY 1
+) sc ON sc.pro_com_t = c.pro_com_t
+-- a municipality with no school has none in the gap, but only while schools are loaded at all (else: unknown)
+CROSS JOIN (SELECT EXISTS (SELECT 1 FROM out.school_connectivity WHERE run_id = :run) AS loaded) l
 WHERE c.run_id = :run AND c.ref_date = :day AND (CAST(:provinces AS text[]) IS NULL OR c.cod_uts = ANY(:provinces))
+"""
+# the municipalities of a tiled map, for its search and ranked table: code, name, bounds in degrees, figures
+INDEX_SQL = """
+SELECT c.pro_com_t, r.comune, ST_YMin(b), ST_XMin(b), ST_YMax(b), ST_XMax(b),
+       c.ftth_share, c.households_without_ftth, c.civici_per_1000, c.ftth_share_2030
+FROM out.coverage_comune c
+JOIN ref.comune r USING (pro_com_t)
+CROSS JOIN LATERAL (SELECT ST_Transform(ST_Envelope(r.geom), 4326)::box2d AS b) e
+WHERE c.run_id = :run AND c.ref_date = :day AND (CAST(:provinces AS text[]) IS NULL OR c.cod_uts = ANY(:provinces))
+ORDER BY c.pro_com_t
 """
 SHOWN_SQL = """
 SELECT r.geom FROM out.coverage_comune c JOIN ref.comune r USING (pro_com_t)
@@ -70,25 +87,37 @@ ANOMALY_LABELS = {
 }
 
 
-# the ranked table: (short heading, full heading, position in the feature's "n" list, kind); the first sorts by
-# default, lowest first
-RANKED_COLUMNS = [
-    ("FTTH", "Quota di famiglie raggiunte da FTTH", 0, "percent"),
-    ("Senza FTTH", "Famiglie senza FTTH", 1, "integer"),
-    ("Civici/1.000", "Civici senza >300 Mbit/s al 2028 ogni 1.000 abitanti", 2, "decimal"),
-    ("FTTH 2030", "Quota FTTH a fine 2030 al ritmo osservato fra le date (base debole)", 3, "percent"),
+# the ranked table: (short heading, full heading, position in the feature's "n" list, kind, the worse end); the
+# first sorts by default, worst first
+RANKED_COLUMNS: list[Column] = [
+    ("FTTH", "Quota di famiglie raggiunte da FTTH", 0, "percent", "low"),
+    ("Senza FTTH", "Famiglie senza FTTH", 1, "integer", "high"),
+    ("Civici/1.000", "Civici senza >300 Mbit/s al 2028 ogni 1.000 abitanti", 2, "decimal", "high"),
+    ("FTTH 2030", "Quota FTTH a fine 2030 al ritmo osservato fra le date (base debole)", 3, "percent", "low"),
 ]
+SCHOOL_COLUMN: Column = (
+    "Scuole",
+    "Scuole con indirizzo senza >300 Mbit/s al 2028 (elenco Infratel)",
+    4,
+    "integer",
+    "high",
+)
 
 
 class MapError(LookupError):
-    """The map cannot be drawn (no analysis run, unknown date)."""
+    """The map cannot be drawn (no analysis run, unknown date or municipality): the message, in Italian, says
+    what is missing and what to run."""
+
+
+NO_COVERAGE = "Manca l'analisi della copertura: senza di essa questa mappa non ha dati da mostrare."
 
 
 def available_dates(engine: Engine) -> tuple[int, list[dt.date]]:
+    """The latest coverage run and its AGCOM reference dates."""
     with engine.connect() as conn:
         run = latest_run(conn, "coverage")
         if run is None:
-            raise MapError("no coverage analysis yet: run 'areavasta analyze'")
+            raise MapError(NO_COVERAGE)
         days = (
             conn.execute(
                 text("SELECT DISTINCT ref_date FROM out.coverage_comune WHERE run_id = :r ORDER BY 1"), {"r": run}
@@ -97,6 +126,14 @@ def available_dates(engine: Engine) -> tuple[int, list[dt.date]]:
             .all()
         )
     return run, list(days)
+
+
+def province_choice(engine: Engine, provinces: tuple[str, ...] | None) -> Choice:
+    """The province list of a map's page: every loaded province, or all of them."""
+    with engine.connect() as conn:
+        loaded = conn.execute(text("SELECT cod_uts, coalesce(den_uts, cod_uts) FROM ref.province ORDER BY 2")).all()
+    options = [("", "tutte quelle caricate"), *((code, name) for code, name in loaded)]
+    return Choice("province", "Provincia", options, provinces[0] if provinces and len(provinces) == 1 else "")
 
 
 def _label(properties: dict[str, Any]) -> dict[str, Any]:
@@ -122,7 +159,7 @@ def _label(properties: dict[str, Any]) -> dict[str, Any]:
         "fill": FTTH_SHARE.colour(share),
         "fill_change": NEW_FTTH.colour(properties["nuove"]),
         # numbers for the ranked table (sorting); None where unknown
-        "n": [share, properties["senza"], properties["per_1000"], outlook],
+        "n": [share, properties["senza"], properties["per_1000"], outlook, properties["scuole_divario"]],
     }
 
 
@@ -137,18 +174,23 @@ FROM net.edge WHERE highway IN ('motorway', 'trunk', 'primary', 'secondary')
 """
 
 
-def territory_display(engine: Engine) -> Display:
-    """The display of the whole loaded territory (its provinces)."""
+def territory_display(engine: Engine, provinces: tuple[str, ...] | None = None) -> Display:
+    """The display of the loaded territory (its provinces, or those of ``provinces``)."""
     with engine.connect() as conn:
-        return measure(conn, "SELECT geom FROM ref.province")
+        return measure(
+            conn,
+            "SELECT geom FROM ref.province WHERE CAST(:p AS text[]) IS NULL OR cod_uts = ANY(:p)",
+            {"p": list(provinces) if provinces else None},
+        )
 
 
-def add_provinces(m: folium.Map, engine: Engine, display: Display) -> None:
-    """Context without a tile server: province outlines and main roads (labelled when synthetic) in the map's
-    extent, generalised for it."""
+def add_provinces(m: folium.Map, engine: Engine, display: Display, national: bool = False) -> None:
+    """Context without a tile server: province outlines, main roads (labelled when synthetic) and place names in
+    the map's extent, generalised for it (on a ``national`` map, only the largest places are named)."""
     with engine.connect() as conn:
         provinces = conn.execute(text(PROVINCES_SQL), display.params).scalar_one()
         roads, synthetic = conn.execute(text(MAIN_ROADS_SQL), display.params).one()
+        add_labels(m, conn, display, national)
     if roads["features"]:
         name = "Strade principali" + (" (rete SINTETICA, non rilevata)" if synthetic else "")
         style = {"color": "#7f7f7f", "weight": 1.5, "opacity": 0.8}
@@ -233,59 +275,67 @@ def build(
     run, days = available_dates(engine)
     day = day or days[-1]
     if day not in days:
-        raise MapError(f"no coverage data for {day}; dates: {', '.join(str(d) for d in days)}")
+        dates = ", ".join(f"{d:%d/%m/%Y}" for d in days)
+        raise MapError(f"Nessun dato di copertura al {day:%d/%m/%Y}: le date caricate sono {dates}.")
     where = {"run": run, "day": day, "provinces": list(provinces) if provinces else None}
     with engine.connect() as conn:
         display = measure(conn, SHOWN_SQL, where)
     if display.features == 0:
-        raise MapError(f"no municipality of provinces {', '.join(provinces or ())} in the coverage analysis")
+        raise MapError(f"Nessun comune delle province {', '.join(provinces or ())} nell'analisi della copertura.")
     tiled = display.features >= TILES_FROM
     # a map-wide canvas over the tiles would take their clicks; the outlines left in the page are few
     m = offline_map(canvas=display.canvas and not tiled)
     m.fit_bounds(display.bounds)
-    if tiled:
-        _add_tiled_share(m, run, day, provinces)
-    else:
-        _add_share(m, engine, where, display, days, day)
-    add_provinces(m, engine, display)
+    share = _add_tiled_share(m, engine, where) if tiled else _add_share(m, engine, where, display, days)
+    add_provinces(m, engine, display, national=tiled)
     add_province_figures(m, engine, where, display)
-    FTTH_SHARE.add_legend(m)
+    FTTH_SHARE.add_legend(m, share)
+    dates = [(d.isoformat(), f"{d:%d/%m/%Y}") for d in reversed(days)]
+    Choices([province_choice(engine, provinces), Choice("date", "Data AGCOM", dates, day.isoformat())]).add_to(m)
     return finish(m, f"Copertura FTTH – {day:%d/%m/%Y}", f"{SOURCE}; dati al {day:%d/%m/%Y}", basemap)
 
 
-def _add_tiled_share(m: folium.Map, run: int, day: dt.date, provinces: tuple[str, ...] | None) -> None:
-    """The FTTH share from the coverage collection's vector tiles: only the tiles in view travel."""
-    query = urlencode([("ref_date", day.isoformat()), ("run", run), *(("cod_uts", p) for p in provinces or ())])
-    TiledChoropleth(
+TILED_FIELDS = [
+    ("Comune", "comune", "text"),
+    ("Codice ISTAT", "pro_com_t", "text"),
+    ("Famiglie residenti", "households", "integer"),
+    ("Famiglie senza FTTH", "households_without_ftth", "integer"),
+    ("Quota FTTH", "ftth_share", "percent"),
+    ("Civici senza >300 Mbit/s al 2028", "civici_unserved", "integer"),
+    ("Classe di divario", "gap_class", "label"),
+    ("Quota FTTH a fine 2030 al ritmo osservato (base debole: meno di un anno)", "ftth_share_2030", "percent"),
+    ("Anno di copertura completa (n.d. = non stimabile)", "full_ftth_year", "text"),
+    ("Dati anomali", "anomalies", "label"),
+]
+
+
+def _add_tiled_share(m: folium.Map, engine: Engine, where: dict[str, Any]) -> TiledChoropleth:
+    """The FTTH share from the coverage collection's vector tiles (only the tiles in view travel), with the
+    municipalities' names, bounds and ranked figures for the search and the table."""
+    day: dt.date = where["day"]
+    query = urlencode(
+        [("ref_date", day.isoformat()), ("run", where["run"]), *(("cod_uts", p) for p in where["provinces"] or ())]
+    )
+    share = TiledChoropleth(
         f"/collections/coverage/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}?{query}",
         "coverage",
         "ftth_share",
         FTTH_SHARE,
-        [
-            ("Comune", "comune", "text"),
-            ("Codice ISTAT", "pro_com_t", "text"),
-            ("Famiglie residenti", "households", "integer"),
-            ("Famiglie senza FTTH", "households_without_ftth", "integer"),
-            ("Quota FTTH", "ftth_share", "percent"),
-            ("Civici senza >300 Mbit/s al 2028", "civici_unserved", "integer"),
-            ("Classe di divario", "gap_class", "label"),
-            ("Quota FTTH a fine 2030 al ritmo osservato (base debole: meno di un anno)", "ftth_share_2030", "percent"),
-            ("Anno di copertura completa (n.d. = non stimabile)", "full_ftth_year", "text"),
-            ("Dati anomali", "anomalies", "label"),
-        ],
+        TILED_FIELDS,
         GAP_LABELS | ANOMALY_LABELS,
         name=f"Quota famiglie FTTH al {day:%d/%m/%Y}",
     ).add_to(m)
+    with engine.connect() as conn:
+        rows = [[*row[:2], *(round(v, 4) for v in row[2:6]), *row[6:]] for row in conn.execute(text(INDEX_SQL), where)]
+    MunicipalityPanel(share, RANKED_COLUMNS, rows, f"/collections/coverage/items?{query}&f=json").add_to(m)
+    return share
 
 
 def _add_share(
-    m: folium.Map, engine: Engine, where: dict[str, Any], display: Display, days: list[dt.date], day: dt.date
-) -> None:
+    m: folium.Map, engine: Engine, where: dict[str, Any], display: Display, days: list[dt.date]
+) -> folium.GeoJson:
     """The FTTH share (and the change since the previous date) as GeoJSON with the page."""
-    with engine.connect() as conn:
-        features = conn.execute(text(FEATURES_SQL), where | display.params).scalar_one()
-    for feature in features["features"]:
-        feature["properties"] = _label(feature["properties"])
+    day: dt.date = where["day"]
     popup_fields = [
         "comune", "pro_com_t", "famiglie_txt", "famiglie_ftth_txt", "quota_ftth", "civici_txt", "cl", "pr", "an",
     ]  # fmt: skip
@@ -302,7 +352,7 @@ def _add_share(
         "Dati anomali",
     ]
     share = folium.GeoJson(
-        features,
+        municipality_features(engine, where, display),
         name=f"Quota famiglie FTTH al {day:%d/%m/%Y}",
         style_function=lambda f: {
             "fillColor": f["properties"]["fill"],
@@ -314,13 +364,49 @@ def _add_share(
         tooltip=folium.GeoJsonTooltip(["comune", "quota_ftth"], aliases=["Comune", "Quota FTTH"]),
         popup=folium.GeoJsonPopup(popup_fields, aliases=popup_aliases),
     ).add_to(m)
-    MunicipalitySearch(share).add_to(m)
-    RankedTable(share, RANKED_COLUMNS).add_to(m)
+    MunicipalityPanel(share, RANKED_COLUMNS).add_to(m)
     if len(days) > 1 and day != days[0]:
-        Restyled(
+        change = Restyled(
             share,
             "fill_change",
             [("Comune", "comune"), ("Nuove famiglie FTTH", "nuove_txt")],
             {"color": "#555", "weight": 0.5, "fillOpacity": 0.75},
             name=f"Nuove famiglie FTTH ({days[days.index(day) - 1]:%d/%m/%Y} → {day:%d/%m/%Y})",
         ).add_to(m)
+        NEW_FTTH.add_legend(m, change)
+    return share
+
+
+def municipality_features(engine: Engine, where: dict[str, Any], display: Display) -> dict[str, Any]:
+    """The municipalities of a coverage run and date as GeoJSON, with the texts and figures the maps show."""
+    with engine.connect() as conn:
+        features = conn.execute(text(FEATURES_SQL), where | display.params).scalar_one()
+    for feature in features["features"]:
+        feature["properties"] = _label(feature["properties"])
+    return dict(features)
+
+
+def add_municipalities(
+    m: folium.Map, engine: Engine, display: Display, provinces: tuple[str, ...] | None, columns: list[Column]
+) -> None:
+    """The municipalities as outlines a planner can search, rank (by ``columns``) and click for their coverage
+    figures, on a map whose subject is something else (schools, priorities); nothing when no coverage analysis
+    has run yet."""
+    try:
+        run, days = available_dates(engine)
+    except MapError:
+        return
+    where = {"run": run, "day": days[-1], "provinces": list(provinces) if provinces else None}
+    layer = folium.GeoJson(
+        municipality_features(engine, where, display),
+        name=f"Comuni: copertura FTTH al {days[-1]:%d/%m/%Y}",
+        style_function=lambda _f: {"color": "#777", "weight": 0.6, "fillOpacity": 0.0, "fillColor": "#fff"},
+        highlight_function=lambda _f: {"weight": 2, "color": "#000"},
+        tooltip=folium.GeoJsonTooltip(["comune", "quota_ftth"], aliases=["Comune", "Quota FTTH"]),
+        popup=folium.GeoJsonPopup(
+            ["comune", "pro_com_t", "famiglie_txt", "quota_ftth", "civici_txt", "cl"],
+            aliases=["Comune", "Codice ISTAT", "Famiglie residenti", "Quota FTTH", "Civici senza >300 Mbit/s al 2028",
+                     "Classe di divario"],
+        ),
+    ).add_to(m)  # fmt: skip
+    MunicipalityPanel(layer, columns).add_to(m)

@@ -4,9 +4,10 @@ when, real or synthetic), what is missing and how to add it, and the downloads."
 from __future__ import annotations
 
 from pathlib import PurePath
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, Row, text
 
 from geo.italian import number
 from geo.reference import province_names
@@ -31,15 +32,26 @@ SELECT DISTINCT ON (layer) split_part(layer, ':', 1) AS base, source, reference_
 FROM meta.ingest_run WHERE status IN ('succeeded', 'unchanged')
 ORDER BY layer, finished_at DESC
 """
+# the analyses the maps draw, in the order they must run, and the command that runs each
+ANALYSES = {"coverage": "areavasta analyze", "priorities": "areavasta priorities"}
 KINDS_SQL = "SELECT DISTINCT kind FROM out.analysis_run WHERE status = 'succeeded'"
 _environment = Environment(loader=PackageLoader("maps", "templates"), autoescape=select_autoescape(default=True))
 
 
+def _state(engine: Engine) -> tuple[list[Row[Any]], set[str]]:
+    """The latest successful load of each layer (and part: state and paritarie schools) and the analyses run."""
+    with engine.connect() as conn:
+        return list(conn.execute(text(LATEST_SQL))), set(conn.execute(text(KINDS_SQL)).scalars())
+
+
+def _missing(latest: list[Row[Any]]) -> list[str]:
+    present = {row.base for row in latest}
+    return [label for layer, label in LAYERS.items() if layer not in present]
+
+
 def page(engine: Engine, settings: Settings) -> str:
     """The landing page for the store's current state."""
-    with engine.connect() as conn:
-        latest = list(conn.execute(text(LATEST_SQL)))  # one row per layer and part (state and paritarie schools)
-        kinds = set(conn.execute(text(KINDS_SQL)).scalars())
+    latest, kinds = _state(engine)
     loaded = [
         {
             "label": label,
@@ -53,12 +65,19 @@ def page(engine: Engine, settings: Settings) -> str:
         for row in latest
         if row.base == layer
     ]
-    present = {row.base for row in latest}
     names = province_names()
     territory = ", ".join(names.get(code, code) for code in settings.provinces) if settings.provinces else "Italia"
     return _environment.get_template("landing.html").render(
         territory=territory,
         loaded=loaded,
-        missing=[label for layer, label in LAYERS.items() if layer not in present],
+        missing=_missing(latest),
         ready={"coverage": "coverage" in kinds, "priorities": "priorities" in kinds},
     )
+
+
+def unavailable(engine: Engine, reason: str) -> str:
+    """The page of a map that cannot be drawn: why (``reason``, Italian), the layers still missing and the
+    commands that load them, and the analyses still to run."""
+    latest, kinds = _state(engine)
+    todo = [command for kind, command in ANALYSES.items() if kind not in kinds]
+    return _environment.get_template("unavailable.html").render(reason=reason, missing=_missing(latest), todo=todo)

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
+from typing import ClassVar
 
 import folium
-from branca.element import Element
+from branca.element import MacroElement
+from folium.elements import JSCSSMixin
+from folium.map import Layer
+from jinja2 import Template
+
+from maps.assets import SHARED_SCRIPT
 
 
 @dataclass(frozen=True)
@@ -23,22 +30,38 @@ class Classes:
             return self.missing
         return next((c for b, c in zip(self.bounds, self.colours, strict=False) if value < b), self.colours[-1])
 
-    def add_legend(self, m: folium.Map) -> None:
+    def markup(self) -> str:
+        """The legend's HTML: the title, then a swatch and a label per class and for missing values."""
+        swatch = "width:14px;height:14px;display:inline-block;margin-right:6px;border:1px solid #555"
         rows = "".join(
-            f'<div><span style="background:{c};width:14px;height:14px;display:inline-block;margin-right:6px;'
-            f'border:1px solid #555"></span>{label}</div>'
-            for c, label in zip(self.colours, self.labels, strict=True)
+            f'<div><span style="background:{c};{swatch}"></span>{html.escape(label)}</div>'
+            for c, label in zip((*self.colours, self.missing), (*self.labels, "dato non disponibile"), strict=True)
         )
-        rows += (
-            f'<div><span style="background:{self.missing};width:14px;height:14px;display:inline-block;'
-            f'margin-right:6px;border:1px solid #555"></span>dato non disponibile</div>'
-        )
-        html = (
-            '<div class="areavasta-legend" style="position:fixed;bottom:24px;right:12px;z-index:1000;background:white;'
-            'padding:8px 10px;border:1px solid #888;border-radius:4px;font:12px sans-serif">'
-            f"<b>{self.title}</b>{rows}</div>"
-        )
-        m.get_root().html.add_child(Element(html))
+        return f"<b>{html.escape(self.title)}</b>{rows}"
+
+    def add_legend(self, m: folium.Map, layer: Layer | None = None) -> None:
+        """The legend on ``m``; with ``layer``, shown only while that layer is."""
+        Legend(self.markup(), layer).add_to(m)
+
+
+class Legend(JSCSSMixin, MacroElement):
+    """A legend control (stacked in the lower right corner), tied to a layer's visibility when given one."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        areavasta.legend({{ this._parent.get_name() }}, {{ this.markup|tojson }},
+            {{ this.layer.get_name() if this.layer else 'null' }});
+        {% endmacro %}
+        """
+    )
+    default_js: ClassVar[list[tuple[str, str]]] = [SHARED_SCRIPT]
+
+    def __init__(self, markup: str, layer: Layer | None = None) -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.markup = markup
+        self.layer = layer
 
 
 FTTH_SHARE = Classes(
@@ -51,5 +74,5 @@ NEW_FTTH = Classes(
     "Nuove famiglie FTTH tra le date",
     (1, 50, 200, 1000, float("inf")),
     ("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b"),
-    ("0", "1–49", "50–199", "200–999", "≥ 1000"),
+    ("0", "1–49", "50–199", "200–999", "≥ 1.000"),
 )

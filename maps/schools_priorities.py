@@ -13,7 +13,17 @@ from sqlalchemy import Engine, text
 from geo.analysis.runs import latest_run
 from geo.italian import euro, number
 from maps.assets import offline_cluster, offline_map
-from maps.coverage import MapError, add_provinces, territory_display
+from maps.controls import Choice, Choices
+from maps.coverage import (
+    NO_COVERAGE,
+    RANKED_COLUMNS,
+    SCHOOL_COLUMN,
+    MapError,
+    add_municipalities,
+    add_provinces,
+    province_choice,
+    territory_display,
+)
 from maps.legend import Classes
 from maps.page import Basemap, finish, popup_table
 
@@ -30,24 +40,51 @@ SCHOOL_STATUS = Classes(
     ),
 )
 PLACEMENT = "#6a3d9a"
+NO_PRIORITIES = "Manca la graduatoria delle priorità: senza di essa questa mappa non ha dati da mostrare."
 PRIORITY = Classes("Priorità", (1, 2), ("#1a9641", "#969696"), ("entro il budget", "oltre il budget"))
 APPROXIMATE = "posizione approssimata (centro abitato o comune), non un rilievo"
+# how each school was placed (school.scuola_located.geocode_quality)
+QUALITY = {
+    "address": "indirizzo geocodificato",
+    "address_unverified": "indirizzo geocodificato in un altro comune (da verificare)",
+    "settlement": "centro abitato principale del comune (approssimata)",
+    "municipality": "punto interno al comune (approssimata)",
+}
+# the MIM school levels (school.scuola.livello) as a reader names them
+LEVELS = {
+    "infanzia": "infanzia",
+    "primaria": "primaria",
+    "secondaria_i": "secondaria di I grado",
+    "secondaria_ii": "secondaria di II grado",
+    "istituto_comprensivo": "istituto comprensivo",
+    "istituto_superiore": "istituto superiore",
+    "cpia": "CPIA (istruzione degli adulti)",
+    "convitto": "convitto",
+}
 
 
-def _schools(engine: Engine, municipality: str | None) -> pd.DataFrame:
+def _schools(
+    engine: Engine,
+    municipality: str | None = None,
+    provinces: tuple[str, ...] | None = None,
+    level: str | None = None,
+) -> pd.DataFrame:
+    """The located schools of the latest coverage run with their status, of a municipality, provinces or level."""
     with engine.connect() as conn:
         run = latest_run(conn, "coverage")
         if run is None:
-            raise MapError("no coverage analysis yet: run 'areavasta analyze'")
+            raise MapError(NO_COVERAGE)
         return pd.read_sql(
             text(
                 "SELECT s.codicescuola, s.geocode_method, c.status, ST_Y(ST_Transform(s.geom, 4326)) AS lat, "
                 "ST_X(ST_Transform(s.geom, 4326)) AS lon FROM school.scuola_located s "
                 "JOIN out.school_connectivity c USING (codicescuola) WHERE c.run_id = :r "
-                "AND (CAST(:m AS text) IS NULL OR s.pro_com_t = :m) ORDER BY s.codicescuola"
+                "AND (CAST(:m AS text) IS NULL OR s.pro_com_t = :m) "
+                "AND (CAST(:p AS text[]) IS NULL OR left(s.pro_com_t, 3) = ANY(:p)) "
+                "AND (CAST(:l AS text) IS NULL OR s.livello = :l) ORDER BY s.codicescuola"
             ),
             conn,
-            params={"r": run, "m": municipality},
+            params={"r": run, "m": municipality, "p": list(provinces) if provinces else None, "l": level},
         )
 
 
@@ -57,7 +94,7 @@ SCHOOL_MARKER = """function (row) {
     var esc = function (s) { var d = document.createElement('div'); d.textContent = String(s); return d.innerHTML; };
     var colour = STATUS_COLOURS[row[2]];
     var marker = L.circleMarker(new L.LatLng(row[0], row[1]), {radius: 6, weight: 2, color: colour,
-        fillColor: colour, fillOpacity: row[3] ? 0.9 : 0.15, dashArray: row[3] ? null : '3'});
+        fillColor: colour, fillOpacity: row[3] ? 0.9 : 0.15, dashArray: row[3] ? null : '3', status: row[2]});
     var table = function (pairs) {
         return '<table>' + pairs.map(function (p) {
             return '<tr><th style="text-align:left;padding-right:8px">' + p[0] + '</th><td>' + esc(p[1]) + '</td></tr>';
@@ -71,13 +108,31 @@ SCHOOL_MARKER = """function (row) {
             .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
             .then(function (f) {
                 var p = f.properties;
-                e.popup.setContent(table([fixed[0], ['Scuola', p.denominazione], ['Livello', p.livello],
-                    ['Indirizzo', p.indirizzo || 'n.d.'], fixed[1], fixed[2], ['Qualità', p.geocode_quality]]));
+                e.popup.setContent(table([fixed[0], ['Scuola', p.denominazione],
+                    ['Livello', LEVELS[p.livello] || p.livello], ['Indirizzo', p.indirizzo || 'n.d.'], fixed[1],
+                    fixed[2], ['Qualità della posizione', QUALITY[p.geocode_quality] || 'n.d.']]));
             })
             .catch(function () { e.popup.setContent(table(fixed.concat([['Dettagli', 'non disponibili']]))); });
     });
     marker.bindTooltip(esc(row[4]));
     return marker;
+}"""
+
+
+# a group of schools takes the colour of its worst status (one in the gap makes it red), never the cluster
+# library's colours by size, which a reader would take for statuses
+SCHOOL_CLUSTER = """function (cluster) {
+    var counts = [0, 0, 0];
+    cluster.getAllChildMarkers().forEach(function (m) { counts[m.options.status] += 1; });
+    var worst = counts[0] ? 0 : (counts[1] ? 1 : 2), total = counts[0] + counts[1] + counts[2];
+    var div = document.createElement('div'), count = document.createElement('span');
+    count.textContent = total;
+    div.appendChild(count);
+    div.title = total + ' scuole: ' + counts.map(function (n, i) { return n + ' ' + STATUS_LABELS[i]; }).join('; ');
+    div.style.background = STATUS_COLOURS[worst];
+    div.style.color = worst === 2 ? '#000' : '#fff';
+    // the cluster library's own disc and centred count (its CSS), in the status colour
+    return L.divIcon({html: div, className: 'marker-cluster areavasta-school-cluster', iconSize: L.point(40, 40)});
 }"""
 
 
@@ -98,21 +153,36 @@ def add_schools(m: folium.Map, schools: pd.DataFrame) -> None:
         f"var STATUS_COLOURS = {json.dumps(list(SCHOOL_STATUS.colours))};"
         f"var STATUS_LABELS = {json.dumps(list(SCHOOL_STATUS.labels))};"
         f"var APPROXIMATE = {json.dumps(APPROXIMATE)};"
+        f"var LEVELS = {json.dumps(LEVELS)};"
+        f"var QUALITY = {json.dumps(QUALITY)};"
     )
     m.get_root().script.add_child(folium.Element(constants), index=0)
-    offline_cluster("Scuole (raggruppate)", rows, SCHOOL_MARKER).add_to(m)
+    offline_cluster("Scuole (raggruppate)", rows, SCHOOL_MARKER, SCHOOL_CLUSTER).add_to(m)
 
 
-def schools_map(engine: Engine, municipality: str | None = None, basemap: Basemap | None = None) -> str:
-    schools = _schools(engine, municipality)
-    display = territory_display(engine)
+def schools_map(
+    engine: Engine,
+    provinces: tuple[str, ...] | None = None,
+    level: str | None = None,
+    basemap: Basemap | None = None,
+) -> str:
+    """The schools of ``provinces`` (all loaded by default) and ``level`` (all by default) by connectivity status,
+    over the municipalities a planner can search and rank by their schools in the gap."""
+    schools = _schools(engine, provinces=provinces, level=level)
+    display = territory_display(engine, provinces)
+    if display.features == 0:
+        raise MapError(f"Nessuna provincia caricata fra {', '.join(provinces or ())}.")
     m = offline_map()
     m.fit_bounds(display.bounds)
+    add_municipalities(m, engine, display, provinces, [SCHOOL_COLUMN, *RANKED_COLUMNS])
     add_provinces(m, engine, display)
     add_schools(m, schools)
     SCHOOL_STATUS.add_legend(m)
+    levels = [("", "tutti"), *LEVELS.items()]
+    Choices([province_choice(engine, provinces), Choice("level", "Livello", levels, level or "")]).add_to(m)
     source = "MIM anagrafe scuole; Infratel Mappatura 2025; geocodifica napo/OSM"
-    return finish(m, "Scuole e connettività", source, basemap)
+    title = "Scuole e connettività" + (f" – {LEVELS[level]}" if level else "")
+    return finish(m, title, source, basemap)
 
 
 def _priorities(engine: Engine, run: int | None, top: int, municipality: str | None) -> tuple[int, dict, bool]:
@@ -123,10 +193,12 @@ def _priorities(engine: Engine, run: int | None, top: int, municipality: str | N
                 text("SELECT 1 FROM out.analysis_run WHERE id = :r AND kind = 'priorities'"), {"r": run}
             ).first()
         ):
-            raise MapError(f"no priorities run {run}; see /collections/priorities or 'areavasta runs'")
+            raise MapError(
+                f"Non esiste la graduatoria n. {run}: le graduatorie calcolate sono elencate da 'areavasta runs'."
+            )
         run = run or latest_run(conn, "priorities")
         if run is None:
-            raise MapError("no priorities run yet: run 'areavasta priorities'")
+            raise MapError(NO_PRIORITIES)
         features = conn.execute(
             text(
                 "SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object("
@@ -234,6 +306,7 @@ def priorities_map(
     display = territory_display(engine)
     m = offline_map()
     m.fit_bounds(display.bounds)
+    add_municipalities(m, engine, display, None, RANKED_COLUMNS)
     add_provinces(m, engine, display)
     add_priorities(m, features, synthetic)
     PRIORITY.add_legend(m)
@@ -256,7 +329,7 @@ def municipality_map(engine: Engine, code: str, basemap: Basemap | None = None) 
             {"c": code},
         ).first()
     if row is None:
-        raise MapError(f"no municipality {code!r}")
+        raise MapError(f"Nessun comune con codice ISTAT {code} fra quelli caricati.")
     share = "n.d." if row.ftth_share is None else f"{row.ftth_share * 100:.1f}%"
     figures = [
         ("Comune", row.comune),

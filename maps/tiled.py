@@ -13,7 +13,7 @@ from folium.elements import JSCSSMixin
 from folium.map import Layer
 from jinja2 import Template
 
-from maps.assets import VECTORGRID_URL
+from maps.assets import SHARED_SCRIPT, VECTORGRID_URL
 from maps.legend import Classes
 
 
@@ -38,18 +38,6 @@ class TiledChoropleth(JSCSSMixin, Layer):
                 }
                 return classes.colours[classes.colours.length - 1];
             }
-            function shown(kind, value) {
-                if (value === undefined || value === null || value === '') { return 'n.d.'; }
-                if (kind === 'percent') {
-                    return (value * 100).toLocaleString('it-IT', {maximumFractionDigits: 1}) + '%';
-                }
-                if (kind === 'integer') { return Number(value).toLocaleString('it-IT'); }
-                if (kind === 'label') {
-                    return String(value).split(';').filter(Boolean).map(function (v) {
-                        return labels[v] || v; }).join('; ');
-                }
-                return String(value);
-            }
             var layer = L.vectorGrid.protobuf({{ this.url|tojson }}, {
                 rendererFactory: L.canvas.tile,
                 interactive: true,
@@ -62,16 +50,8 @@ class TiledChoropleth(JSCSSMixin, Layer):
                 }
             });
             layer.on('click', function (e) {
-                var table = document.createElement('table');
-                fields.forEach(function (field) {
-                    var row = table.insertRow(), head = document.createElement('th'), cell = row.insertCell(-1);
-                    head.textContent = field[0];
-                    head.style.textAlign = 'left';
-                    head.style.paddingRight = '8px';
-                    row.insertBefore(head, cell);
-                    cell.textContent = shown(field[2], e.layer.properties[field[1]]);
-                });
-                L.popup().setLatLng(e.latlng).setContent(table).openOn({{ this._parent.get_name() }});
+                L.popup().setLatLng(e.latlng).setContent(areavasta.figures(fields, e.layer.properties, labels))
+                    .openOn({{ this._parent.get_name() }});
             });
             return layer;
         })();
@@ -80,7 +60,8 @@ class TiledChoropleth(JSCSSMixin, Layer):
         """
     )
     default_js: ClassVar[list[tuple[str, str]]] = [
-        ("vectorgrid", f"{VECTORGRID_URL}/Leaflet.VectorGrid.bundled.min.js")
+        ("vectorgrid", f"{VECTORGRID_URL}/Leaflet.VectorGrid.bundled.min.js"),
+        SHARED_SCRIPT,
     ]
 
     def __init__(

@@ -42,7 +42,8 @@ def test_coverage_map_in_chromium(served, browser):
     assert page.locator("path.leaflet-interactive").count() == 625
     assert failures == []
     assert all(url.startswith(base) or url.startswith("data:") for url in requests), requests
-    assert page.locator(".areavasta-legend").is_visible() and page.locator(".leaflet-control-scale").count() == 1
+    assert page.locator(".areavasta-legend", has_text="Famiglie raggiunte da FTTH").is_visible()
+    assert page.locator(".leaflet-control-scale").count() == 1
     assert "Strade principali (rete SINTETICA" in page.locator(".leaflet-control-layers").inner_text()
     roads = page.locator(".leaflet-control-layers label", has_text="rete SINTETICA").locator("input")
     assert not roads.is_checked()  # synthetic context is off until the planner switches it on
@@ -114,8 +115,10 @@ def test_other_maps_in_chromium(served, browser, path, selector, expected):
                     f"WHERE i.rank <= 25 AND p.run_id = {latest}"
                 )
             ).scalar()
-        # one circle per target, one line per route, one outline per census cell the civic numbers are placed in
-        assert page.locator(selector).count() == expected + routes + cells
+            municipalities = conn.execute(text("SELECT count(*) FROM ref.comune")).scalar()
+        # one circle per target, one line per route, one outline per census cell the civic numbers are placed in,
+        # and the municipalities a planner searches and ranks
+        assert page.locator(selector).count() == expected + routes + cells + municipalities
         layers = page.locator(".leaflet-control-layers").inner_text()
         assert "SINTETICA" in layers  # the synthetic road network is never shown as real
         assert "MODELLATA" in layers  # nor the modelled placement of civic numbers as surveyed
@@ -170,7 +173,10 @@ def test_change_layer_shares_the_data_and_shows_the_change(served, browser):
     page.wait_for_selector("path.leaflet-interactive")
     html = httpx.get(base + "/maps/coverage").text
     assert html.count('"016024"') <= 3  # Bergamo's feature is written once (id, style case, popup data), not twice
+    change_legend = page.locator(".areavasta-legend", has_text="Nuove famiglie FTTH tra le date")
+    assert change_legend.count() == 1 and not change_legend.is_visible()  # its legend only with the layer
     page.locator(".leaflet-control-layers-overlays label", has_text="Nuove famiglie FTTH").locator("input").check()
+    assert change_legend.is_visible() and "≥ 1.000" in change_legend.inner_text()
     counts = page.evaluate(GEOJSON_LAYER_SIZES_JS)
     assert counts.count(625) == 2  # the share layer and the change layer, from one copy of the data
     text_of_bergamo = page.evaluate(
@@ -253,14 +259,15 @@ def test_ranked_table_beside_the_map_selects_both_ways(served, browser):
         ).scalar_one()
     first = page.locator(".areavasta-ranked tbody tr").first
     assert first.locator("td").first.inner_text() == lowest  # lowest FTTH share first
-    page.locator(".areavasta-ranked thead td", has_text="Senza FTTH").click()
-    figures = page.locator(".areavasta-ranked tbody tr td:nth-child(3)").all_inner_texts()[:5]
-    numbers = [int(v.replace(".", "")) for v in figures if v != "n.d."]
-    assert numbers == sorted(numbers)
-    page.locator(".areavasta-ranked thead td", has_text="Senza FTTH").click()  # again: highest first
+    page.locator(".areavasta-ranked thead td", has_text="Senza FTTH").click()  # the worse end first: highest
     figures = page.locator(".areavasta-ranked tbody tr td:nth-child(3)").all_inner_texts()[:5]
     numbers = [int(v.replace(".", "")) for v in figures if v != "n.d."]
     assert numbers == sorted(numbers, reverse=True) and numbers[0] > numbers[-1]
+    assert "." in figures[0]  # Italian thousands, 4-digit numbers included
+    page.locator(".areavasta-ranked thead td", has_text="Senza FTTH").click()  # again: lowest first
+    figures = page.locator(".areavasta-ranked tbody tr td:nth-child(3)").all_inner_texts()[:5]
+    numbers = [int(v.replace(".", "")) for v in figures if v != "n.d."]
+    assert numbers == sorted(numbers)
     chosen = page.locator(".areavasta-ranked tbody tr").nth(1)
     name = chosen.locator("td").first.inner_text()
     chosen.click()  # a row selects the municipality on the map: its figures open
@@ -312,3 +319,113 @@ def test_a_configured_basemap_is_drawn_from_its_tile_server(served, browser):
     finally:
         tiles.shutdown()
     assert all(re.fullmatch(r"/\d+/\d+/\d+\.png", p) for p in asked)
+
+
+def _latest(kind: str) -> str:
+    return f"(SELECT max(id) FROM out.analysis_run WHERE kind = '{kind}')"
+
+
+def test_province_and_date_lists_on_the_page_change_the_map(served, browser):
+    store, base = served
+    page, _, failures = _open(browser, base + "/maps/coverage")
+    page.wait_for_selector("path.leaflet-interactive")
+    with page.expect_navigation():
+        page.select_option(".areavasta-choices select[name=province]", "019")
+    assert page.url.endswith("/maps/coverage?province=019")
+    page.wait_for_selector("path.leaflet-interactive")
+    with store.engine.connect() as conn:
+        cremona = conn.execute(text("SELECT count(*) FROM ref.comune WHERE cod_uts = '019'")).scalar_one()
+    assert page.evaluate(GEOJSON_LAYER_SIZES_JS)[0] == cremona
+    assert "Comuni nella vista: " + str(cremona) in page.locator(".areavasta-ranked").inner_text()
+    with page.expect_navigation():
+        page.select_option(".areavasta-choices select[name=date]", "2025-03-31")
+    assert "province=019" in page.url and "date=2025-03-31" in page.url
+    assert page.title() == "Copertura FTTH – 31/03/2025"
+    assert page.locator(".areavasta-choices select[name=date]").input_value() == "2025-03-31"
+    assert failures == []
+    page.close()
+
+
+def test_school_map_by_status_filtered_by_province_and_level_with_search_and_table(served, browser):
+    store, base = served
+    count_js = "() => Object.values(window).find(v => v instanceof L.MarkerClusterGroup).getLayers().length"
+    page, requests, failures = _open(browser, base + "/maps/schools?province=019&level=primaria")
+    page.wait_for_selector(".marker-cluster", state="attached")
+    with store.engine.connect() as conn:
+        expected = conn.execute(
+            text(
+                "SELECT count(*) FROM school.scuola_located s JOIN out.school_connectivity c USING (codicescuola) "
+                f"WHERE c.run_id = {_latest('coverage')} AND s.livello = 'primaria' AND s.pro_com_t LIKE '019%'"
+            )
+        ).scalar_one()
+        every = conn.execute(
+            text(f"SELECT count(*) FROM out.school_connectivity WHERE run_id = {_latest('coverage')}")
+        ).scalar_one()
+    assert 0 < expected < every
+    assert page.evaluate(count_js) == expected
+    legend = page.locator(".areavasta-legend").inner_text()
+    assert "non determinabile" in legend  # unknown is a class of its own
+    assert page.locator(".areavasta-choices select[name=level]").input_value() == "primaria"
+    box = page.locator("input[type=search]")
+    box.fill("cremona")
+    box.press("Enter")
+    assert "Cremona" in page.wait_for_selector(".leaflet-popup-content").inner_text()
+    assert page.locator(".areavasta-ranked tr.areavasta-selected td").first.inner_text() == "Cremona"
+    assert "Scuole" in page.locator(".areavasta-ranked thead").inner_text()
+    with page.expect_navigation():
+        page.select_option(".areavasta-choices select[name=level]", "")  # every level
+    page.wait_for_selector(".marker-cluster", state="attached")
+    assert page.evaluate(count_js) > expected
+    assert failures == []
+    assert all(url.startswith(base) or url.startswith("data:") for url in requests), requests
+    assert httpx.get(base + "/maps/schools?level=liceo").status_code == 400
+    page.close()
+
+
+def test_settlement_names_appear_by_zoom(served, browser):
+    _, base = served
+    page, _, _ = _open(browser, base + "/maps/coverage")
+    page.wait_for_selector("path.leaflet-interactive")
+    opening = set(page.locator(".areavasta-label").all_inner_texts())
+    assert {"Bergamo", "Brescia", "Cremona", "Mantova"} <= opening  # the cities from the opening zoom
+    page.evaluate("() => Object.values(window).find(v => v instanceof L.Map).setView([45.70, 9.67], 13)")
+    page.wait_for_function("() => document.querySelectorAll('.areavasta-label').length > 0")
+    close = set(page.locator(".areavasta-label").all_inner_texts())
+    assert close - opening  # villages and suburbs once zoomed in
+    assert len(close) < 200
+    page.close()
+
+
+ENGLISH = re.compile(r"\b(?:benefit|cost|built|people|school|route|shared|within|per million|served)\b", re.I)
+
+
+def test_priorities_page_speaks_italian(served, browser):
+    """Every popup and tooltip of the priorities map, read as the planner reads them."""
+    _, base = served
+    page, _, _ = _open(browser, base + "/maps/priorities?top=50")
+    page.wait_for_selector("path.leaflet-interactive", state="attached")
+    texts = page.evaluate(
+        """() => {
+            const out = [];
+            const map = Object.values(window).find(v => v instanceof L.Map);
+            map.eachLayer(l => {
+                for (const bound of [l.getPopup && l.getPopup(), l.getTooltip && l.getTooltip()]) {
+                    if (!bound) continue;
+                    let content = bound.getContent();
+                    if (typeof content === 'function') {
+                        try { content = content(l); } catch (e) { continue; }  // bound per feature, not here
+                    }
+                    const div = document.createElement('div');
+                    if (content instanceof HTMLElement) div.appendChild(content.cloneNode(true));
+                    else div.innerHTML = String(content);
+                    out.push(div.textContent);
+                }
+            });
+            return out;
+        }"""
+    )
+    reasons = [t for t in texts if "Perché" in t]
+    assert len(reasons) == 50
+    assert [t for t in texts if ENGLISH.search(t)] == []
+    assert any("per milione di euro" in t for t in reasons)
+    page.close()
