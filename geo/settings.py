@@ -71,6 +71,16 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, description="Time a client has to send a request's headers before its connection closes."
+    )
+    keep_alive_timeout_s: int = Field(default=5, ge=1, description="Idle time before a kept-alive connection closes.")
+    log_file: Path | None = Field(
+        default=None, description="The service's log file, rotated by size (unset: standard error and output)."
+    )
+    log_max_mb: int = Field(default=20, ge=1, description="Size at which the log file is rotated.")
+    log_backups: int = Field(default=5, ge=0, description="Rotated log files kept.")
+    log_url_chars: int = Field(default=500, ge=20, description="Longest request target written to the access log.")
 
     # Download addresses of the official sources (`areavasta fetch`); portals rename files, so each is a setting.
     fetch_istat_boundaries_url: str = (
