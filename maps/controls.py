@@ -62,6 +62,27 @@ class MunicipalityPanel(JSCSSMixin, MacroElement):
         self.items_url = items_url
 
 
+class PageSearch(JSCSSMixin, MacroElement):
+    """A search box that opens another municipality's page: ``rows`` are [code, name], the page is ``prefix`` +
+    code."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        areavasta.search(areavasta.indexOfPages({{ this._parent.get_name() }}, {{ this.rows|tojson }},
+            {{ this.prefix|tojson }}));
+        {% endmacro %}
+        """
+    )
+    default_js: ClassVar[list[tuple[str, str]]] = [SHARED_SCRIPT]
+
+    def __init__(self, rows: list[list[str]], prefix: str) -> None:
+        super().__init__()
+        self._name = "PageSearch"
+        self.rows = rows
+        self.prefix = prefix
+
+
 @dataclass(frozen=True)
 class Choice:
     """A parameter of the page a planner picks from a list: ``options`` are (value, Italian text), '' for none."""

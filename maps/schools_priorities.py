@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 from geo.analysis.runs import latest_run
 from geo.italian import euro, number
 from maps.assets import offline_cluster, offline_map
-from maps.controls import Choice, Choices
+from maps.controls import Choice, Choices, PageSearch
 from maps.coverage import (
     NO_COVERAGE,
     RANKED_COLUMNS,
@@ -356,5 +356,8 @@ def municipality_map(engine: Engine, code: str, basemap: Basemap | None = None) 
         pass  # no priorities run yet: the municipality map still shows boundary, figures and schools
     add_provinces(m, engine, territory_display(engine))
     SCHOOL_STATUS.add_legend(m)
+    with engine.connect() as conn:
+        names = [list(r) for r in conn.execute(text("SELECT pro_com_t, comune FROM ref.comune ORDER BY comune"))]
+    PageSearch(names, "/maps/municipality/").add_to(m)
     m.fit_bounds(outline.get_bounds())
     return finish(m, f"{row.comune} – banda ultralarga e scuole", "ISTAT; AGCOM; Infratel; MIM", basemap)

@@ -429,3 +429,16 @@ def test_priorities_page_speaks_italian(served, browser):
     assert [t for t in texts if ENGLISH.search(t)] == []
     assert any("per milione di euro" in t for t in reasons)
     page.close()
+
+
+def test_municipality_map_search_opens_another_municipality(served, browser):
+    _, base = served
+    page, _, failures = _open(browser, base + "/maps/municipality/016024")
+    page.wait_for_selector("path.leaflet-interactive", state="attached")
+    with page.expect_navigation():
+        page.locator("input[type=search]").fill("Crema")
+        page.locator("input[type=search]").press("Enter")
+    assert page.url.endswith("/maps/municipality/019035")
+    assert page.title().startswith("Crema –")
+    assert failures == []
+    page.close()

@@ -123,6 +123,14 @@
         return index;
     };
 
+    /** The index of municipalities that have a page each (rows are [code, name]): a selection opens its page. */
+    av.indexOfPages = function (map, rows, prefix) {
+        var index = new Index(map, rows.map(function (row) { return {code: row[0], name: row[1], n: []}; }),
+            function (entry) { window.location.assign(prefix + encodeURIComponent(entry.code)); });
+        index.show = function (entry) { index.open(entry); };
+        return index;
+    };
+
     /** A search box (name or ISTAT code, accents and case ignored) that zooms to a municipality and opens it. */
     av.search = function (index) {
         var box = L.control({position: 'topleft'});
@@ -145,12 +153,15 @@
                 option.value = entry.name;
                 list.appendChild(option);
             });
+            var searched = null;  // Enter fires both keydown and change: one search per typed value
             function find() {
-                if (!input.value.trim()) { return; }
+                if (!input.value.trim() || input.value === searched) { return; }
+                searched = input.value;
                 var hit = index.find(input.value);
                 message.textContent = hit ? '' : 'Nessun comune trovato per «' + input.value + '»';
                 if (hit) { index.show(hit); }
             }
+            input.addEventListener('input', function () { searched = null; });
             input.addEventListener('change', find);
             input.addEventListener('keydown', function (e) { if (e.key === 'Enter') { find(); } });
             L.DomEvent.disableClickPropagation(div);
