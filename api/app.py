@@ -8,17 +8,17 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from api import catalog, docs, health, jobs, maps
 from api.auth import read_access
-from api.deps import StoreState
+from api.deps import StoreState, single_values
 from api.hits import CachedHits
+from api.http import GZIP_FROM_BYTES
 from api.ogc import errors as ogc_errors
 from api.ogc import html, tile_routes
 from api.ogc import routes as ogc_routes
-from api.protocol import Protocol
+from api.protocol import NegotiatedGZip, Protocol
 from geo import __version__
 from geo.settings import Settings, get_settings
 from maps.assets import (
@@ -50,13 +50,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Broadband coverage, school buildings and roads of the provinces of Bergamo, Brescia, "
         "Cremona and Mantova, as open geodata.",
         lifespan=lifespan,
+        dependencies=[Depends(single_values)],
         openapi_url=None,  # /api is served by api.docs (OpenAPI 3.0)
         docs_url=None,  # served by api.docs with local assets
         redoc_url=None,
     )
     app.state.store = StoreState(settings)
     app.add_middleware(CachedHits, store=app.state.store)  # innermost: CORS and the protocol still apply to hits
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(NegotiatedGZip, minimum_size=GZIP_FROM_BYTES)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(settings.cors_origins),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,11 +15,14 @@ import pyogrio
 import shapely
 from fastapi.responses import Response, StreamingResponse
 from openpyxl import Workbook
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, Row
 
 from api.ogc import features
 from api.ogc.collections import Collection
-from geo.spreadsheet import write_rows
+from geo.spreadsheet import csv_cell, write_rows
+
+CSV_BATCH_ROWS = 2000
+CSV_FLUSH_BYTES = 1 << 16
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -32,23 +36,39 @@ def _attachment(collection: Collection, fmt: str) -> dict[str, str]:
 
 
 def _csv_stream(engine: Engine, collection: Collection, query: features.ItemQuery) -> Iterator[str]:
-    """Rows as they come from a server-side cursor; codes stay text, geometry as WKT in the output CRS."""
+    """Rows as they come from a server-side cursor; codes stay text, geometry as WKT in the output CRS.
+
+    The statement is built and its first row read before the response starts, so that a client's mistake (a
+    filter on an unknown property, a value of the wrong type) is still answered as its 400 document."""
+    conn = engine.connect().execution_options(stream_results=True, yield_per=CSV_BATCH_ROWS)
+    try:
+        statement, _ = features.items_statement(conn, collection, query, encoding="wkb")
+        rows = iter(conn.execute(statement))
+        first = next(rows, None)
+    except BaseException:
+        conn.close()
+        raise
+    return _csv_lines(conn, collection, first, rows)
+
+
+def _csv_lines(conn: Connection, collection: Collection, first: Row | None, rest: Iterator[Row]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([*collection.properties, "geometry_wkt"])
-    with engine.connect().execution_options(stream_results=True, yield_per=2000) as conn:
-        statement, _ = features.items_statement(conn, collection, query, encoding="wkb")
-        for row in conn.execute(statement):
+    try:
+        writer.writerow([*collection.properties, "geometry_wkt"])
+        for row in itertools.chain([first] if first is not None else [], rest):
             values = row._mapping
             wkb = values["_wkb"]
             writer.writerow(
-                [*(values[n] for n in collection.properties), shapely.from_wkb(bytes(wkb)).wkt if wkb else ""]
+                [*(csv_cell(values[n]) for n in collection.properties), shapely.from_wkb(bytes(wkb)).wkt if wkb else ""]
             )
-            if buffer.tell() > 1 << 16:
+            if buffer.tell() > CSV_FLUSH_BYTES:
                 yield buffer.getvalue()
                 buffer.seek(0)
                 buffer.truncate()
-    yield buffer.getvalue()
+        yield buffer.getvalue()
+    finally:
+        conn.close()
 
 
 def _frame(engine: Engine, collection: Collection, query: features.ItemQuery) -> gpd.GeoDataFrame:

@@ -7,7 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from api.ogc.errors import RETRY_AFTER_S
 from geo.db import migrate
 from geo.db.cluster import ClusterError
 from geo.db.engine import StoreError
@@ -29,7 +32,15 @@ def ready(request: Request) -> JSONResponse:
             checks["postgis"] = conn.execute(text("SELECT postgis_lib_version()")).scalar()
         checks["schema"] = migrate.current_revision(engine)
         checks["schema_current"] = checks["schema"] == migrate.head_revision()
-    except (StoreError, ClusterError) as exc:
-        return JSONResponse({"status": "unavailable", "reason": str(exc)}, status_code=503)
-    status = 200 if checks["schema_current"] else 503
-    return JSONResponse({"status": "ready" if status == 200 else "migrations pending", **checks}, status_code=status)
+    except (StoreError, ClusterError, DBAPIError, PoolTimeout) as exc:
+        reason = str(exc.orig if isinstance(exc, DBAPIError) else exc).strip().splitlines()[0]
+        return _unavailable("unavailable", f"the data store is unreachable: {reason}")
+    if not checks["schema_current"]:
+        return _unavailable("migrations pending", "the data store's schema is not current", checks)
+    return JSONResponse({"status": "ready", **checks})
+
+
+def _unavailable(status: str, reason: str, checks: dict[str, Any] | None = None) -> JSONResponse:
+    """A 503 readiness answer, also an exception document (code, description) like every other error."""
+    body = {"code": "ServiceUnavailable", "description": reason, "status": status, "reason": reason, **(checks or {})}
+    return JSONResponse(body, status_code=503, headers={"Retry-After": RETRY_AFTER_S})

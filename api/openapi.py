@@ -49,13 +49,30 @@ ALTERNATIVES: dict[str, tuple[str, ...]] = {
     ),
 }
 ERRORS = {
-    "400": "A parameter is invalid; the description names it.",
+    "400": "A parameter is invalid, or given more than once; the description names it.",
     "401": "An API key is needed, or the one given is unknown.",
     "403": "The API key's role does not allow this.",
     "404": "No such resource.",
     "500": "The service failed.",
-    "503": "The data store is unreachable or the request took too long; retry later.",
+    "503": "The data store is unreachable, the request took too long, or the service is busy; retry after the "
+    "Retry-After header's seconds.",
 }
+KEYED = ("401", "403")  # answered where a key is checked: not by the operations' own probes
+UNKEYED = frozenset({"/health", "/ready"})
+NOT_FOUND = ("/maps/coverage", "/maps/schools", "/maps/priorities", "/downloads/")  # 404 without a path parameter
+
+
+def _served_errors(path: str) -> dict[str, str]:
+    """The error statuses an operation can answer, with their description."""
+    errors = dict(ERRORS)
+    if path in UNKEYED:
+        for status in (*KEYED, "404"):
+            errors.pop(status)
+    elif "{" not in path and not path.startswith(NOT_FOUND):
+        errors.pop("404")
+    if path == "/health":
+        errors.pop("503")  # liveness answers without the store
+    return errors
 
 
 def to_openapi30(node: Any) -> Any:
@@ -110,7 +127,8 @@ def _responses(path: str, document: type[BaseModel] | None, media_type: str) -> 
         JSON: {"schema": {"$ref": REF.format(model="ExceptionDocument")}},
         HTML: {"schema": {"type": "string"}},  # the same document as a page, for a browser
     }
-    responses: dict[str, Any] = {code: {"description": text, "content": error} for code, text in ERRORS.items()}
+    errors = _served_errors(path)
+    responses: dict[str, Any] = {code: {"description": text, "content": error} for code, text in errors.items()}
     if document is not None:
         content: dict[str, Any] = {media_type: {"schema": {"$ref": REF.format(model=document.__name__)}}}
         for other in ALTERNATIVES.get(path, (HTML,)):

@@ -9,7 +9,11 @@ import json
 import logging
 from urllib.parse import unquote_to_bytes
 
+from starlette.datastructures import Headers
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.http import accepts_gzip
 
 log = logging.getLogger(__name__)
 SERVER_ERROR = json.dumps({"code": "ServerError", "description": "the service failed to answer this request"})
@@ -59,3 +63,14 @@ class Protocol:
                 return
             log.exception("unexpected error before any response")
             await _send_json(send, 500, SERVER_ERROR)
+
+
+class NegotiatedGZip(GZipMiddleware):
+    """Starlette's gzip for the answers the service does not compress itself, only for clients whose
+    Accept-Encoding admits it (Starlette looks for the word, so ``gzip;q=0``, a refusal, would get gzip)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not accepts_gzip(Headers(scope=scope).get("accept-encoding", "")):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)

@@ -1,6 +1,7 @@
-"""Sheets of a workbook written the same way everywhere: a formatted, frozen header, numbers as numbers, and text
-that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` first) kept as text, and control characters
-(which no sheet can hold) dropped instead of failing the whole file."""
+"""Sheets of a workbook written the same way everywhere: a formatted, frozen header, numbers as numbers, text that a
+spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab or carriage return first) kept as text, and
+control characters (which no sheet can hold) dropped instead of failing the whole file; CSV cells made safe the
+same way."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
-FORMULA_STARTS = ("=", "+", "-", "@")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP's list of what makes a spreadsheet cell a formula
+
+
+def csv_cell(value: Any) -> Any:
+    """A value for a CSV cell: text a spreadsheet would run as a formula gets a leading ``'`` (as OWASP advises;
+    a CSV cell has no type of its own to keep it text). Numbers are left alone: ``-3`` stays a number."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _cell_value(value: Any) -> Any:

@@ -1,0 +1,108 @@
+"""The service as uvicorn runs it (api.server): slow request headers cut off, logs rotated by size, long URLs cut
+in the access log."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+
+WAIT_S = 60  # a bound on waiting for the server, far above any timeout the tests set
+
+
+@contextmanager
+def running(database_url: str, **settings: str) -> Iterator[tuple[str, int]]:
+    """``api.server.serve`` in a subprocess with these ``AREAVASTA_*`` settings; yields its host and port."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AREAVASTA_")}
+    env.update({"AREAVASTA_DATABASE_URL": database_url, "AREAVASTA_PORT": str(port)})
+    env.update({f"AREAVASTA_{name.upper()}": value for name, value in settings.items()})
+    script = "from api.server import serve; from geo.settings import Settings; serve(Settings(_env_file=None))"
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the service did not start")
+        yield "127.0.0.1", port
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _closed_without_answer(sock: socket.socket) -> bool:
+    """True when the server closes the connection without sending anything."""
+    sock.settimeout(WAIT_S)
+    try:
+        return sock.recv(1024) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_slow_request_headers_are_cut_off_and_logs_are_bounded(area_vasta, tmp_path):
+    log = tmp_path / "areavasta.log"
+    settings = {"header_timeout_s": "1", "log_file": str(log), "log_url_chars": "100"}
+    with running(area_vasta.settings.database_url, **settings) as address:
+        with socket.create_connection(address) as silent, socket.create_connection(address) as trickling:
+            trickling.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # the headers never end
+            assert _closed_without_answer(silent) and _closed_without_answer(trickling)
+        with socket.create_connection(address) as kept:
+            kept.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = b""
+            while not answer.endswith(b'{"status":"ok"}'):
+                answer += kept.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 200")
+            kept.sendall(b"GET /health HTTP/1.1\r\n")  # a second request on the kept-alive connection stalls
+            assert _closed_without_answer(kept)
+        base = f"http://{address[0]}:{address[1]}"
+        assert httpx.get(f"{base}/collections/provinces/items?{'x' * 5000}=1").status_code == 400
+        assert httpx.get(f"{base}/health").status_code == 200  # the service answers on
+    lines = log.read_text().splitlines()
+    access = [line for line in lines if "/collections/provinces/items?" in line]
+    assert len(access) == 1 and "…(+4931 chars)" in access[0] and len(access[0]) < 300
+    assert any("request headers took over 1.0 s" in line for line in lines)
+    assert not [line for line in lines if "Traceback" in line]
+
+
+def test_the_log_file_rotates_at_its_size(tmp_path: Path):
+    """20,000 long access lines and 2,000 application lines into a 1 MB log with two backups: three files."""
+    log = tmp_path / "areavasta.log"
+    script = textwrap.dedent(
+        f"""
+        import logging, logging.config
+        from api.server import log_config
+        from geo.settings import Settings
+        settings = Settings(_env_file=None, log_file={str(log)!r}, log_max_mb=1, log_backups=2, log_url_chars=200)
+        logging.config.dictConfig(log_config(settings))
+        access = logging.getLogger("uvicorn.access")
+        for i in range(20_000):
+            access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:1", "GET", "/x?" + "y" * 10_000 + str(i), "1.1", 400)
+        for i in range(2_000):
+            logging.getLogger("api.ogc.errors").warning("data store unavailable: %s", i)
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AREAVASTA_")}
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, cwd=Path(__file__).parents[1])
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["areavasta.log", "areavasta.log.1", "areavasta.log.2"]
+    assert all((tmp_path / name).stat().st_size <= 2**20 for name in files)
+    newest = (tmp_path / "areavasta.log").read_text()
+    assert "data store unavailable: 1999" in newest
