@@ -65,6 +65,20 @@ class Settings(BaseSettings):
     response_cache_entries: int = Field(
         default=10_000, ge=0, description="Most pre-encoded responses kept at once, whatever their size."
     )
+    statement_timeout_ms: int = Field(
+        default=30_000,
+        ge=0,
+        description="Longest database statement of a request; a longer one is cancelled and answered 503 (0: none).",
+    )
+    store_connect_timeout_s: int = Field(default=5, ge=1, description="Wait for a store connection to open.")
+    pool_size: int = Field(default=5, ge=1, description="Store connections the service keeps open.")
+    pool_overflow: int = Field(default=10, ge=0, description="Further store connections opened under load.")
+    pool_timeout_s: float = Field(
+        default=10.0, gt=0, description="Wait for a free store connection before answering 503 (busy)."
+    )
+    export_workers: int = Field(
+        default=2, ge=1, description="File downloads (CSV, XLSX, GeoPackage) built at once; more are answered 503."
+    )
     public_read: bool = Field(default=True, description="Serve the open data without a key (false: viewer key).")
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         default=("*",), description="Origins allowed to read the API from a browser (comma-separated; '*' = any)."
