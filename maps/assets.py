@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import folium
 import xstatic.pkg.jquery
@@ -25,7 +26,7 @@ MAPS_URL = "/static/maps"
 SHARED_SCRIPT = ("areavasta", f"{MAPS_URL}/areavasta.js")
 
 
-def offline_map(canvas: bool = False, **options: object) -> folium.Map:
+def offline_map(canvas: bool = False, **options: Any) -> folium.Map:
     """A folium map whose only scripts and styles are the locally served Leaflet ones; ``canvas`` draws vector
     layers on one canvas instead of an SVG path each."""
     # without tiles nothing sets a zoom range, and marker clustering needs one
@@ -37,7 +38,7 @@ def offline_map(canvas: bool = False, **options: object) -> folium.Map:
     return m
 
 
-def offline_cluster(name: str, rows: list[list], callback: str, icon: str | None = None) -> FastMarkerCluster:
+def offline_cluster(name: str, rows: list[list[Any]], callback: str, icon: str | None = None) -> FastMarkerCluster:
     """Clustered markers built in the browser from compact ``rows`` by ``callback`` (groups drawn by ``icon``,
     a JavaScript function), with the locally served Leaflet.markercluster."""
     cluster = FastMarkerCluster(rows, callback=callback, name=name, icon_create_function=icon)

@@ -4,7 +4,7 @@ municipality search and the ranked table beside the map, and the page's own choi
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import folium
 from branca.element import MacroElement
@@ -45,7 +45,7 @@ class MunicipalityPanel(JSCSSMixin, MacroElement):
         {% endmacro %}
         """
     )
-    default_js: ClassVar[list[tuple[str, str]]] = [SHARED_SCRIPT]
+    default_js: list[tuple[str, str]] = [SHARED_SCRIPT]  # noqa: RUF012 (folium declares it so)
 
     def __init__(
         self,
@@ -74,7 +74,7 @@ class PageSearch(JSCSSMixin, MacroElement):
         {% endmacro %}
         """
     )
-    default_js: ClassVar[list[tuple[str, str]]] = [SHARED_SCRIPT]
+    default_js: list[tuple[str, str]] = [SHARED_SCRIPT]  # noqa: RUF012 (folium declares it so)
 
     def __init__(self, rows: list[list[str]], prefix: str) -> None:
         super().__init__()
@@ -103,7 +103,7 @@ class Choices(JSCSSMixin, MacroElement):
         {% endmacro %}
         """
     )
-    default_js: ClassVar[list[tuple[str, str]]] = [SHARED_SCRIPT]
+    default_js: list[tuple[str, str]] = [SHARED_SCRIPT]  # noqa: RUF012 (folium declares it so)
 
     def __init__(self, choices: list[Choice]) -> None:
         super().__init__()

@@ -285,13 +285,13 @@ def build(
     tiled = display.features >= TILES_FROM
     # a map-wide canvas over the tiles would take their clicks; the outlines left in the page are few
     m = offline_map(canvas=display.canvas and not tiled)
-    m.fit_bounds(display.bounds)
+    display.fit(m)
     share = _add_tiled_share(m, engine, where) if tiled else _add_share(m, engine, where, display, days)
     add_provinces(m, engine, display, national=tiled)
     add_province_figures(m, engine, where, display)
     FTTH_SHARE.add_legend(m, share)
-    dates = [(d.isoformat(), f"{d:%d/%m/%Y}") for d in reversed(days)]
-    Choices([province_choice(engine, provinces), Choice("date", "Data AGCOM", dates, day.isoformat())]).add_to(m)
+    choices = [(d.isoformat(), f"{d:%d/%m/%Y}") for d in reversed(days)]
+    Choices([province_choice(engine, provinces), Choice("date", "Data AGCOM", choices, day.isoformat())]).add_to(m)
     return finish(m, f"Copertura FTTH – {day:%d/%m/%Y}", f"{SOURCE}; dati al {day:%d/%m/%Y}", basemap)
 
 
@@ -324,7 +324,8 @@ def _add_tiled_share(m: folium.Map, engine: Engine, where: dict[str, Any]) -> Ti
         TILED_FIELDS,
         GAP_LABELS | ANOMALY_LABELS,
         name=f"Quota famiglie FTTH al {day:%d/%m/%Y}",
-    ).add_to(m)
+    )
+    share.add_to(m)
     with engine.connect() as conn:
         rows = [[*row[:2], *(round(v, 4) for v in row[2:6]), *row[6:]] for row in conn.execute(text(INDEX_SQL), where)]
     MunicipalityPanel(share, RANKED_COLUMNS, rows, f"/collections/coverage/items?{query}&f=json").add_to(m)
@@ -363,7 +364,8 @@ def _add_share(
         highlight_function=lambda _f: {"weight": 2, "color": "#000"},
         tooltip=folium.GeoJsonTooltip(["comune", "quota_ftth"], aliases=["Comune", "Quota FTTH"]),
         popup=folium.GeoJsonPopup(popup_fields, aliases=popup_aliases),
-    ).add_to(m)
+    )
+    share.add_to(m)
     MunicipalityPanel(share, RANKED_COLUMNS).add_to(m)
     if len(days) > 1 and day != days[0]:
         change = Restyled(
@@ -372,7 +374,8 @@ def _add_share(
             [("Comune", "comune"), ("Nuove famiglie FTTH", "nuove_txt")],
             {"color": "#555", "weight": 0.5, "fillOpacity": 0.75},
             name=f"Nuove famiglie FTTH ({days[days.index(day) - 1]:%d/%m/%Y} → {day:%d/%m/%Y})",
-        ).add_to(m)
+        )
+        change.add_to(m)
         NEW_FTTH.add_legend(m, change)
     return share
 
@@ -408,5 +411,6 @@ def add_municipalities(
             aliases=["Comune", "Codice ISTAT", "Famiglie residenti", "Quota FTTH", "Civici senza >300 Mbit/s al 2028",
                      "Classe di divario"],
         ),
-    ).add_to(m)  # fmt: skip
+    )  # fmt: skip
+    layer.add_to(m)
     MunicipalityPanel(layer, columns).add_to(m)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import folium
 from pyproj import Transformer
 from sqlalchemy import Connection, text
 
@@ -34,6 +35,11 @@ class Display:
     features: int = 0
     extent: tuple[float, float, float, float] | None = None
     srid: int | None = None
+
+    def fit(self, m: folium.Map) -> None:
+        """Open ``m`` on this extent (when known)."""
+        if self.bounds is not None:
+            m.fit_bounds(self.bounds)
 
     @property
     def params(self) -> dict[str, float | int | None]:

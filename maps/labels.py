@@ -3,7 +3,7 @@ reader expects it at (cities when the map opens on a province, villages when zoo
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import folium
 from folium.elements import JSCSSMixin
@@ -47,7 +47,7 @@ class SettlementLabels(JSCSSMixin, Layer):
         {% endmacro %}
         """
     )
-    default_js: ClassVar[list[tuple[str, str]]] = [SHARED_SCRIPT]
+    default_js: list[tuple[str, str]] = [SHARED_SCRIPT]  # noqa: RUF012 (folium declares it so)
 
     def __init__(self, rows: list[list[Any]], name: str = "Nomi delle località (OpenStreetMap)") -> None:
         super().__init__(name=name, overlay=True, control=True, show=True)

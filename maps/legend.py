@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from typing import ClassVar
 
 import folium
 from branca.element import MacroElement
@@ -55,7 +54,7 @@ class Legend(JSCSSMixin, MacroElement):
         {% endmacro %}
         """
     )
-    default_js: ClassVar[list[tuple[str, str]]] = [SHARED_SCRIPT]
+    default_js: list[tuple[str, str]] = [SHARED_SCRIPT]  # noqa: RUF012 (folium declares it so)
 
     def __init__(self, markup: str, layer: Layer | None = None) -> None:
         super().__init__()

@@ -7,9 +7,11 @@ import hashlib
 import html
 import re
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urlsplit
 
 import folium
+from branca.element import Figure
 
 # inline scripts (no src attribute): the only scripts a page may run besides its own assets
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
@@ -25,16 +27,17 @@ class Basemap:
 
 def finish(m: folium.Map, title: str, source: str, basemap: Basemap | None = None) -> str:
     """Add the basemap (when configured), source line, layer control and title, and render the standalone page."""
+    root = cast(Figure, m.get_root())
     if basemap is not None:
         folium.TileLayer(basemap.url, attr=basemap.attribution, name="Sfondo", max_zoom=19).add_to(m)
     note = (
         '<div class="areavasta-source" style="position:fixed;bottom:4px;left:110px;z-index:1000;background:white;'
         f'padding:2px 6px;font:11px sans-serif">Fonte: {html.escape(source)}</div>'
     )
-    m.get_root().html.add_child(folium.Element(note))
+    root.html.add_child(folium.Element(note))
     folium.LayerControl(collapsed=False).add_to(m)
-    m.get_root().header.add_child(folium.Element(f"<title>{html.escape(title)}</title>"))
-    return m.get_root().render()
+    root.header.add_child(folium.Element(f"<title>{html.escape(title)}</title>"))
+    return root.render()
 
 
 def popup_table(rows: list[tuple[str, object]]) -> str:

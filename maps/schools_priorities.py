@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import html
 import json
+from typing import cast
 
 import folium
 import pandas as pd
+from branca.element import Figure
 from sqlalchemy import Engine, text
 
 from geo.analysis.runs import latest_run
@@ -140,14 +142,15 @@ def add_schools(m: folium.Map, schools: pd.DataFrame) -> None:
     """Clustered circle markers; hollow dashed circles mark approximate (non-surveyed) locations."""
     # 5 decimals: about a metre, finer than any school's geocode
     rows = [
-        [
-            round(row.lat, 5),
-            round(row.lon, 5),
-            SCHOOL_STATUSES.index(row.status),
-            int(row.geocode_method == "geocoded_address"),
-            row.codicescuola,
-        ]
-        for row in schools.itertuples(index=False)
+        [round(lat, 5), round(lon, 5), SCHOOL_STATUSES.index(status), int(method == "geocoded_address"), code]
+        for lat, lon, status, method, code in zip(
+            schools["lat"],
+            schools["lon"],
+            schools["status"],
+            schools["geocode_method"],
+            schools["codicescuola"],
+            strict=True,
+        )
     ]
     constants = (
         f"var STATUS_COLOURS = {json.dumps(list(SCHOOL_STATUS.colours))};"
@@ -156,7 +159,7 @@ def add_schools(m: folium.Map, schools: pd.DataFrame) -> None:
         f"var LEVELS = {json.dumps(LEVELS)};"
         f"var QUALITY = {json.dumps(QUALITY)};"
     )
-    m.get_root().script.add_child(folium.Element(constants), index=0)
+    cast(Figure, m.get_root()).script.add_child(folium.Element(constants), index=0)
     offline_cluster("Scuole (raggruppate)", rows, SCHOOL_MARKER, SCHOOL_CLUSTER).add_to(m)
 
 
@@ -173,7 +176,7 @@ def schools_map(
     if display.features == 0:
         raise MapError(f"Nessuna provincia caricata fra {', '.join(provinces or ())}.")
     m = offline_map()
-    m.fit_bounds(display.bounds)
+    display.fit(m)
     add_municipalities(m, engine, display, provinces, [SCHOOL_COLUMN, *RANKED_COLUMNS])
     add_provinces(m, engine, display)
     add_schools(m, schools)
@@ -305,7 +308,7 @@ def priorities_map(
     run, features, synthetic = _priorities(engine, run, top, municipality)
     display = territory_display(engine)
     m = offline_map()
-    m.fit_bounds(display.bounds)
+    display.fit(m)
     add_municipalities(m, engine, display, None, RANKED_COLUMNS)
     add_provinces(m, engine, display)
     add_priorities(m, features, synthetic)
@@ -345,8 +348,8 @@ def municipality_map(engine: Engine, code: str, basemap: Basemap | None = None) 
         row.geometry,
         name=html.escape(row.comune),  # the layer control writes names as HTML
         style_function=lambda _f: {"color": "#08306b", "weight": 3, "fillOpacity": 0.05},
-        popup=folium.Popup(popup_table(figures), max_width=380),
     )
+    outline.add_child(folium.Popup(popup_table(figures), max_width=380))
     outline.add_to(m)
     add_schools(m, _schools(engine, code))
     try:
@@ -359,5 +362,5 @@ def municipality_map(engine: Engine, code: str, basemap: Basemap | None = None) 
     with engine.connect() as conn:
         names = [list(r) for r in conn.execute(text("SELECT pro_com_t, comune FROM ref.comune ORDER BY comune"))]
     PageSearch(names, "/maps/municipality/").add_to(m)
-    m.fit_bounds(outline.get_bounds())
+    m.fit_bounds(cast(list[list[float]], outline.get_bounds()))
     return finish(m, f"{row.comune} – banda ultralarga e scuole", "ISTAT; AGCOM; Infratel; MIM", basemap)

@@ -7,7 +7,7 @@ script; numbers are written the Italian way by the browser (``it-IT``).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from folium.elements import JSCSSMixin
 from folium.map import Layer
@@ -59,7 +59,7 @@ class TiledChoropleth(JSCSSMixin, Layer):
         {% endmacro %}
         """
     )
-    default_js: ClassVar[list[tuple[str, str]]] = [
+    default_js: list[tuple[str, str]] = [  # noqa: RUF012 (folium declares it so)
         ("vectorgrid", f"{VECTORGRID_URL}/Leaflet.VectorGrid.bundled.min.js"),
         SHARED_SCRIPT,
     ]

@@ -12,14 +12,10 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from geo.analysis import coverage, runs
-from geo.analysis.tiers import tier
 from geo.reference import (
     ReferenceTableError,
-    Threshold,
-    Thresholds,
     gap_classes,
     read_rows,
-    speed_thresholds,
     validate_gap_classes,
 )
 
@@ -291,28 +287,6 @@ def test_census_grid_population_matches_istat(analysed):
     assert rows["census_population"].notna().mean() > 0.98
     assert rows["census_population"].sum() == pytest.approx(rows["population"].sum(), rel=0.01)
     assert rows["population"].corr(rows["census_population"]) > 0.99
-
-
-speeds = st.floats(min_value=0, max_value=10_000, allow_nan=False)
-
-
-@given(speeds, speeds, speeds, speeds)
-def test_tier_is_non_decreasing_in_both_speeds(d1, d2, u1, u2):
-    assert tier(min(d1, d2), u1) <= tier(max(d1, d2), u1)
-    assert tier(d1, min(u1, u2)) <= tier(d1, max(u1, u2))
-
-
-@given(speeds, speeds, st.floats(min_value=1, max_value=5))
-def test_raising_thresholds_never_raises_a_tier(down, up, factor):
-    base = speed_thresholds()
-    raised = Thresholds(
-        base.version,
-        {
-            k: Threshold(k, t.down_mbps * factor, None if t.up_mbps is None else t.up_mbps * factor, t.status)
-            for k, t in base.by_id.items()
-        },
-    )
-    assert tier(down, up, raised) <= tier(down, up, base)
 
 
 def test_reruns_give_identical_results_and_record_their_inputs(analysed):

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from geo.analysis.costs import Scenario, edge_costs, npv, unit_costs
-from geo.analysis.routing import RoadNetwork, forest_components
+from geo.analysis.routing import RoadNetwork
 
 METHODS = ("trench", "minitrench", "duct_reuse", "aerial")
 
@@ -142,3 +142,10 @@ def test_walking_many_paths_at_once_equals_one_by_one(network):
     together = graph.walk_many(predecessors, mains)
     assert together == [graph.walk(predecessors, int(m)) for m in mains]
     assert sum(map(len, together)) > len(mains)  # real paths, not empty ones
+
+
+def forest_components(network: RoadNetwork, edges: set[int]) -> tuple[int, int, int]:
+    """Nodes, edges and connected components of a set of edges (a forest has edges = nodes − components)."""
+    graph = nx.MultiGraph()
+    graph.add_edges_from((int(network.u[e]), int(network.v[e])) for e in edges)
+    return graph.number_of_nodes(), graph.number_of_edges(), nx.number_connected_components(graph)

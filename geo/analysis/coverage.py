@@ -68,7 +68,7 @@ def _grid_coverage(
     weigh: Callable[[Path, Path, gpd.GeoDataFrame], pd.DataFrame] = weighted_coverage,
 ) -> None:
     """Population-weighted coverage from a coverage grid weighted by a population grid (computed by ``weigh``)."""
-    paths = dict(
+    paths: dict[str, str] = dict(
         conn.execute(
             text("SELECT name, path FROM cov.raster WHERE name IN (:c, :p)"), {"c": coverage, "p": population}
         ).all()
@@ -168,6 +168,7 @@ def analyze(
         if parameters["coverage_grid"] and parameters["population_grid"]:
             with run.step("grid_coverage"):
                 weigh = partitioned.weighted_coverage if partitioned else weighted_coverage
-                _grid_coverage(conn, run.id, parameters["coverage_grid"], parameters["population_grid"], weigh)
+                grids = str(parameters["coverage_grid"]), str(parameters["population_grid"])
+                _grid_coverage(conn, run.id, *grids, weigh)
 
     return run_analysis(engine, KIND, parameters, versions, body)

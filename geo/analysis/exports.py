@@ -22,7 +22,7 @@ from geo.analysis.costs import BOUNDS
 from geo.analysis.priorities import ITEM_COLUMNS
 from geo.analysis.runs import AnalysisError, latest_run
 from geo.italian import euro, number
-from geo.spreadsheet import write_rows
+from geo.spreadsheet import csv_cell, write_rows
 
 COLUMNS = ("run_id", *ITEM_COLUMNS)
 FORMATS = ("csv", "xlsx", "gpkg", "geojson")
@@ -221,7 +221,8 @@ def note(loaded: Loaded) -> pd.DataFrame:
 
 
 def to_csv(loaded: Loaded) -> bytes:
-    return loaded.targets[list(COLUMNS)].to_csv(index=False).encode("utf-8")
+    """The targets as CSV; a name a spreadsheet would run as a formula is written with a leading ``'``."""
+    return loaded.targets[list(COLUMNS)].map(csv_cell).to_csv(index=False).encode("utf-8")
 
 
 def to_xlsx(loaded: Loaded) -> bytes:

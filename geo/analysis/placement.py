@@ -10,6 +10,8 @@ class. Schools on the list are targets of their own."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -92,7 +94,7 @@ def civic_targets(
     )
     placed = comuni[comuni["pro_com_t"].isin(parts["pro_com_t"])]
     parts = parts.merge(placed[["pro_com_t", "civici"]].rename(columns={"civici": "total"}), on="pro_com_t")
-    by_street = cells_of_streets(_street_civics(conn, codes), parts)
+    by_street = cast(Mapping[Any, int], cells_of_streets(_street_civics(conn, codes), parts))
     parts["civici_by_street"] = (
         pd.MultiIndex.from_frame(parts[["pro_com_t", "grd_id"]]).map(by_street).fillna(0).astype(int).to_numpy()
     )

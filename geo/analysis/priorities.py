@@ -41,6 +41,8 @@ def _coverage(conn: Connection) -> tuple[int, dt.date]:
     if run is None:
         raise AnalysisError("priorities need a coverage analysis: run 'areavasta analyze' first")
     when = conn.execute(text("SELECT max(ref_date) FROM out.coverage_comune WHERE run_id = :r"), {"r": run}).scalar()
+    if when is None:
+        raise AnalysisError(f"coverage run {run} has no municipality: run 'areavasta analyze' again")
     return run, when
 
 
@@ -243,7 +245,10 @@ def compute(engine: Engine, scenario: Scenario, costs: UnitCosts | None = None) 
     out["rank_high"] = ranks["high"]
     rest = out.loc[~out["selected"]].sort_values(["bc_ratio", "target_id"], ascending=[False, True], na_position="last")
     out["rank"] = pd.Series(np.arange(1, len(out) + 1), index=[*chosen, *rest.index])
-    route_edges = [marginal[i][1] if i in marginal else (routes[i].edges if routes[i] else []) for i in range(len(out))]
+    route_edges = [
+        marginal[i][1] if i in marginal else (route.edges if route is not None else [])
+        for i, route in enumerate(routes[: len(out)])
+    ]
     geometries = _edge_geometries(engine, network, {e for edges in route_edges for e in edges})
     out["route"] = [_route_geometry(geometries, edges) for edges in route_edges]
     out["road_classes"] = [_road_classes(network, edges) for edges in route_edges]

@@ -9,7 +9,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 from scipy.sparse import coo_matrix, csr_matrix
-from scipy.sparse.csgraph import connected_components, dijkstra, minimum_spanning_tree
+from scipy.sparse.csgraph import dijkstra, minimum_spanning_tree
 from scipy.spatial import cKDTree
 from sqlalchemy import Engine, text
 
@@ -262,12 +262,3 @@ class Graph:
             if len(touching[other]) == 1 and other not in terminals:
                 leaves.append(other)
         return kept
-
-
-def forest_components(network: RoadNetwork, edges: set[int]) -> tuple[int, int, int]:
-    """Nodes, edges and connected components of a set of edges (a forest has edges = nodes − components)."""
-    chosen = np.array(sorted(edges))
-    nodes, inverse = np.unique(np.concatenate([network.u[chosen], network.v[chosen]]), return_inverse=True)
-    half = len(chosen)
-    matrix = coo_matrix((np.ones(half), (inverse[:half], inverse[half:])), shape=(len(nodes), len(nodes)))
-    return len(nodes), half, connected_components(matrix, directed=False)[0]

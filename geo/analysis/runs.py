@@ -105,7 +105,10 @@ def run_analysis(
 def insert_rows(conn: Connection, table: str, frame: pd.DataFrame, geometries: tuple[str, ...] = ()) -> None:
     """Write ``frame`` into the result table ``table`` (NaN as NULL; ``geometries``: columns of hex WKB in the
     working CRS)."""
-    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    records = [
+        {str(k): v for k, v in record.items()}
+        for record in frame.astype(object).where(frame.notna(), None).to_dict("records")
+    ]
     if not records:
         return
     values = ", ".join(
