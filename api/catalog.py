@@ -54,6 +54,7 @@ def _distribution(base: str, collection_id: str, fmt: str) -> dict[str, Any]:
     responses={200: {"description": "The file", "content": {media: {} for media in downloads.PRIORITY_MEDIA.values()}}},
 )
 def priorities_download(
+    request: Request,
     engine: Annotated[Engine, Depends(get_engine)],
     fmt: Annotated[str, Path(pattern="^(csv|xlsx|gpkg|geojson)$")],
     run: Annotated[int | None, Query(ge=1, description="Priorities run (the latest by default)")] = None,
@@ -62,7 +63,8 @@ def priorities_download(
     ] = None,
 ) -> Response:
     try:
-        return downloads.priorities_file(engine, fmt, run, scenario)
+        with request.app.state.store.export_slot():
+            return downloads.priorities_file(engine, fmt, run, scenario)
     except AnalysisError as exc:
         raise not_found(str(exc)) from exc
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
@@ -12,39 +14,75 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
 from api.http import ResponseCache
-from api.ogc.errors import bad_request
+from api.ogc.errors import bad_request, busy
 from api.version_watch import VersionWatch
-from geo.db.engine import database_url, make_engine
+from geo.db.engine import EngineLimits, database_url, make_engine
 from geo.settings import Settings
 
 
 class StoreState:
-    """Holds the application's engine; the first request opens it, so the app starts even while the store is down."""
+    """Holds the application's engines; the first request opens them, so the app starts even while the store is
+    down. Requests use an engine whose statements are bounded in time; background jobs one of their own without
+    that bound (an ingest runs as long as it needs) and without taking connections from the requests."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._engine: Engine | None = None
+        self._job_engine: Engine | None = None
         self.watch: VersionWatch | None = None
         self._lock = threading.Lock()
         self.cache = ResponseCache(settings.response_cache_mb * 2**20, settings.response_cache_entries)
         # jobs run one at a time: two ingests must not race for the same tables
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="areavasta-job")
+        self.exports = threading.BoundedSemaphore(settings.export_workers)
 
     def engine(self) -> Engine:
         with self._lock:
             if self._engine is None:
                 url = database_url(self.settings)
-                self._engine = make_engine(url)
+                self._engine = make_engine(url, EngineLimits.serving(self.settings))
                 self.watch = VersionWatch(url)
                 self.watch.start()
             return self._engine
+
+    def job_engine(self) -> Engine:
+        with self._lock:
+            if self._job_engine is None:
+                limits = EngineLimits.serving(self.settings, statements=False)
+                self._job_engine = make_engine(database_url(self.settings), limits)
+            return self._job_engine
 
     def dispose(self) -> None:
         self.executor.shutdown(wait=True)
         if self.watch is not None:
             self.watch.stop()
-        if self._engine is not None:
-            self._engine.dispose()
+        for engine in (self._engine, self._job_engine):
+            if engine is not None:
+                engine.dispose()
+
+    @contextmanager
+    def export_slot(self) -> Iterator[None]:
+        """One of the few slots for building a file; a 503 with Retry-After when every slot is taken (queueing
+        would let parallel exports hold the server's threads and memory)."""
+        if not self.exports.acquire(blocking=False):
+            raise busy(f"every export slot ({self.settings.export_workers}) is taken; retry shortly")
+        try:
+            yield
+        finally:
+            self.exports.release()
+
+    def take_export_slot(self) -> Callable[[], None]:
+        """An export slot held past this call (a streamed file); returns its release, to be called once."""
+        if not self.exports.acquire(blocking=False):
+            raise busy(f"every export slot ({self.settings.export_workers}) is taken; retry shortly")
+        released = threading.Event()
+
+        def release() -> None:
+            if not released.is_set():
+                released.set()
+                self.exports.release()
+
+        return release
 
 
 def get_engine(request: Request) -> Engine:

@@ -6,7 +6,7 @@ import csv
 import io
 import itertools
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,6 +17,7 @@ from fastapi.responses import Response, StreamingResponse
 from openpyxl import Workbook
 from sqlalchemy import Connection, Engine, Row
 
+from api.deps import StoreState
 from api.ogc import features
 from api.ogc.collections import Collection
 from geo.spreadsheet import csv_cell, write_rows
@@ -35,7 +36,9 @@ def _attachment(collection: Collection, fmt: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{collection.id}.{fmt}"'}
 
 
-def _csv_stream(engine: Engine, collection: Collection, query: features.ItemQuery) -> Iterator[str]:
+def _csv_stream(
+    engine: Engine, collection: Collection, query: features.ItemQuery, release: Callable[[], None]
+) -> Iterator[str]:
     """Rows as they come from a server-side cursor; codes stay text, geometry as WKT in the output CRS.
 
     The statement is built and its first row read before the response starts, so that a client's mistake (a
@@ -47,11 +50,14 @@ def _csv_stream(engine: Engine, collection: Collection, query: features.ItemQuer
         first = next(rows, None)
     except BaseException:
         conn.close()
+        release()
         raise
-    return _csv_lines(conn, collection, first, rows)
+    return _csv_lines(conn, collection, first, rows, release)
 
 
-def _csv_lines(conn: Connection, collection: Collection, first: Row | None, rest: Iterator[Row]) -> Iterator[str]:
+def _csv_lines(
+    conn: Connection, collection: Collection, first: Row | None, rest: Iterator[Row], release: Callable[[], None]
+) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     try:
@@ -69,6 +75,7 @@ def _csv_lines(conn: Connection, collection: Collection, first: Row | None, rest
         yield buffer.getvalue()
     finally:
         conn.close()
+        release()
 
 
 def _frame(engine: Engine, collection: Collection, query: features.ItemQuery) -> gpd.GeoDataFrame:
@@ -103,12 +110,17 @@ def _gpkg(frame: gpd.GeoDataFrame, collection: Collection) -> bytes:
         return path.read_bytes()
 
 
-def download(engine: Engine, collection: Collection, query: features.ItemQuery, fmt: str) -> Response:
+def download(
+    store: StoreState, engine: Engine, collection: Collection, query: features.ItemQuery, fmt: str
+) -> Response:
+    """The items as a file, built in one of the store's few export slots (a CSV holds its slot while it streams)."""
     headers = {**_attachment(collection, fmt), "Content-Crs": f"<{query.crs.uri}>"}
     if fmt == "csv":
-        return StreamingResponse(_csv_stream(engine, collection, query), media_type=FORMATS[fmt], headers=headers)
-    frame = _frame(engine, collection, query)
-    body = _xlsx(frame, collection) if fmt == "xlsx" else _gpkg(frame, collection)
+        rows = _csv_stream(engine, collection, query, store.take_export_slot())
+        return StreamingResponse(rows, media_type=FORMATS[fmt], headers=headers)
+    with store.export_slot():
+        frame = _frame(engine, collection, query)
+        body = _xlsx(frame, collection) if fmt == "xlsx" else _gpkg(frame, collection)
     return Response(body, media_type=FORMATS[fmt], headers=headers)
 
 

@@ -116,7 +116,8 @@ def start_job(
             ),
             {"i": job_id, "k": kind, "p": json.dumps(parameters), "a": key.id},
         ).one()
-    request.app.state.store.executor.submit(_run, engine, job_id, kind, request, parameters)
+    store = request.app.state.store
+    store.executor.submit(_run, store.job_engine(), job_id, kind, request, parameters)
     return JSONResponse(_status(request, row), status_code=201, headers={"Location": f"/jobs/{job_id}"})
 
 

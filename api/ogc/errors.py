@@ -9,9 +9,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from psycopg import errors as pg_errors
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.ogc import html
+from geo.db.cluster import ClusterError
 from geo.db.engine import StoreError
 
 RETRY_AFTER_S = "10"
@@ -19,9 +21,9 @@ log = logging.getLogger(__name__)
 
 
 class OGCError(Exception):
-    def __init__(self, status: int, code: str, description: str) -> None:
+    def __init__(self, status: int, code: str, description: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(description)
-        self.status, self.code, self.description = status, code, description
+        self.status, self.code, self.description, self.headers = status, code, description, headers
 
 
 def bad_request(parameter: str, description: str) -> OGCError:
@@ -30,6 +32,11 @@ def bad_request(parameter: str, description: str) -> OGCError:
 
 def not_found(description: str) -> OGCError:
     return OGCError(404, "NotFound", description)
+
+
+def busy(description: str) -> OGCError:
+    """A 503 the client should retry later."""
+    return OGCError(503, "ServiceUnavailable", description, {"Retry-After": RETRY_AFTER_S})
 
 
 def _body(
@@ -50,7 +57,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OGCError)
     async def ogc_error(request: Request, exc: OGCError) -> Response:
-        return _body(exc.status, exc.code, exc.description, request=request)
+        return _body(exc.status, exc.code, exc.description, exc.headers, request)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -78,18 +85,29 @@ def install(app: FastAPI) -> None:
             # a filter that compares a property with a value of another type ("cod_uts = 16")
             return _body(400, "InvalidParameterValue", "a filter compares a property with a value of another type")
         if isinstance(exc.orig, pg_errors.QueryCanceled):
-            return _body(503, "ServiceUnavailable", "the request took longer than the service allows; narrow it", retry)
+            limit = request.app.state.store.settings.statement_timeout_ms / 1000
+            description = f"the query took too long (over {limit:g} s); narrow it (bbox, filter, limit) or retry later"
+            return _body(503, "ServiceUnavailable", description, retry, request)
         if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
-            return _body(503, "ServiceUnavailable", "the data store is unreachable; try again shortly", retry)
+            log.warning("data store unreachable: %s", _first_line(exc))
+            return _body(503, "ServiceUnavailable", "the data store is unreachable; try again shortly", retry, request)
         log.exception("data store error")
         return _body(500, "ServerError", "the data store failed to answer this request")
 
     @app.exception_handler(StoreError)
-    async def store_down(request: Request, exc: StoreError) -> Response:
-        log.warning("data store unavailable: %s", exc)
-        return _body(
-            503,
-            "ServiceUnavailable",
-            "the data store is unreachable; try again shortly",
-            {"Retry-After": RETRY_AFTER_S},
-        )
+    @app.exception_handler(ClusterError)
+    async def store_down(request: Request, exc: Exception) -> Response:
+        log.warning("data store unavailable: %s", _first_line(exc))
+        retry = {"Retry-After": RETRY_AFTER_S}
+        return _body(503, "ServiceUnavailable", "the data store is unreachable; try again shortly", retry, request)
+
+    @app.exception_handler(PoolTimeout)
+    async def pool_exhausted(request: Request, exc: PoolTimeout) -> Response:
+        log.warning("no free store connection: %s", _first_line(exc))
+        retry = {"Retry-After": RETRY_AFTER_S}
+        return _body(503, "ServiceUnavailable", "the service is busy; retry shortly", retry, request)
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    return (str(orig if orig is not None else exc).strip().splitlines() or [type(exc).__name__])[0]

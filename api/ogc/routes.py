@@ -241,7 +241,7 @@ def items(
         run_id=run,
     )
     if is_file:
-        return downloads.download(engine, item, query, f)
+        return downloads.download(request.app.state.store, engine, item, query, f)
     page = query.limit = limit or settings.items_default_limit
 
     def build(conn: Connection) -> Encoded:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine, text
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
 from geo.db.cluster import Cluster, safe_url
@@ -20,13 +23,57 @@ def database_url(settings: Settings) -> str:
     return Cluster.from_settings(settings).url()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine on ``url`` (psycopg 3), checked to reach a database with the PostGIS extension."""
+def make_engine(url: str, limits: EngineLimits | None = None) -> Engine:
+    """An engine on ``url`` (psycopg 3), checked to reach a database with the PostGIS extension; ``limits`` bound
+    its pool and waits (a serving process), none by default (ingest and analyses run as long as they need)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    engine = create_engine(url, pool_pre_ping=True)
+    options: dict[str, Any] = {}
+    if limits is not None:
+        options = {
+            "connect_args": {"connect_timeout": limits.connect_timeout_s},
+            "pool_size": limits.pool_size,
+            "max_overflow": limits.pool_overflow,
+            "pool_timeout": limits.pool_timeout_s,
+        }
+    engine = create_engine(url, pool_pre_ping=True, **options)
+    if limits is not None and limits.statement_timeout_ms:
+        _bound_statements(engine, limits.statement_timeout_ms)
     check_postgis(engine)
     return engine
+
+
+def _bound_statements(engine: Engine, timeout_ms: int) -> None:
+    """Every statement on ``engine``'s connections is cancelled after ``timeout_ms`` (set once per connection,
+    after SQLAlchemy's own first queries on it, so that a small bound cannot break the connection's set-up)."""
+
+    @event.listens_for(engine, "connect")
+    def bound(dbapi_connection: Any, _record: object) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET statement_timeout = {int(timeout_ms)}")
+        dbapi_connection.commit()  # a SET inside a transaction rolled back later would be undone
+
+
+@dataclass(frozen=True)
+class EngineLimits:
+    """Bounds on what one engine may hold and wait for."""
+
+    statement_timeout_ms: int  # 0: none
+    connect_timeout_s: int
+    pool_size: int
+    pool_overflow: int
+    pool_timeout_s: float
+
+    @classmethod
+    def serving(cls, settings: Settings, statements: bool = True) -> EngineLimits:
+        """The service's limits; without ``statements``, no statement timeout (background jobs)."""
+        return cls(
+            settings.statement_timeout_ms if statements else 0,
+            settings.store_connect_timeout_s,
+            settings.pool_size,
+            settings.pool_overflow,
+            settings.pool_timeout_s,
+        )
 
 
 def check_postgis(engine: Engine) -> str:
@@ -34,6 +81,7 @@ def check_postgis(engine: Engine) -> str:
     where = safe_url(engine.url.render_as_string(hide_password=False))
     try:
         with engine.connect() as conn:
+            conn.execute(text("SET LOCAL statement_timeout = 0"))  # a check, not a request: never cut short
             version = conn.execute(text("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")).scalar()
             if version:
                 return str(version)
