@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from geo.reference import province_names
@@ -83,6 +83,14 @@ class Settings(BaseSettings):
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         default=("*",), description="Origins allowed to read the API from a browser (comma-separated; '*' = any)."
     )
+    cors_methods: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=("GET", "HEAD"),
+        description="Methods a browser page of another origin may use (comma-separated); POST (jobs) needs the "
+        "origins listed in AREAVASTA_CORS_ORIGINS, not '*'. Credentials (cookies) are never allowed.",
+    )
+    key_failures_per_minute: int = Field(
+        default=10, ge=1, description="Wrong API keys one client address may send per minute; then 429."
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     header_timeout_s: float = Field(
@@ -157,6 +165,22 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(v.strip() for v in value.split(",") if v.strip())
         return tuple(value)  # type: ignore[arg-type]
+
+    @field_validator("cors_methods", mode="before")
+    @classmethod
+    def _parse_methods(cls, value: object) -> tuple[str, ...]:
+        items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[call-overload]
+        return tuple(str(v).strip().upper() for v in items if str(v).strip())
+
+    @model_validator(mode="after")
+    def _check_cors(self) -> Settings:
+        writing = set(self.cors_methods) - {"GET", "HEAD", "OPTIONS"}
+        if writing and "*" in self.cors_origins:
+            raise ValueError(
+                f"cors_methods {', '.join(sorted(writing))} from any origin ('*') would let every web page start jobs "
+                "with a key it holds; list the allowed origins in AREAVASTA_CORS_ORIGINS"
+            )
+        return self
 
     @property
     def pg_dir(self) -> Path:
