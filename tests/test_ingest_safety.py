@@ -152,3 +152,48 @@ def test_rerun_on_the_same_input_changes_nothing(loaded, tmp_path):
         assert conn.execute(text("SELECT DISTINCT ingest_run_id FROM ref.comune")).scalars().all() == runs_before
         sha = conn.execute(text("SELECT source_sha256 FROM meta.ingest_run WHERE id = :i"), {"i": second.run_id})
         assert len(sha.scalar()) == 64
+
+
+def test_data_and_their_run_record_commit_together(loaded, tmp_path):
+    """The rows of a load and the end of its run are one transaction: the data version (which the cache keys on)
+    can never lag the data, whatever moment a process dies at."""
+    store, _ = loaded
+    from geo.db import data_version
+
+    archive = istat_archive.write_archive(tmp_path, istat_archive.municipalities(CODES[:2]))
+    with store.engine.connect() as conn:
+        version_before = data_version.read(conn)
+    with shrink_policy(None):
+        result = boundaries.ingest(store.engine, boundaries.open_boundaries(str(archive), 2023), None, 32632)
+    with store.engine.connect() as conn:
+        rows_xmin = conn.execute(
+            text("SELECT DISTINCT xmin::text FROM ref.comune WHERE ingest_run_id = :r"), {"r": result.run_id}
+        ).scalars()
+        run_xmin = conn.execute(
+            text("SELECT xmin::text FROM meta.ingest_run WHERE id = :r"), {"r": result.run_id}
+        ).scalar_one()
+        assert list(rows_xmin) == [run_xmin]
+        assert data_version.read(conn) != version_before
+
+
+def test_a_process_dying_before_the_commit_leaves_data_and_version_as_they_were(loaded, tmp_path, monkeypatch):
+    store, before = loaded
+    from geo.db import data_version
+    from geo.ingest import pipeline
+
+    with store.engine.connect() as conn:
+        version_before = data_version.read(conn)
+    real_finish = pipeline._finish_run
+
+    def die_at_the_end(engine, run_id, **values):
+        if values.get("status") == "succeeded":
+            raise KeyboardInterrupt  # not an Exception: nothing records a failure, as after kill -9
+        real_finish(engine, run_id, **values)
+
+    monkeypatch.setattr(pipeline, "_finish_run", die_at_the_end)
+    archive = istat_archive.write_archive(tmp_path, istat_archive.municipalities(["016024"]))
+    with shrink_policy(None), pytest.raises(KeyboardInterrupt):
+        boundaries.ingest(store.engine, boundaries.open_boundaries(str(archive), 2023), None, 32632)
+    assert _snapshot(store.engine) == before
+    with store.engine.connect() as conn:
+        assert data_version.read(conn) == version_before

@@ -84,6 +84,14 @@ def run_analysis(
     try:
         with engine.begin() as conn:
             body(conn, run)
+            # in the results' own transaction: no crash can leave results of a run still 'running'
+            conn.execute(
+                text(
+                    "UPDATE out.analysis_run SET status = 'succeeded', finished_at = clock_timestamp(), timings = :t "
+                    "WHERE id = :i"
+                ),
+                {"t": json.dumps(run.timings), "i": run.id},
+            )
     except Exception as exc:
         with engine.begin() as conn:
             conn.execute(
@@ -94,11 +102,6 @@ def run_analysis(
                 {"e": f"{type(exc).__name__}: {exc}", "t": json.dumps(run.timings), "i": run.id},
             )
         raise AnalysisError(f"{kind} analysis run {run.id} failed: {exc}") from exc
-    with engine.begin() as conn:
-        conn.execute(
-            text("UPDATE out.analysis_run SET status = 'succeeded', finished_at = now(), timings = :t WHERE id = :i"),
-            {"t": json.dumps(run.timings), "i": run.id},
-        )
     return run
 
 

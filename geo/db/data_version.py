@@ -6,9 +6,11 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 CHANNEL = "areavasta_data"
+# the latest end and the number of ended runs: a run ends in the transaction that commits its data, and two runs
+# committing in the other order than their clocks still add one ended run each
 SQL = (
-    "SELECT coalesce((SELECT max(finished_at) FROM meta.ingest_run)::text, '-') || '|' || "
-    "coalesce((SELECT max(finished_at) FROM out.analysis_run)::text, '-')"
+    "SELECT (SELECT coalesce(max(finished_at)::text, '-') || '#' || count(finished_at) FROM meta.ingest_run) || '|' "
+    "|| (SELECT coalesce(max(finished_at)::text, '-') || '#' || count(finished_at) FROM out.analysis_run)"
 )
 
 

@@ -148,10 +148,16 @@ def _start_run(engine: Engine, layer: str, source: Source, synthetic: bool) -> i
         )
 
 
-def _finish_run(engine: Engine, run_id: int, **values: Any) -> None:
+def _finish_run(engine: Engine | Connection, run_id: int, **values: Any) -> None:
+    """Record the run's end: in ``engine``'s own transaction, or in the open transaction of a connection."""
     table = IngestRun.__table__
+    # the clock, not now(): the end of a long transaction is not its start
+    statement = update(table).where(table.c.id == run_id).values(finished_at=func.clock_timestamp(), **values)
+    if isinstance(engine, Connection):
+        engine.execute(statement)
+        return
     with engine.begin() as conn:
-        conn.execute(update(table).where(table.c.id == run_id).values(finished_at=func.now(), **values))
+        conn.execute(statement)
 
 
 @contextmanager
@@ -229,6 +235,19 @@ def run_ingest(
             for load in prepared.loads:
                 _check_shrink(conn, source.location, load)
             rows, digest, changed = _load(conn, run_id, prepared.loads)
+            status = "succeeded" if changed else "unchanged"
+            # in the data's own transaction: no crash can leave new rows under an old data version
+            _finish_run(
+                conn,
+                run_id,
+                status=status,
+                rows_read=prepared.rows_read,
+                rows_loaded=rows,
+                rows_rejected=len(prepared.rejected),
+                reference_date=prepared.reference_date,
+                content_hash=digest,
+                details=prepared.recorded_details or None,
+            )
     except IngestError as exc:
         _finish_run(engine, run_id, status="failed", error=str(exc))
         raise
@@ -236,18 +255,6 @@ def run_ingest(
         error = IngestError(source.location, [Problem(f"{type(exc).__name__}: {exc}")])
         _finish_run(engine, run_id, status="failed", error=str(error))
         raise error from exc
-    status = "succeeded" if changed else "unchanged"
-    _finish_run(
-        engine,
-        run_id,
-        status=status,
-        rows_read=prepared.rows_read,
-        rows_loaded=rows,
-        rows_rejected=len(prepared.rejected),
-        reference_date=prepared.reference_date,
-        content_hash=digest,
-        details=prepared.recorded_details or None,
-    )
     return IngestResult(
         run_id,
         layer,
