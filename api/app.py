@@ -34,6 +34,8 @@ from maps.assets import (
     VECTORGRID_URL,
 )
 
+CORS_REQUEST_HEADERS = ("Accept", "Accept-Language", "Content-Type", "If-None-Match", "X-API-Key")
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The service for ``settings`` (the process settings by default); the store opens on first use."""
@@ -61,9 +63,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(settings.cors_origins),
-        allow_methods=["GET", "POST"],
-        allow_headers=["*"],
-        expose_headers=["ETag", "Content-Crs"],
+        allow_methods=list(settings.cors_methods),
+        allow_headers=list(CORS_REQUEST_HEADERS),
+        allow_credentials=False,  # keys travel in X-API-Key, never in cookies a page could borrow
+        expose_headers=["ETag", "Content-Crs", "Retry-After", "Location"],
     )
     app.add_middleware(Protocol)  # outermost: HEAD and NUL bytes are settled before anything else runs
     ogc_errors.install(app)

@@ -2,23 +2,56 @@
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 
 from fastapi import Request, Security
 from fastapi.security import APIKeyHeader
+from limits import RateLimitItemPerMinute
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 
 from api.ogc.errors import OGCError
 from geo.keys import ApiKey, verify
 
 key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key from 'areavasta keys create'")
+NAMESPACE = "api-key-failures"
+
+
+class KeyGuard:
+    """Wrong API keys counted per client address in a moving one-minute window; an address past the limit is
+    answered 429 with Retry-After, whatever key it sends, until its window frees up (no guessing at speed)."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.rate = RateLimitItemPerMinute(per_minute)
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def check(self, client: str) -> None:
+        if not self.limiter.test(self.rate, NAMESPACE, client):
+            reset = self.limiter.get_window_stats(self.rate, NAMESPACE, client).reset_time
+            retry = max(1, math.ceil(reset - time.time()))
+            raise OGCError(
+                429,
+                "TooManyRequests",
+                f"too many wrong API keys from this address; retry in {retry} s",
+                {"Retry-After": str(retry)},
+            )
+
+    def failed(self, client: str) -> None:
+        self.limiter.hit(self.rate, NAMESPACE, client)
 
 
 def _key(request: Request) -> ApiKey | None:
     secret = request.headers.get("x-api-key")
     if not secret:
         return None
-    key = verify(request.app.state.store.engine(), secret)
+    store = request.app.state.store
+    client = request.client.host if request.client else "unknown"
+    store.key_guard.check(client)
+    key = verify(store.engine(), secret)
     if key is None:
+        store.key_guard.failed(client)
         raise OGCError(401, "Unauthorized", "the API key is unknown or revoked")
     return key
 

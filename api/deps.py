@@ -13,6 +13,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
+from api.auth import KeyGuard
 from api.http import ResponseCache
 from api.ogc.errors import bad_request, busy
 from api.version_watch import VersionWatch
@@ -35,6 +36,7 @@ class StoreState:
         # jobs run one at a time: two ingests must not race for the same tables
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="areavasta-job")
         self.exports = threading.BoundedSemaphore(settings.export_workers)
+        self.key_guard = KeyGuard(settings.key_failures_per_minute)
 
     def engine(self) -> Engine:
         with self._lock:

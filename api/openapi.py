@@ -53,11 +53,12 @@ ERRORS = {
     "401": "An API key is needed, or the one given is unknown.",
     "403": "The API key's role does not allow this.",
     "404": "No such resource.",
+    "429": "Too many wrong API keys from this address; retry after the Retry-After header's seconds.",
     "500": "The service failed.",
     "503": "The data store is unreachable, the request took too long, or the service is busy; retry after the "
     "Retry-After header's seconds.",
 }
-KEYED = ("401", "403")  # answered where a key is checked: not by the operations' own probes
+KEYED = ("401", "403", "429")  # answered where a key is checked: not by the operations' own probes
 UNKEYED = frozenset({"/health", "/ready"})
 NOT_FOUND = ("/maps/coverage", "/maps/schools", "/maps/priorities", "/downloads/")  # 404 without a path parameter
 
