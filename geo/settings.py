@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     pool_timeout_s: float = Field(
         default=10.0, gt=0, description="Wait for a free store connection before answering 503 (busy)."
     )
+    run_timeout_h: float = Field(
+        default=24.0,
+        gt=0,
+        description="An ingest or analysis run or a job still 'running' that no live process owns (one from before "
+        "owners were recorded, or from a client that sets no tag) is marked failed after this many hours.",
+    )
     export_workers: int = Field(
         default=2, ge=1, description="File downloads (CSV, XLSX, GeoPackage) built at once; more are answered 503."
     )
