@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -12,13 +13,19 @@ from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from api.auth import KeyGuard
 from api.http import ResponseCache
 from api.ogc.errors import bad_request, busy
 from api.version_watch import VersionWatch
-from geo.db.engine import EngineLimits, database_url, make_engine
+from geo.db.cluster import ClusterError
+from geo.db.engine import EngineLimits, StoreError, database_url, make_engine
+from geo.db.orphans import mark_orphans
 from geo.settings import Settings
+
+log = logging.getLogger(__name__)
+ORPHAN_SWEEP_S = 600  # how often a running server looks for runs that dead processes left running
 
 
 class StoreState:
@@ -37,15 +44,44 @@ class StoreState:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="areavasta-job")
         self.exports = threading.BoundedSemaphore(settings.export_workers)
         self.key_guard = KeyGuard(settings.key_failures_per_minute)
+        self.stopping = threading.Event()
 
     def engine(self) -> Engine:
         with self._lock:
+            opened = self._engine is None
             if self._engine is None:
                 url = database_url(self.settings)
                 self._engine = make_engine(url, EngineLimits.serving(self.settings))
                 self.watch = VersionWatch(url)
                 self.watch.start()
-            return self._engine
+            engine = self._engine
+        if opened:  # start-up, or the first request once the store is reachable
+            self.reap_orphans()
+            threading.Thread(target=self._sweep, name="areavasta-orphans", daemon=True).start()
+        return engine
+
+    def open(self) -> None:
+        """Open the store at start-up if it can be reached (marking the runs of dead processes failed); a store
+        that is down is opened by the first request after it is back."""
+        try:
+            self.engine()
+        except (StoreError, ClusterError, DBAPIError) as exc:
+            log.warning("data store not reachable at start-up: %s", exc)
+
+    def reap_orphans(self, own: bool = False) -> None:
+        """Mark failed the runs and jobs that dead processes left running (``own``: this process's too)."""
+        engine = self._engine
+        if engine is None:
+            return
+        try:
+            for orphan in mark_orphans(engine, self.settings.run_timeout_h, own=own):
+                log.warning("%s %s marked failed: %s", orphan.table, orphan.id, orphan.reason)
+        except DBAPIError as exc:  # the store is down, or its schema older than 0014: next time
+            log.warning("runs left running not checked: %s", str(exc.orig or exc).splitlines()[0])
+
+    def _sweep(self) -> None:
+        while not self.stopping.wait(ORPHAN_SWEEP_S):
+            self.reap_orphans()
 
     def job_engine(self) -> Engine:
         with self._lock:
@@ -55,6 +91,7 @@ class StoreState:
             return self._job_engine
 
     def dispose(self) -> None:
+        self.stopping.set()
         self.executor.shutdown(wait=True)
         if self.watch is not None:
             self.watch.stop()

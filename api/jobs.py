@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -10,12 +11,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from api.auth import read_access, require
 from api.ogc.errors import bad_request, not_found
 from geo.keys import ApiKey
 
 router = APIRouter()
+log = logging.getLogger(__name__)
+RECORD_RETRY_S = 2.0  # between attempts to record a job's end while the store is unreachable
 JOB_COLUMNS = "id, kind, status, created_at, started_at, finished_at, result, error"
 
 
@@ -57,18 +61,35 @@ JOBS: dict[str, Callable[..., dict[str, Any]]] = {"ingest": _ingest, "analyze": 
 
 
 def _run(engine: Engine, job_id: str, kind: str, request: Request, parameters: dict[str, Any]) -> None:
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE meta.job SET status = 'running', started_at = now() WHERE id = :i"), {"i": job_id})
+    store = request.app.state.store
     try:
+        with engine.begin() as conn:
+            conn.execute(
+                text("UPDATE meta.job SET status = 'running', started_at = now() WHERE id = :i"), {"i": job_id}
+            )
         result = JOBS[kind](engine, request, **parameters)
         status, error = "successful", None
     except Exception as exc:  # a job reports its failure in its status, whatever it was
         result, status, error = None, "failed", f"{type(exc).__name__}: {exc}"
-    with engine.begin() as conn:
-        conn.execute(
-            text("UPDATE meta.job SET status = :s, finished_at = now(), result = :r, error = :e WHERE id = :i"),
-            {"s": status, "r": json.dumps(result, default=str) if result else None, "e": error, "i": job_id},
-        )
+    values = {"s": status, "r": json.dumps(result, default=str) if result else None, "e": error, "i": job_id}
+    # a store restarting under the job: its end is recorded once the store is back (or the server stops)
+    while True:
+        try:
+            with engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "UPDATE meta.job SET status = :s, finished_at = now(), result = :r, error = :e, "
+                        "started_at = coalesce(started_at, now()) WHERE id = :i"
+                    ),
+                    values,
+                )
+            break
+        except DBAPIError as exc:
+            log.warning("job %s: its end (%s) not recorded yet: %s", job_id, status, str(exc.orig).splitlines()[0])
+            if store.stopping.wait(RECORD_RETRY_S):
+                return
+    # jobs run one at a time: a run of this process still 'running' now is one whose end the job could not record
+    store.reap_orphans(own=True)
 
 
 def _status(request: Request, row: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import psycopg
 from sqlalchemy import Engine, event, make_url
 
 from geo.db import data_version
+from geo.db.orphans import process_tag
 
 log = logging.getLogger(__name__)
 RETRY_S = 2.0
@@ -87,7 +88,10 @@ class VersionWatch:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5) as conn:
+                # tagged like the process's other connections: while it listens, the server's runs show as alive
+                with psycopg.connect(
+                    self._conninfo, autocommit=True, connect_timeout=5, application_name=process_tag()
+                ) as conn:
                     conn.execute(f"LISTEN {data_version.CHANNEL}")
                     self._read(conn)
                     while not self._stop.is_set():

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
 from geo.db.cluster import Cluster, safe_url
+from geo.db.orphans import process_tag
 from geo.settings import Settings
 
 
@@ -28,15 +29,17 @@ def make_engine(url: str, limits: EngineLimits | None = None) -> Engine:
     its pool and waits (a serving process), none by default (ingest and analyses run as long as they need)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    # the process tag tells the store who owns a run (geo.db.orphans)
+    connect: dict[str, Any] = {"application_name": process_tag()}
     options: dict[str, Any] = {}
     if limits is not None:
+        connect["connect_timeout"] = limits.connect_timeout_s
         options = {
-            "connect_args": {"connect_timeout": limits.connect_timeout_s},
             "pool_size": limits.pool_size,
             "max_overflow": limits.pool_overflow,
             "pool_timeout": limits.pool_timeout_s,
         }
-    engine = create_engine(url, pool_pre_ping=True, **options)
+    engine = create_engine(url, pool_pre_ping=True, connect_args=connect, **options)
     if limits is not None and limits.statement_timeout_ms:
         _bound_statements(engine, limits.statement_timeout_ms)
     check_postgis(engine)
