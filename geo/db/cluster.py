@@ -141,9 +141,12 @@ class Cluster:
             self._bin_dir = find_bin_dir(self._bin_dir)
         return self._bin_dir
 
-    def _run(self, *args: str, as_service: bool = True) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, *args: str, as_service: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         prefix = _service_user() if as_service else []
-        return subprocess.run([*prefix, *args], capture_output=True, text=True, check=False)
+        environment = {**os.environ, **env} if env else None
+        return subprocess.run([*prefix, *args], capture_output=True, text=True, check=False, env=environment)
 
     def initialized(self) -> bool:
         return (self.pgdata / "PG_VERSION").exists()
@@ -209,6 +212,40 @@ class Cluster:
         if result.returncode != 0:
             raise ClusterError(f"initdb failed in {self.pgdata}:\n{result.stderr.strip() or result.stdout.strip()}")
 
+    def replica_of(self, primary: Cluster) -> None:
+        """Create this cluster as a streaming replica of the running ``primary`` (pg_basebackup with its standby
+        settings: it follows the primary's WAL from then on). A no-op when the cluster exists; ``start`` runs it."""
+        if self.initialized():
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o755)
+        self.socket_dir.mkdir(exist_ok=True)
+        password = primary.password()
+        self.password_file.write_text(password + "\n")
+        self.password_file.chmod(0o600)
+        self.pgdata.mkdir(mode=0o700, exist_ok=True)
+        _chown_to_service_user(self.pgdata)
+        result = self._run(
+            str(self.bin_dir() / "pg_basebackup"),
+            "-D",
+            str(self.pgdata),
+            "--write-recovery-conf",
+            "--wal-method=stream",
+            "--checkpoint=fast",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(primary.port),
+            "-U",
+            primary.user,
+            env={"PGPASSWORD": password},
+        )
+        if result.returncode != 0:
+            shutil.rmtree(self.pgdata, ignore_errors=True)
+            raise ClusterError(
+                f"pg_basebackup could not copy the primary on port {primary.port}:\n{result.stderr.strip()}"
+            )
+
     def start(self) -> None:
         """Create (if needed) and start the cluster, then make sure its database has PostGIS. Idempotent."""
         self.init()
@@ -268,6 +305,8 @@ class Cluster:
             autocommit=True,
         )
         with admin:
+            if admin.execute("SELECT pg_is_in_recovery()").fetchone() == (True,):
+                return  # a replica: its databases and extensions come from the primary
             exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.database,)).fetchone()
             if not exists:
                 admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
