@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from geo.db import migrate
 from geo.db.cluster import Cluster
 from geo.db.engine import make_engine
 from geo.settings import Settings
@@ -21,5 +20,7 @@ def open_store(settings: Settings, *, start: bool = True, upgrade: bool = False)
         url = cluster.url()
     engine = make_engine(url)
     if upgrade:
+        from geo.db import migrate  # Alembic only where migrations run: the cheap commands stay quick
+
         migrate.upgrade(engine)
     return engine
