@@ -7,21 +7,27 @@ ASSETS := maps/vendor/node_modules/.package-lock.json
 
 .PHONY: run test lint format system-deps install clean bench-deps bench
 
+# Each install step says what it does, and pip shows its own progress (a first install takes a few minutes).
 $(STAMP): pyproject.toml
+	@echo "==> [2/3] Python environment in $(VENV): areavasta and its libraries (pip)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
 # the maps' JavaScript libraries (Leaflet.VectorGrid), pinned by maps/vendor/package-lock.json, served by the app
 $(ASSETS): maps/vendor/package.json maps/vendor/package-lock.json
+	@echo "==> [3/3] map libraries in maps/vendor (npm)"
 	npm ci --prefix maps/vendor --omit=dev --no-audit --no-fund --loglevel=error
 
 install: system-deps $(STAMP) $(ASSETS)
+	@echo "==> installed; 'areavasta --help' lists the commands"
 
 system-deps:
+	@echo "==> [1/3] system packages of scripts/system-packages.txt (PostgreSQL 15, PostGIS 3, Chromium)"
 	@bash scripts/system-deps.sh
 
 run: install
+	@echo "==> areavasta run: store, sources, ingest, analyses, then the service"
 	$(BIN)/areavasta run
 
 # two workers, a test file each (files share their module's database copy): 4 min instead of 7 on 2 cores

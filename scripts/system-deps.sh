@@ -11,7 +11,7 @@ missing=()
 for pkg in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then echo "    all present"; exit 0; fi
 if ! command -v apt-get >/dev/null; then
   echo "missing system packages: ${missing[*]} (install them with your package manager)" >&2
   exit 1
@@ -20,7 +20,7 @@ if [ "$(id -u)" -eq 0 ]; then sudo=(); elif command -v sudo >/dev/null; then sud
   echo "missing system packages; run as root: apt-get install -y ${missing[*]}" >&2
   exit 1
 fi
-echo "installing system packages: ${missing[*]}" >&2
+echo "    installing ${missing[*]}: package lists, then apt's own progress" >&2
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -q >/dev/null
-"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
