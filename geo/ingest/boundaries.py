@@ -17,12 +17,13 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 from geo.ingest.fields import pick_column, zero_padded
 from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, run_ingest
 from geo.ingest.vector import read_vector, to_multipolygons
 from geo.models import CATASTALE_PATTERN, PRO_COM_T_PATTERN, Comune, Province
+from geo.reference import province_names
 
 LAYER = "boundaries"
 ISTAT_COMUNI = re.compile(r"(?:^|/)Com0101(\d{4})(?:_g)?_WGS84\.shp$", re.IGNORECASE)
@@ -37,6 +38,7 @@ AREA_FIELDS = ("shape_area",)
 PROVINCE_NAME_FIELDS = ("den_uts", "prov_name", "province")
 PROVINCE_SIGLA_FIELDS = ("sigla", "prov_acr", "province_short")
 REGION_FIELDS = ("cod_reg", "reg_istat_code", "region_code")
+MAX_PROVINCES_NAMED = 6  # a territory of more provinces is described by its count and first codes
 
 
 @dataclass
@@ -229,8 +231,64 @@ def dissolve_provinces(comuni: gpd.GeoDataFrame, names: pd.DataFrame) -> gpd.Geo
     return gpd.GeoDataFrame(out, geometry="geom", crs=comuni.crs)
 
 
-def prepare(bset: BoundarySet, provinces: tuple[str, ...] | None, srid: int) -> Prepared:
+def stored_territory(conn: Connection) -> tuple[list[str], int]:
+    """The province codes of the stored municipalities and how many municipalities there are."""
+    rows = conn.execute(text("SELECT cod_uts, count(*) FROM ref.comune GROUP BY cod_uts ORDER BY cod_uts")).all()
+    return [code for code, _ in rows], sum(n for _, n in rows)
+
+
+def describe_territory(codes: list[str] | tuple[str, ...]) -> str:
+    """``016 Bergamo, 019 Cremona``; a large territory by its count, all of them as all of Italy."""
+    names = province_names()
+    if set(codes) == set(names):
+        return f"all of Italy ({len(names)} provinces)"
+    if len(codes) > MAX_PROVINCES_NAMED:
+        return f"{len(codes)} provinces ({', '.join(codes[:MAX_PROVINCES_NAMED])}, …)"
+    return ", ".join(f"{c} {names.get(c, '(unknown)')}" for c in codes)
+
+
+def _setting_for(codes: list[str]) -> str:
+    return "all" if set(codes) == set(province_names()) else ",".join(codes)
+
+
+def territory_change(
+    stored: list[str],
+    municipalities: int,
+    new: list[str] | tuple[str, ...],
+    wanted: str = "the boundaries to load cover",
+) -> str | None:
+    """Why loading the territory ``new`` over the ``stored`` one needs ``--replace``; None when nothing changes.
+    ``wanted`` says where the new territory comes from."""
+    if not stored or set(stored) == set(new):
+        return None
+    return (
+        f"the store holds {describe_territory(stored)} ({municipalities:,} municipalities); {wanted} "
+        f"{describe_territory(sorted(new))}. Loading it would replace the stored territory, so nothing was changed. "
+        f"To replace it, run again with --replace; to keep it, set AREAVASTA_PROVINCES={_setting_for(stored)}"
+    )
+
+
+def territory_conflict(conn: Connection, provinces: tuple[str, ...] | None) -> str | None:
+    """Why the configured ``provinces`` (None: all of Italy) need ``--replace`` on this store, if they do."""
+    stored, municipalities = stored_territory(conn)
+    wanted = provinces if provinces is not None else sorted(province_names())
+    return territory_change(stored, municipalities, wanted, "AREAVASTA_PROVINCES names")
+
+
+def prepare(
+    bset: BoundarySet,
+    provinces: tuple[str, ...] | None,
+    srid: int,
+    conn: Connection | None = None,
+    replace_territory: bool = True,
+) -> Prepared:
+    """Validated provinces and municipalities; with ``conn`` and not ``replace_territory``, a load whose provinces
+    differ from the stored ones is refused."""
     comuni = validate(bset, provinces, srid)
+    if conn is not None and not replace_territory:
+        reason = territory_change(*stored_territory(conn), sorted(comuni["cod_uts"].unique()))
+        if reason is not None:
+            raise IngestError(bset.label, [Problem(reason)])
     province_rows = dissolve_provinces(comuni, bset.provinces)
     province_rows["vintage"] = bset.vintage
     comuni_rows = comuni.rename_geometry("geom").drop(columns="_row")
@@ -247,10 +305,21 @@ def prepare(bset: BoundarySet, provinces: tuple[str, ...] | None, srid: int) -> 
     )
 
 
-def ingest(engine: Engine, bset: BoundarySet, provinces: tuple[str, ...] | None, srid: int) -> IngestResult:
-    """Replace the provinces and municipalities with those of ``bset`` in one transaction."""
+def ingest(
+    engine: Engine,
+    bset: BoundarySet,
+    provinces: tuple[str, ...] | None,
+    srid: int,
+    *,
+    replace_territory: bool = True,
+) -> IngestResult:
+    """Replace the provinces and municipalities with those of ``bset`` in one transaction.
 
-    def _prepare(_conn: Connection) -> Prepared:
-        return prepare(bset, provinces, srid)
+    With ``replace_territory`` false, boundaries of other provinces than the stored ones are refused (the entry points
+    driven by settings, ``ingest all`` and the command line, pass it false unless told ``--replace``).
+    """
+
+    def _prepare(conn: Connection) -> Prepared:
+        return prepare(bset, provinces, srid, conn, replace_territory)
 
     return run_ingest(engine, LAYER, bset.source, _prepare)

