@@ -1,7 +1,8 @@
 """Schema migrations (Alembic) run programmatically on a checked engine.
 
 Reading the revisions needs no Alembic: the store's version comes from its version table and the newest one from
-the scripts' headers, so that ``areavasta db status`` answers without loading Alembic and the scripts' imports.
+the scripts' headers, so that ``areavasta db status`` answers without loading Alembic, SQLAlchemy and the scripts'
+imports (the libraries are imported where they are used).
 """
 
 from __future__ import annotations
@@ -10,10 +11,9 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, text
-
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy import Engine
 
 _INI = Path(__file__).with_name("alembic.ini")
 _VERSIONS = Path(__file__).with_name("migrations") / "versions"
@@ -29,6 +29,7 @@ def _config() -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (the meta schema holds Alembic's version table)."""
     from alembic import command
+    from sqlalchemy import text
 
     with engine.begin() as conn:
         conn.execute(text("CREATE SCHEMA IF NOT EXISTS meta"))
@@ -54,6 +55,8 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     """The store's schema revision (None before the first migration)."""
+    from sqlalchemy import text
+
     with engine.connect() as conn:
         if conn.execute(text("SELECT to_regclass('meta.alembic_version')")).scalar() is None:
             return None
