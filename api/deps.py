@@ -20,7 +20,7 @@ from api.http import ResponseCache
 from api.ogc.errors import bad_request, busy
 from api.version_watch import VersionWatch
 from geo.db.cluster import ClusterError
-from geo.db.engine import EngineLimits, StoreError, database_url, make_engine
+from geo.db.engine import EngineLimits, StoreError, database_url, make_engine, write_url
 from geo.db.orphans import mark_orphans
 from geo.settings import Settings
 
@@ -52,7 +52,7 @@ class StoreState:
             if self._engine is None:
                 url = database_url(self.settings)
                 self._engine = make_engine(url, EngineLimits.serving(self.settings))
-                self.watch = VersionWatch(url)
+                self.watch = VersionWatch(url, notify_url=write_url(self.settings))
                 self.watch.start()
             engine = self._engine
         if opened:  # start-up, or the first request once the store is reachable
@@ -70,12 +70,14 @@ class StoreState:
 
     def reap_orphans(self, own: bool = False) -> None:
         """Mark failed the runs and jobs that dead processes left running (``own``: this process's too)."""
-        engine = self._engine
-        if engine is None:
+        if self._engine is None:
             return
+        engine = self.job_engine()  # on the primary: a replica refuses writes
         try:
             for orphan in mark_orphans(engine, self.settings.run_timeout_h, own=own):
                 log.warning("%s %s marked failed: %s", orphan.table, orphan.id, orphan.reason)
+        except StoreError as exc:  # the primary is down: next time
+            log.warning("runs left running not checked: %s", exc)
         except DBAPIError as exc:  # the store is down, or its schema older than 0014: next time
             log.warning("runs left running not checked: %s", str(exc.orig or exc).splitlines()[0])
 
@@ -87,7 +89,7 @@ class StoreState:
         with self._lock:
             if self._job_engine is None:
                 limits = EngineLimits.serving(self.settings, statements=False)
-                self._job_engine = make_engine(database_url(self.settings), limits)
+                self._job_engine = make_engine(write_url(self.settings), limits)
             return self._job_engine
 
     def dispose(self) -> None:

@@ -127,7 +127,8 @@ def start_job(
         if scenario not in scenarios():
             raise bad_request("scenario", f"unknown scenario {scenario!r}; known: {', '.join(scenarios())}")
         parameters["scenario"] = scenario
-    engine = request.app.state.store.engine()
+    request.app.state.store.engine()  # opens the store (and its checks) as every request does
+    engine = request.app.state.store.job_engine()  # the primary, where a read replica serves the rest
     job_id = uuid.uuid4().hex
     with engine.begin() as conn:
         row = conn.execute(
@@ -144,7 +145,8 @@ def start_job(
 
 @router.get("/jobs/{job_id}", summary="Status of a job", dependencies=[Depends(read_access)])
 def job_status(request: Request, job_id: str) -> dict[str, Any]:
-    engine = request.app.state.store.engine()
+    request.app.state.store.engine()
+    engine = request.app.state.store.job_engine()  # where the job is written: its status is never behind it
     with engine.connect() as conn:
         row = conn.execute(
             text(f"SELECT {JOB_COLUMNS} FROM meta.job WHERE id = :i"),

@@ -23,7 +23,13 @@ class Settings(BaseSettings):
 
     database_url: str | None = Field(
         default=None,
-        description="SQLAlchemy URL of an external PostGIS; unset means the project's own managed cluster.",
+        description="SQLAlchemy URL of an external PostGIS; unset means the project's own managed cluster. May name "
+        "a read replica: then AREAVASTA_WRITE_DATABASE_URL names its primary.",
+    )
+    write_database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the primary that jobs and the command line write to (and whose notifications "
+        "tell a server reading a replica of new data); unset: the store of AREAVASTA_DATABASE_URL.",
     )
     data_dir: Path = Field(default=Path("data"), description="Folder for the managed cluster and downloads.")
     sources_dir: Path = Field(default=Path("data/sources"), description="Folder of official source files.")

@@ -24,6 +24,11 @@ def database_url(settings: Settings) -> str:
     return Cluster.from_settings(settings).url()
 
 
+def write_url(settings: Settings) -> str:
+    """Where runs are written: ``AREAVASTA_WRITE_DATABASE_URL`` (a replica's primary) when set, else the store."""
+    return settings.write_database_url or database_url(settings)
+
+
 def make_engine(url: str, limits: EngineLimits | None = None) -> Engine:
     """An engine on ``url`` (psycopg 3), checked to reach a database with the PostGIS extension; ``limits`` bound
     its pool and waits (a serving process), none by default (ingest and analyses run as long as they need)."""

@@ -10,9 +10,10 @@ from geo.settings import Settings
 
 
 def open_store(settings: Settings, *, start: bool = True, upgrade: bool = False) -> Engine:
-    """An engine on the store; the managed cluster is started if ``start``; migrations run if ``upgrade``."""
-    if settings.database_url:
-        url = settings.database_url
+    """An engine on the store the command line writes to (the primary, where the service reads a replica); the
+    managed cluster is started if ``start``; migrations run if ``upgrade``."""
+    if settings.write_database_url or settings.database_url:
+        url = settings.write_database_url or settings.database_url
     else:
         cluster = Cluster.from_settings(settings)
         if start:
