@@ -120,16 +120,16 @@ def _store(settings: Settings, upgrade: bool = True) -> Engine:
 
 @contextmanager
 def _plain(settings: Settings, start: bool) -> Iterator[psycopg.Connection[Any]]:
-    """A psycopg connection for the cheap read-only commands (SQLAlchemy alone would cost them a third of a second);
-    the managed cluster is started first if ``start``."""
+    """A psycopg connection to the store the command line uses (as ``open_store``), for the cheap read-only
+    commands: SQLAlchemy alone would cost them a third of a second. The managed cluster is started if ``start``."""
     import psycopg
     from psycopg.rows import namedtuple_row
 
     from geo.db.cluster import Cluster, safe_url
 
     with _errors():
-        if settings.database_url:
-            url = settings.database_url
+        if settings.write_database_url or settings.database_url:  # the store the command line writes to
+            url = settings.write_database_url or settings.database_url
         else:
             cluster = Cluster.from_settings(settings)
             if start:
@@ -176,8 +176,8 @@ def db_status() -> None:
     from geo.db.cluster import Cluster, safe_url
 
     settings = _settings()
-    if settings.database_url:
-        out.print(f"external store {safe_url(settings.database_url)}")
+    if external := settings.write_database_url or settings.database_url:
+        out.print(f"external store {safe_url(external)}")
     else:
         with _errors():
             status = Cluster.from_settings(settings).status()
