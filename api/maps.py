@@ -42,7 +42,7 @@ def coverage_map(
     try:
         day = dt.date.fromisoformat(date) if date else None
     except ValueError as exc:
-        raise bad_request("date", f"{date!r} is not a date YYYY-MM-DD") from exc
+        raise bad_request("date", f"«{date}» non è una data AAAA-MM-GG") from exc
     provinces = _provinces(province)
     basemap = _basemap(request)
     return _page(request, engine, lambda: coverage.build(engine, day, basemap, provinces), ("date", "province"))
@@ -55,7 +55,7 @@ def _provinces(province: str | None) -> tuple[str, ...] | None:
     """The province codes of a map's ``province`` parameter (None: all loaded)."""
     provinces = tuple(code.strip() for code in province.split(",")) if province else None
     if provinces is not None and not all(PROVINCE_CODE.fullmatch(code) for code in provinces):
-        raise bad_request("province", f"{province!r} is not a list of 3-digit ISTAT province codes")
+        raise bad_request("province", f"«{province}» non è un elenco di codici ISTAT di provincia (3 cifre, es. 016)")
     return provinces
 
 
@@ -70,8 +70,8 @@ def _page(request: Request, engine: Engine, build: Callable[[], str], accepted: 
     ignoring it would mislead the reader (and let any junk parameter make the service render a new page)."""
     unknown = sorted(set(request.query_params) - set(accepted))
     if unknown:
-        takes = f"this map takes {', '.join(accepted)}" if accepted else "this map takes no parameter"
-        raise bad_request(unknown[0], f"unknown parameter; {takes}")
+        takes = f"questa mappa accetta {', '.join(accepted)}" if accepted else "questa mappa non accetta parametri"
+        raise bad_request(unknown[0], f"parametro sconosciuto; {takes}")
     tile_url = request.app.state.store.settings.basemap_url
 
     def render(_conn: object) -> Encoded:
@@ -97,7 +97,8 @@ def schools(
 ) -> Response:
     provinces = _provinces(province)
     if level is not None and level not in schools_priorities.LEVELS:
-        raise bad_request("level", f"{level!r} is not a school level; levels: {', '.join(schools_priorities.LEVELS)}")
+        levels = ", ".join(schools_priorities.LEVELS)
+        raise bad_request("level", f"«{level}» non è un livello scolastico; valori: {levels}")
     basemap = _basemap(request)
     return _page(
         request,

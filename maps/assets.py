@@ -9,7 +9,10 @@ import folium
 import xstatic.pkg.jquery
 import xstatic.pkg.leaflet
 import xstatic.pkg.leaflet_markercluster
+from branca.element import MacroElement
+from folium.elements import JSCSSMixin
 from folium.plugins import FastMarkerCluster
+from jinja2 import Template
 
 LEAFLET_DIR = Path(xstatic.pkg.leaflet.BASE_DIR)
 LEAFLET_URL = "/static/leaflet"
@@ -30,12 +33,30 @@ def offline_map(canvas: bool = False, **options: Any) -> folium.Map:
     """A folium map whose only scripts and styles are the locally served Leaflet ones; ``canvas`` draws vector
     layers on one canvas instead of an SVG path each."""
     # without tiles nothing sets a zoom range, and marker clustering needs one
-    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=canvas, **options)
+    m = folium.Map(tiles=None, control_scale=False, prefer_canvas=canvas, **options)
+    MetricScale().add_to(m)
     m.options["maxZoom"] = 19
     # folium builds popups with jQuery
     m.default_js = [("leaflet", f"{LEAFLET_URL}/leaflet.js"), ("jquery", f"{JQUERY_URL}/jquery.min.js")]
     m.default_css = [("leaflet_css", f"{LEAFLET_URL}/leaflet.css")]
     return m
+
+
+class MetricScale(JSCSSMixin, MacroElement):
+    """Leaflet's scale bar in metres and kilometres only (folium's shows miles and feet too)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        areavasta.scale({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+    default_js: list[tuple[str, str]] = [SHARED_SCRIPT]  # noqa: RUF012 (folium declares it so)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MetricScale"
 
 
 def offline_cluster(name: str, rows: list[list[Any]], callback: str, icon: str | None = None) -> FastMarkerCluster:

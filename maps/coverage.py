@@ -42,7 +42,8 @@ LEFT JOIN out.coverage_change ch
   ON ch.run_id = c.run_id AND ch.level = 'municipality' AND ch.code = c.pro_com_t AND ch.to_date = c.ref_date
 LEFT JOIN (
     SELECT s.pro_com_t, count(*) FILTER (WHERE k.status = 'gap') AS gap
-    FROM out.school_connectivity k JOIN school.scuola s USING (codicescuola) WHERE k.run_id = :run GROUP BY 1
+    FROM out.school_connectivity k JOIN school.scuola s USING (codicescuola)
+    WHERE k.run_id = :run AND (CAST(:level AS text) IS NULL OR s.livello = :level) GROUP BY 1
 ) sc ON sc.pro_com_t = c.pro_com_t
 -- a municipality with no school has none in the gap, but only while schools are loaded at all (else: unknown)
 CROSS JOIN (SELECT EXISTS (SELECT 1 FROM out.school_connectivity WHERE run_id = :run) AS loaded) l
@@ -51,7 +52,11 @@ WHERE c.run_id = :run AND c.ref_date = :day AND (CAST(:provinces AS text[]) IS N
 # the municipalities of a tiled map, for its search and ranked table: code, name, bounds in degrees, figures
 INDEX_SQL = """
 SELECT c.pro_com_t, r.comune, ST_YMin(b), ST_XMin(b), ST_YMax(b), ST_XMax(b),
-       c.ftth_share, c.households_without_ftth, c.civici_per_1000, c.ftth_share_2030
+       -- flagged inputs are not ranked as if they were sound (see _label)
+       CASE WHEN c.gap_class <> 'unknown' THEN c.ftth_share END,
+       CASE WHEN c.gap_class <> 'unknown' THEN c.households_without_ftth END,
+       c.civici_per_1000,
+       CASE WHEN c.gap_class <> 'unknown' THEN c.ftth_share_2030 END
 FROM out.coverage_comune c
 JOIN ref.comune r USING (pro_com_t)
 CROSS JOIN LATERAL (SELECT ST_Transform(ST_Envelope(r.geom), 4326)::box2d AS b) e
@@ -144,22 +149,28 @@ def _label(properties: dict[str, Any]) -> dict[str, Any]:
         return "n.d." if value is None else f"{value:,}".replace(",", ".")
 
     outlook = properties["quota_2030"]
+    # flagged inputs (class "unknown"): the figures stay readable in the popup, marked, but the municipality is
+    # neither coloured nor ranked as if they were sound
+    doubtful = properties["classe"] == "unknown"
+    flag = " (dato anomalo)" if doubtful and share is not None else ""
     return {
         "comune": html.escape(properties["comune"]),  # tooltips and popups write it as HTML
         "pro_com_t": properties["pro_com_t"],
-        "quota_ftth": "n.d." if share is None else f"{number(share * 100, 1)}%",
+        "quota_ftth": "n.d." if share is None else f"{number(share * 100, 1)}%{flag}",
         # short keys and texts: the national page carries 7,900 of these
         "cl": GAP_LABELS.get(properties["classe"], properties["classe"]),
-        "an": "; ".join(ANOMALY_LABELS.get(a, a) for a in (properties["anomalie"] or "").split(";") if a),
+        "an": "; ".join(ANOMALY_LABELS.get(a, a) for a in (properties["anomalie"] or "").split(";") if a) or "nessuno",
         "pr": "n.d." if outlook is None else f"{number(outlook * 100, 1)}% ({properties['anno'] or 'n.s.'})",
         "famiglie_txt": txt(properties["famiglie"]),
         "famiglie_ftth_txt": txt(properties["famiglie_ftth"]),
         "civici_txt": txt(properties["civici"]),
         "nuove_txt": txt(properties["nuove"]),
-        "fill": FTTH_SHARE.colour(share),
+        "fill": FTTH_SHARE.colour(None if doubtful else share),
         "fill_change": NEW_FTTH.colour(properties["nuove"]),
-        # numbers for the ranked table (sorting); None where unknown
-        "n": [share, properties["senza"], properties["per_1000"], outlook, properties["scuole_divario"]],
+        # numbers for the ranked table (sorting); None where unknown or doubtful
+        "n": [None, None, properties["per_1000"], None, properties["scuole_divario"]]
+        if doubtful
+        else [share, properties["senza"], properties["per_1000"], outlook, properties["scuole_divario"]],
     }
 
 
@@ -324,6 +335,7 @@ def _add_tiled_share(m: folium.Map, engine: Engine, where: dict[str, Any]) -> Ti
         TILED_FIELDS,
         GAP_LABELS | ANOMALY_LABELS,
         name=f"Quota famiglie FTTH al {day:%d/%m/%Y}",
+        missing_when=("gap_class", "unknown"),
     )
     share.add_to(m)
     with engine.connect() as conn:
@@ -383,14 +395,19 @@ def _add_share(
 def municipality_features(engine: Engine, where: dict[str, Any], display: Display) -> dict[str, Any]:
     """The municipalities of a coverage run and date as GeoJSON, with the texts and figures the maps show."""
     with engine.connect() as conn:
-        features = conn.execute(text(FEATURES_SQL), where | display.params).scalar_one()
+        features = conn.execute(text(FEATURES_SQL), {"level": None} | where | display.params).scalar_one()
     for feature in features["features"]:
         feature["properties"] = _label(feature["properties"])
     return dict(features)
 
 
 def add_municipalities(
-    m: folium.Map, engine: Engine, display: Display, provinces: tuple[str, ...] | None, columns: list[Column]
+    m: folium.Map,
+    engine: Engine,
+    display: Display,
+    provinces: tuple[str, ...] | None,
+    columns: list[Column],
+    level: str | None = None,
 ) -> None:
     """The municipalities as outlines a planner can search, rank (by ``columns``) and click for their coverage
     figures, on a map whose subject is something else (schools, priorities); nothing when no coverage analysis
@@ -399,7 +416,7 @@ def add_municipalities(
         run, days = available_dates(engine)
     except MapError:
         return
-    where = {"run": run, "day": days[-1], "provinces": list(provinces) if provinces else None}
+    where = {"run": run, "day": days[-1], "provinces": list(provinces) if provinces else None, "level": level}
     layer = folium.GeoJson(
         municipality_features(engine, where, display),
         name=f"Comuni: copertura FTTH al {days[-1]:%d/%m/%Y}",

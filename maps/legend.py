@@ -29,18 +29,20 @@ class Classes:
             return self.missing
         return next((c for b, c in zip(self.bounds, self.colours, strict=False) if value < b), self.colours[-1])
 
-    def markup(self) -> str:
-        """The legend's HTML: the title, then a swatch and a label per class and for missing values."""
+    def markup(self, note: str | None = None) -> str:
+        """The legend's HTML: the title, then a swatch and a label per class and for missing values, and a
+        ``note`` (a reading aid, the service's own text) below."""
         swatch = "width:14px;height:14px;display:inline-block;margin-right:6px;border:1px solid #555"
         rows = "".join(
             f'<div><span style="background:{c};{swatch}"></span>{html.escape(label)}</div>'
             for c, label in zip((*self.colours, self.missing), (*self.labels, "dato non disponibile"), strict=True)
         )
-        return f"<b>{html.escape(self.title)}</b>{rows}"
+        after = f'<div style="max-width:22em;margin-top:4px">{html.escape(note)}</div>' if note else ""
+        return f"<b>{html.escape(self.title)}</b>{rows}{after}"
 
-    def add_legend(self, m: folium.Map, layer: Layer | None = None) -> None:
-        """The legend on ``m``; with ``layer``, shown only while that layer is."""
-        Legend(self.markup(), layer).add_to(m)
+    def add_legend(self, m: folium.Map, layer: Layer | None = None, note: str | None = None) -> None:
+        """The legend on ``m`` (with a ``note``); with ``layer``, shown only while that layer is."""
+        Legend(self.markup(note), layer).add_to(m)
 
 
 class Legend(JSCSSMixin, MacroElement):
@@ -71,7 +73,7 @@ FTTH_SHARE = Classes(
 )
 NEW_FTTH = Classes(
     "Nuove famiglie FTTH tra le date",
-    (1, 50, 200, 1000, float("inf")),
-    ("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b"),
-    ("0", "1–49", "50–199", "200–999", "≥ 1.000"),
+    (0, 1, 50, 200, 1000, float("inf")),
+    ("#d6604d", "#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b"),
+    ("in calo (dato da verificare)", "0", "1–49", "50–199", "200–999", "≥ 1.000"),
 )

@@ -37,7 +37,9 @@ def finish(m: folium.Map, title: str, source: str, basemap: Basemap | None = Non
     root.html.add_child(folium.Element(note))
     folium.LayerControl(collapsed=False).add_to(m)
     root.header.add_child(folium.Element(f"<title>{html.escape(title)}</title>"))
-    return root.render()
+    # no favicon request to fail in the console
+    root.header.add_child(folium.Element('<link rel="icon" href="data:,">'))
+    return root.render().replace("<html>", '<html lang="it">', 1)
 
 
 def popup_table(rows: list[tuple[str, object]]) -> str:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import html
 import json
-from typing import cast
+from typing import Any, cast
 
 import folium
 import pandas as pd
 from branca.element import Figure
+from folium.plugins import FastMarkerCluster
 from sqlalchemy import Engine, text
 
 from geo.analysis.runs import latest_run
@@ -17,6 +18,8 @@ from geo.italian import euro, number
 from maps.assets import offline_cluster, offline_map
 from maps.controls import Choice, Choices, PageSearch
 from maps.coverage import (
+    ANOMALY_LABELS,
+    GAP_LABELS,
     NO_COVERAGE,
     RANKED_COLUMNS,
     SCHOOL_COLUMN,
@@ -45,6 +48,10 @@ PLACEMENT = "#6a3d9a"
 NO_PRIORITIES = "Manca la graduatoria delle priorità: senza di essa questa mappa non ha dati da mostrare."
 PRIORITY = Classes("Priorità", (1, 2), ("#1a9641", "#969696"), ("entro il budget", "oltre il budget"))
 APPROXIMATE = "posizione approssimata (centro abitato o comune), non un rilievo"
+APPROXIMATE_NOTE = (
+    "Cerchio pieno: indirizzo geocodificato. Cerchio chiaro tratteggiato: posizione approssimata (centro abitato "
+    "o comune). Un gruppo ha il colore della sua scuola peggiore."
+)
 # how each school was placed (school.scuola_located.geocode_quality)
 QUALITY = {
     "address": "indirizzo geocodificato",
@@ -121,12 +128,13 @@ SCHOOL_MARKER = """function (row) {
 }"""
 
 
-# a group of schools takes the colour of its worst status (one in the gap makes it red), never the cluster
-# library's colours by size, which a reader would take for statuses
+# a group of schools takes the colour of its worst status (one in the gap makes it red, one unknown grey), never
+# the cluster library's colours by size, which a reader would take for statuses
 SCHOOL_CLUSTER = """function (cluster) {
     var counts = [0, 0, 0];
     cluster.getAllChildMarkers().forEach(function (m) { counts[m.options.status] += 1; });
-    var worst = counts[0] ? 0 : (counts[1] ? 1 : 2), total = counts[0] + counts[1] + counts[2];
+    // gap first, then unknown: a group is green only when every school in it is
+    var worst = counts[0] ? 0 : (counts[2] ? 2 : 1), total = counts[0] + counts[1] + counts[2];
     var div = document.createElement('div'), count = document.createElement('span');
     count.textContent = total;
     div.appendChild(count);
@@ -138,8 +146,9 @@ SCHOOL_CLUSTER = """function (cluster) {
 }"""
 
 
-def add_schools(m: folium.Map, schools: pd.DataFrame) -> None:
-    """Clustered circle markers; hollow dashed circles mark approximate (non-surveyed) locations."""
+def add_schools(m: folium.Map, schools: pd.DataFrame) -> FastMarkerCluster:
+    """Clustered circle markers; hollow dashed circles mark approximate (non-surveyed) locations. Returns the
+    layer."""
     # 5 decimals: about a metre, finer than any school's geocode
     rows = [
         [round(lat, 5), round(lon, 5), SCHOOL_STATUSES.index(status), int(method == "geocoded_address"), code]
@@ -160,7 +169,9 @@ def add_schools(m: folium.Map, schools: pd.DataFrame) -> None:
         f"var QUALITY = {json.dumps(QUALITY)};"
     )
     cast(Figure, m.get_root()).script.add_child(folium.Element(constants), index=0)
-    offline_cluster("Scuole (raggruppate)", rows, SCHOOL_MARKER, SCHOOL_CLUSTER).add_to(m)
+    cluster = offline_cluster("Scuole (raggruppate)", rows, SCHOOL_MARKER, SCHOOL_CLUSTER)
+    cluster.add_to(m)
+    return cluster
 
 
 def schools_map(
@@ -177,10 +188,9 @@ def schools_map(
         raise MapError(f"Nessuna provincia caricata fra {', '.join(provinces or ())}.")
     m = offline_map()
     display.fit(m)
-    add_municipalities(m, engine, display, provinces, [SCHOOL_COLUMN, *RANKED_COLUMNS])
+    add_municipalities(m, engine, display, provinces, [SCHOOL_COLUMN, *RANKED_COLUMNS], level)
     add_provinces(m, engine, display)
-    add_schools(m, schools)
-    SCHOOL_STATUS.add_legend(m)
+    SCHOOL_STATUS.add_legend(m, add_schools(m, schools), APPROXIMATE_NOTE)
     levels = [("", "tutti"), *LEVELS.items()]
     Choices([province_choice(engine, provinces), Choice("level", "Livello", levels, level or "")]).add_to(m)
     source = "MIM anagrafe scuole; Infratel Mappatura 2025; geocodifica napo/OSM"
@@ -210,7 +220,8 @@ def _priorities(engine: Engine, run: int | None, top: int, municipality: str | N
                 "'nome', name, 'costo', capex_eur, 'basso', capex_low_eur, 'alto', capex_high_eur, "
                 "'marginale', marginal_capex_eur, 'civici', civici, 'persone', population, "
                 "'per_civico', eur_per_civico, 'beneficio', benefit, 'selezionato', selected, 'motivo', reason, "
-                "'posizione', location, 'strade', roads_status), "
+                "'posizione', location, 'strade', roads_status, "
+                "'comune', (SELECT c.comune FROM ref.comune c WHERE c.pro_com_t = priority_item.pro_com_t)), "
                 "'geometry', ST_AsGeoJSON(ST_Transform(geom, 4326), 6)::json, "
                 "'route', ST_AsGeoJSON(ST_Transform(route, 4326), 6)::json) ORDER BY rank), '[]'::json)) "
                 "FROM out.priority_item WHERE run_id = :r AND rank <= :top "
@@ -248,7 +259,9 @@ def _euro(value: float | None) -> str:
     return "n.d." if value is None else euro(value)
 
 
-def add_priorities(m: folium.Map, features: dict, synthetic: bool) -> None:
+def add_priorities(m: folium.Map, features: dict[str, Any], synthetic: bool) -> folium.FeatureGroup:
+    """The targets (selected ones drawn last, on top), their routes and the modelled placement of their civic
+    numbers; returns the targets' layer."""
     label = " (su rete stradale SINTETICA)" if synthetic else ""
     routes = folium.FeatureGroup(name=f"Tracciati{label}")
     targets = folium.FeatureGroup(name="Obiettivi")
@@ -259,19 +272,28 @@ def add_priorities(m: folium.Map, features: dict, synthetic: bool) -> None:
             style_function=lambda _f: {"color": PLACEMENT, "weight": 1, "dashArray": "4", "fillOpacity": 0.08},
             tooltip=folium.GeoJsonTooltip(["civici"], aliases=["Civici collocati (modello)"]),
         ).add_to(m)
-    for feature in features["features"]:
+    for feature in sorted(features["features"], key=lambda f: bool(f["properties"]["selezionato"])):
         p = feature["properties"]
         colour = PRIORITY.colours[0 if p["selezionato"] else 1]
+        benefit = (
+            "Beneficio (persone equivalenti: peso MODELLATO per una scuola)"
+            if p["tipo"] == "school"
+            else "Beneficio (persone servite, stima)"
+        )
         rows = [
             ("Posizione in graduatoria", p["rank"]),
             ("Obiettivo", p["nome"] or p["target"]),
+            ("Comune", p["comune"] or "n.d."),
             ("Civici senza >300 Mbit/s", number(p["civici"])),
             ("Persone stimate", number(p["persone"])),
             ("Costo (centrale)", _euro(p["costo"])),
             ("Intervallo di costo", f"{_euro(p['basso'])} – {_euro(p['alto'])}"),
             ("Euro per civico", _euro(p["per_civico"])),
-            ("Costo nella selezione", _euro(p["marginale"])),
-            ("Persone servite (beneficio)", number(p["beneficio"])),
+            (
+                "Costo nella selezione (con le opere già scelte)",
+                _euro(p["marginale"]) if p["selezionato"] else "non selezionato (oltre il budget)",
+            ),
+            (benefit, number(p["beneficio"])),
             ("Collocazione", LOCATION_IT.get(p["posizione"], p["posizione"])),
             ("Rete stradale", "SINTETICA (non rilevata)" if p["strade"] == "synthetic" else "OpenStreetMap"),
             ("Fonti in fibra", "stimate (proxy), non censite"),
@@ -291,11 +313,12 @@ def add_priorities(m: folium.Map, features: dict, synthetic: bool) -> None:
             fill=True,
             fill_opacity=0.9,
             dash_array=None if p["posizione"] == "geocoded" else "3",
-            popup=folium.Popup(popup_table(rows), max_width=460),
+            popup=folium.Popup(popup_table(rows), max_width=460, max_height=420),
             tooltip=html.escape(f"{p['rank']}. {p['nome'] or p['target']}"),
         ).add_to(targets)
     routes.add_to(m)
     targets.add_to(m)
+    return targets
 
 
 def priorities_map(
@@ -311,10 +334,10 @@ def priorities_map(
     display.fit(m)
     add_municipalities(m, engine, display, None, RANKED_COLUMNS)
     add_provinces(m, engine, display)
-    add_priorities(m, features, synthetic)
-    PRIORITY.add_legend(m)
-    source = f"areavasta, priorità run {run}" + ("; rete stradale SINTETICA" if synthetic else "")
-    return finish(m, f"Priorità di intervento – run {run}", source, basemap)
+    targets = add_priorities(m, features, synthetic)
+    PRIORITY.add_legend(m, targets, "Bordo tratteggiato: posizione modellata o approssimata, non un indirizzo.")
+    source = f"areavasta, priorità (elaborazione n. {run})" + ("; rete stradale SINTETICA" if synthetic else "")
+    return finish(m, f"Priorità di intervento – elaborazione n. {run}", source, basemap)
 
 
 def municipality_map(engine: Engine, code: str, basemap: Basemap | None = None) -> str:
@@ -323,7 +346,8 @@ def municipality_map(engine: Engine, code: str, basemap: Basemap | None = None) 
         row = conn.execute(
             text(
                 "SELECT c.comune, ST_AsGeoJSON(ST_Transform(c.geom, 4326), 6)::json AS geometry, "
-                "cc.households, cc.households_ftth, cc.ftth_share, cc.civici_unserved, cc.ref_date "
+                "cc.households, cc.households_ftth, cc.ftth_share, cc.civici_unserved, cc.ref_date, cc.gap_class, "
+                "cc.anomalies "
                 "FROM ref.comune c LEFT JOIN out.coverage_comune cc ON cc.pro_com_t = c.pro_com_t "
                 "AND cc.run_id = (SELECT max(id) FROM out.analysis_run "
                 "WHERE kind = 'coverage' AND status = 'succeeded') "
@@ -333,15 +357,27 @@ def municipality_map(engine: Engine, code: str, basemap: Basemap | None = None) 
         ).first()
     if row is None:
         raise MapError(f"Nessun comune con codice ISTAT {code} fra quelli caricati.")
-    share = "n.d." if row.ftth_share is None else f"{row.ftth_share * 100:.1f}%"
+
+    def figure(value: float | None) -> str:
+        return "n.d." if value is None else number(value)
+
+    share = "n.d." if row.ftth_share is None else f"{number(row.ftth_share * 100, 1)}%"
+    if row.gap_class == "unknown" and row.ftth_share is not None:
+        share += " (dato anomalo)"
+    anomalies = [ANOMALY_LABELS.get(a, a) for a in (row.anomalies or "").split(";") if a]
     figures = [
         ("Comune", row.comune),
         ("Codice ISTAT", code),
-        ("Famiglie", row.households),
-        ("Famiglie FTTH", row.households_ftth),
-        ("Quota FTTH", share),
-        ("Civici senza >300 Mbit/s al 2028", "n.d." if row.civici_unserved is None else row.civici_unserved),
-        ("Data AGCOM", row.ref_date),
+        ("Famiglie residenti", figure(row.households)),
+        ("Famiglie raggiunte FTTH", figure(row.households_ftth)),
+        (
+            "Quota FTTH",
+            share + (" (dato anomalo)" if row.gap_class == "unknown" and row.ftth_share is not None else ""),
+        ),
+        ("Classe di divario", GAP_LABELS.get(row.gap_class, "n.d.") if row.gap_class else "n.d."),
+        ("Dati anomali", "; ".join(anomalies) or "nessuno"),
+        ("Civici senza >300 Mbit/s al 2028", figure(row.civici_unserved)),
+        ("Data AGCOM", f"{row.ref_date:%d/%m/%Y}" if row.ref_date else "n.d."),
     ]
     m = offline_map()
     outline = folium.GeoJson(
@@ -351,14 +387,13 @@ def municipality_map(engine: Engine, code: str, basemap: Basemap | None = None) 
     )
     outline.add_child(folium.Popup(popup_table(figures), max_width=380))
     outline.add_to(m)
-    add_schools(m, _schools(engine, code))
+    SCHOOL_STATUS.add_legend(m, add_schools(m, _schools(engine, code)), APPROXIMATE_NOTE)
     try:
         _, features, synthetic = _priorities(engine, None, 1_000_000, code)
-        add_priorities(m, features, synthetic)
+        PRIORITY.add_legend(m, add_priorities(m, features, synthetic))
     except MapError:
         pass  # no priorities run yet: the municipality map still shows boundary, figures and schools
     add_provinces(m, engine, territory_display(engine))
-    SCHOOL_STATUS.add_legend(m)
     with engine.connect() as conn:
         names = [list(r) for r in conn.execute(text("SELECT pro_com_t, comune FROM ref.comune ORDER BY comune"))]
     PageSearch(names, "/maps/municipality/").add_to(m)

@@ -20,7 +20,8 @@ from maps.legend import Classes
 class TiledChoropleth(JSCSSMixin, Layer):
     """Features of the tiles at ``url`` (layer ``layer``) filled by the classes of ``classes`` on property
     ``value``; a click opens their ``fields`` (label, property, kind: text, percent, integer or label) in a popup,
-    where ``labels`` maps coded values of ``label`` fields to their Italian names."""
+    where ``labels`` maps coded values of ``label`` fields to their Italian names. A feature whose property
+    ``missing_when[0]`` equals ``missing_when[1]`` (flagged inputs) takes the missing-value colour."""
 
     _template = Template(
         """
@@ -44,6 +45,12 @@ class TiledChoropleth(JSCSSMixin, Layer):
                 maxNativeZoom: 14,
                 vectorTileLayerStyles: {
                     {{ this.layer|tojson }}: function (p) {
+                        {% if this.missing_when %}
+                        if (p[{{ this.missing_when[0]|tojson }}] === {{ this.missing_when[1]|tojson }}) {
+                            return {fill: true, fillColor: classes.missing, fillOpacity: 0.75, color: '#555',
+                                    weight: 0.5};
+                        }
+                        {% endif %}
                         return {fill: true, fillColor: colour(p[{{ this.value|tojson }}]), fillOpacity: 0.75,
                                 color: '#555', weight: 0.5};
                     }
@@ -73,6 +80,7 @@ class TiledChoropleth(JSCSSMixin, Layer):
         fields: list[tuple[str, str, str]],
         labels: dict[str, str],
         name: str,
+        missing_when: tuple[str, str] | None = None,
     ) -> None:
         super().__init__(name=name, overlay=True, control=True, show=True)
         self._name = "TiledChoropleth"
@@ -86,3 +94,4 @@ class TiledChoropleth(JSCSSMixin, Layer):
         }
         self.fields = [list(field) for field in fields]
         self.labels = labels
+        self.missing_when = missing_when

@@ -75,15 +75,14 @@ def test_chromium_draws_the_page_map_from_local_assets(results):
 
 
 def test_map_pages_refuse_what_they_cannot_show(client):
-    missing = client.get("/maps/priorities", params={"run": 999})
-    assert missing.status_code == 404 and "no priorities run 999" in missing.json()["description"]
-    page = client.get("/maps/priorities?run=999", headers={"Accept": BROWSER_ACCEPT})
-    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
-    assert "La risorsa richiesta non esiste." in page.text and '<html lang="it">' in page.text
-    ignored = client.get("/maps/schools", params={"province": "016"})
-    assert ignored.status_code == 400 and ignored.json()["description"].startswith("province: unknown parameter")
+    for accept in (BROWSER_ACCEPT, "application/json"):  # a map page is a page, whoever asks
+        page = client.get("/maps/priorities?run=999", headers={"Accept": accept})
+        assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+        assert "Non esiste la graduatoria n. 999" in page.text and '<html lang="it">' in page.text
+    wrong = client.get("/maps/schools", params={"level": "liceo"})
+    assert wrong.status_code == 400 and "non è un livello scolastico" in wrong.json()["description"]
     junk = client.get("/maps/coverage", params={"x": "1"})
-    assert junk.status_code == 400 and "takes date, province" in junk.json()["description"]
+    assert junk.status_code == 400 and "accetta date, province" in junk.json()["description"]
 
 
 def test_the_planners_page_says_what_is_loaded_and_what_is_missing(client, area_vasta):

@@ -97,7 +97,10 @@ def test_other_maps_in_chromium(served, browser, path, selector, expected):
     store, base = served
     page, requests, failures = _open(browser, base + path)
     page.wait_for_selector(selector, state="attached")  # the first match may be a sliver of a cell, never "visible"
-    assert page.locator(".areavasta-legend").count() == 1 and page.locator(".leaflet-control-scale").count() == 1
+    legends = 2 if "municipality" in path else 1  # one municipality: its schools and its priority targets
+    assert page.locator(".areavasta-legend").count() == legends
+    assert page.locator(".leaflet-control-scale").count() == 1
+    assert " mi" not in page.locator(".leaflet-control-scale").inner_text()  # metres and kilometres only
     assert failures == []
     assert all(url.startswith(base) or url.startswith("data:") for url in requests), requests
     if expected is not None:
@@ -237,6 +240,12 @@ def test_search_finds_a_municipality_by_name_or_code_and_opens_its_figures(serve
     assert "Bergamo" in popup
     popup, _ = search("Sant'Omobono")  # an apostrophe, escaped for the popups, still matches
     assert "Omobono" in popup
+    popup, _ = search("Sant\u2019Omobono Terme")  # a typographic one too
+    assert "Omobono" in popup
+    popup, _ = search("16024")  # a code without its leading zero
+    assert "Bergamo" in popup
+    popup, _ = search("mantovana")  # inside a name, when no name starts with it
+    assert "Mantovana" in popup
     box.fill("Atlantide")
     box.press("Enter")
     assert "Nessun comune trovato" in page.locator(".areavasta-search-message").inner_text()
@@ -254,7 +263,7 @@ def test_ranked_table_beside_the_map_selects_both_ways(served, browser):
             text(
                 "SELECT comune FROM out.coverage_comune c JOIN ref.comune USING (pro_com_t) WHERE c.run_id = "
                 "(SELECT max(id) FROM out.analysis_run WHERE kind = 'coverage') AND ref_date = '2025-06-30' "
-                "AND ftth_share IS NOT NULL ORDER BY ftth_share, pro_com_t LIMIT 1"
+                "AND ftth_share IS NOT NULL AND gap_class <> 'unknown' ORDER BY ftth_share, pro_com_t LIMIT 1"
             )
         ).scalar_one()
     first = page.locator(".areavasta-ranked tbody tr").first

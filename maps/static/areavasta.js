@@ -15,9 +15,10 @@
         return area.value;
     };
 
-    /** A name as searched: no accents, lower case, trimmed. */
+    /** A name as searched: no accents, apostrophes (straight or typographic), hyphens or spaces, lower case. */
     av.norm = function (text) {
-        return av.plain(text).normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().trim();
+        return av.plain(text).normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase()
+            .replace(/[\s'\u2019\u2018`\-.]+/g, '');
     };
 
     /** A number the Italian way, as the service writes it: dots between thousands (from 1.000 on), a decimal
@@ -65,22 +66,27 @@
         this.listeners = [];
     }
     Index.prototype.show = function (entry) {
-        this.map.fitBounds(entry.bounds, {maxZoom: 12});
+        // without animation the map is in place when the popup opens, so the popup can pan itself into view
+        this.map.fitBounds(entry.bounds, {maxZoom: 12, animate: false});
         this.open(entry);
         this.select(entry.code);
     };
     Index.prototype.select = function (code) {
         this.listeners.forEach(function (listener) { listener(code); });
     };
+    /** The municipality a planner means: its ISTAT code (leading zeros optional) or name, else the first whose
+     * name starts with the text, else the first that contains it. */
     Index.prototype.find = function (text) {
-        var wanted = av.norm(text), exact = null, partial = null;
+        var wanted = av.norm(text), exact = null, prefix = null, inside = null;
         if (!wanted) { return null; }
+        var code = /^\d{1,6}$/.test(wanted) ? ('000000' + wanted).slice(-6) : null;
         this.entries.forEach(function (entry) {
             var name = av.norm(entry.name);
-            if (!exact && (entry.code === wanted || name === wanted)) { exact = entry; }
-            if (!partial && name.indexOf(wanted) === 0) { partial = entry; }
+            if (!exact && (entry.code === code || name === wanted)) { exact = entry; }
+            if (!prefix && name.indexOf(wanted) === 0) { prefix = entry; }
+            if (!inside && name.indexOf(wanted) > 0) { inside = entry; }
         });
-        return exact || partial;
+        return exact || prefix || inside;
     };
 
     /** The index of a GeoJSON layer's municipalities: a selection opens the layer's own popup. */
@@ -142,7 +148,7 @@
             input.type = 'search';
             input.placeholder = 'Cerca un comune (nome o codice ISTAT)';
             input.setAttribute('aria-label', 'Cerca un comune per nome o codice ISTAT');
-            input.style.width = '17em';
+            input.style.width = '21em';
             input.setAttribute('list', 'areavasta-comuni');
             var list = L.DomUtil.create('datalist', '', div);
             list.id = 'areavasta-comuni';
@@ -180,7 +186,7 @@
         var panel = L.control({position: 'bottomleft'});
         panel.onAdd = function () {
             var div = L.DomUtil.create('div', 'areavasta-ranked leaflet-bar');
-            div.style.cssText = 'background:white;padding:4px 6px;max-height:30vh;max-width:30em;' +
+            div.style.cssText = 'background:white;padding:4px 6px;max-height:30vh;max-width:34em;' +
                 'overflow:auto;font:11px sans-serif;margin-bottom:30px';
             caption = L.DomUtil.create('div', '', div);
             caption.style.cssText = 'font-weight:bold;position:sticky;top:-4px;background:white;padding-top:4px';
@@ -222,12 +228,15 @@
                 if (y === null || y === undefined) { return -1; }
                 return ascending ? x - y : y - x;
             });
-            var heading = columns[sortBy][1];
-            caption.textContent = 'Comuni nella vista: ' + shown.length.toLocaleString('it-IT') + ' — per ' +
+            var heading = columns[sortBy][1], listed = shown.slice(0, 100);
+            var chosen = shown.filter(function (entry) { return entry.code === selected; })[0];
+            if (chosen && listed.indexOf(chosen) < 0) { listed.push(chosen); }  // the selection always has its row
+            caption.textContent = 'Comuni nella vista: ' + av.number(shown.length) +
+                (shown.length > 100 ? ' (in tabella i primi 100)' : '') + ' — per ' +
                 heading.charAt(0).toLowerCase() + heading.slice(1) + (ascending ? ' (dal più basso)' : ' (dal più alto)');
             body.textContent = '';
             rows = {};
-            shown.slice(0, 100).forEach(function (entry) {
+            listed.forEach(function (entry) {
                 var row = body.insertRow();
                 row.dataset.code = entry.code;
                 row.style.cursor = 'pointer';
@@ -242,7 +251,11 @@
             });
             mark();
         }
-        index.listeners.push(function (code) { selected = code; mark(); });
+        index.listeners.push(function (code) {
+            var known = rows[code];
+            selected = code;
+            if (known) { mark(); } else { fill(); }
+        });
         map.on('moveend', fill);
         panel.addTo(map);
         fill();
@@ -279,6 +292,11 @@
             return div;
         };
         box.addTo(map);
+    };
+
+    /** A scale bar in metres and kilometres only. */
+    av.scale = function (map) {
+        L.control.scale({imperial: false}).addTo(map);
     };
 
     /** A legend in the map's lower right corner (legends stack there); with a layer, shown only while the layer
