@@ -7,6 +7,7 @@ so that ``--help`` answers at once and the store commands within a second.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,6 +40,9 @@ EXIT_INCOMPLETE = 3
 MAX_REJECTED_SHOWN = 5  # the run records up to 100; the terminal shows the first few
 SOURCE_MIN_WIDTH = 12  # the layer / source column never shrinks below a readable file name
 
+# the service, named by an import string: the core imports no layer above it (tests/test_layering.py)
+SERVER = "api.server:serve"
+
 out = Console()
 err = Console(stderr=True)
 
@@ -46,7 +50,9 @@ err = Console(stderr=True)
 class _IngestGroup(TyperGroup):
     """``ingest``: a command per layer; an unknown layer is refused with the list of the valid ones."""
 
-    def resolve_command(self, ctx: typer.Context, args: list[str]) -> tuple[str | None, Any, list[str]]:
+    def resolve_command(  # type: ignore[override]  # typer's Context is click's, as the base class takes it
+        self, ctx: typer.Context, args: list[str]
+    ) -> tuple[str | None, Any, list[str]]:
         if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
             ctx.fail(f"unknown layer {args[0]!r}; the layers are: {', '.join(self.list_commands(ctx))}")
         return super().resolve_command(ctx, args)
@@ -118,6 +124,12 @@ def _store(settings: Settings, upgrade: bool = True) -> Engine:
     return open_store(settings, start=True, upgrade=upgrade)
 
 
+def _one(conn: psycopg.Connection[Any], query: str) -> Any:
+    """The one value ``query`` answers (None when it answers no row)."""
+    row = conn.execute(query).fetchone()
+    return None if row is None else row[0]
+
+
 @contextmanager
 def _plain(settings: Settings, start: bool) -> Iterator[psycopg.Connection[Any]]:
     """A psycopg connection to the store the command line uses (as ``open_store``), for the cheap read-only
@@ -128,9 +140,8 @@ def _plain(settings: Settings, start: bool) -> Iterator[psycopg.Connection[Any]]
     from geo.db.cluster import Cluster, safe_url
 
     with _errors():
-        if settings.write_database_url or settings.database_url:  # the store the command line writes to
-            url = settings.write_database_url or settings.database_url
-        else:
+        url = settings.write_database_url or settings.database_url  # the store the command line writes to
+        if not url:
             cluster = Cluster.from_settings(settings)
             if start:
                 cluster.start()
@@ -186,8 +197,8 @@ def db_status() -> None:
             raise typer.Exit(3)
     with _plain(settings, start=False) as conn:
         postgis = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'postgis'").fetchone()
-        created = conn.execute("SELECT to_regclass('meta.alembic_version') IS NOT NULL").fetchone()[0]
-        revision = conn.execute("SELECT version_num FROM meta.alembic_version").fetchone()[0] if created else None
+        created = _one(conn, "SELECT to_regclass('meta.alembic_version') IS NOT NULL")
+        revision = _one(conn, "SELECT version_num FROM meta.alembic_version") if created else None
     if postgis is None:
         out.print("no PostGIS extension in the database ('areavasta db upgrade' needs one)")
         raise typer.Exit(4)
@@ -876,7 +887,7 @@ def runs(limit: Annotated[int, typer.Option(min=1, help="How many recent runs")]
         "FROM meta.ingest_run ORDER BY id DESC LIMIT %s"
     )
     with _plain(settings, start=True) as conn:
-        created = conn.execute("SELECT to_regclass('meta.ingest_run') IS NOT NULL").fetchone()[0]
+        created = _one(conn, "SELECT to_regclass('meta.ingest_run') IS NOT NULL")
         if not created:  # a store never migrated: migrate it, as every other command would
             with _errors():
                 _store(settings, upgrade=True).dispose()
@@ -913,14 +924,11 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default AREAVASTA_PORT)")] = None,
 ) -> None:
     """Run the HTTP service with uvicorn."""
-    import uvicorn
-
-    from api.app import create_app
-
     settings = _settings()
     with _errors():
         _store(settings, upgrade=False)
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+    module, _, function = SERVER.partition(":")
+    getattr(importlib.import_module(module), function)(settings, host, port)
 
 
 def _fetch_missing(settings: Settings, folder: Path) -> FetchReport:

@@ -9,7 +9,7 @@ ISTAT codes are zero-padded text, never integers.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -23,13 +23,15 @@ from sqlalchemy import (
     Integer,
     MetaData,
     SmallInteger,
+    Table,
     Text,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-WORKING_SRID = 32632
+from geo.srid import WORKING_SRID  # re-exported: the models' geometries are in it
+
 # every stored point and polygon lies, finite, near Italy (metres in the working CRS; the bounding box is cheap to
 # check, validity is the readers' job: geo.ingest.vector.to_multipolygons)
 FINITE_POINT = "ST_X(geom) BETWEEN -2e6 AND 3e6 AND ST_Y(geom) BETWEEN 3e6 AND 7e6"
@@ -51,6 +53,8 @@ naming = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=naming)
+    # every model here maps one table (SQLAlchemy types it as any FromClause)
+    __table__: ClassVar[Table]  # type: ignore[misc]
 
 
 def _polygon_column() -> Any:

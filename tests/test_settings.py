@@ -46,3 +46,22 @@ def test_unknown_province_codes_are_refused_with_the_valid_ones(value):
 def test_bad_province_lists_are_refused(value):
     with pytest.raises(ValidationError, match="provinces"):
         Settings(provinces=value, _env_file=None)
+
+
+def test_a_working_crs_the_schema_does_not_hold_is_refused_before_the_store_is_touched(monkeypatch, tmp_path):
+    """With AREAVASTA_WORKING_CRS=3035 an ingest once stored Cremona at lon 18.5, lat 43.5: now the settings refuse
+    it, so no command reaches the store."""
+    import pydantic
+    from typer.testing import CliRunner
+
+    from geo.cli import app
+
+    monkeypatch.setenv("AREAVASTA_WORKING_CRS", "3035")
+    with pytest.raises(pydantic.ValidationError, match="working_crs must be 32632"):
+        Settings(_env_file=None)
+    monkeypatch.setenv("AREAVASTA_DATA_DIR", str(tmp_path))
+    result = CliRunner().invoke(app, ["ingest", "all", "--sources", str(tmp_path)])
+    assert result.exit_code != 0 and "working_crs must be 32632" in result.output
+    assert not (tmp_path / "pg").exists()  # the managed store was never created
+    monkeypatch.setenv("AREAVASTA_WORKING_CRS", "32632")
+    assert Settings(_env_file=None).working_crs == 32632

@@ -78,6 +78,7 @@ def copy_frame(conn: Connection, target: str, table: Table, frame: pd.DataFrame)
     geometry = _geometry_columns(table)
     column_list = ", ".join(f'"{c}"' for c in columns)
     raw = conn.connection.driver_connection
+    assert raw is not None  # an open connection has its driver's
     plain = _as_csv_columns(frame, columns, geometry)
     if plain is None:
         with raw.cursor() as cur, cur.copy(f'COPY "{target}" ({column_list}) FROM STDIN') as copy:

@@ -43,7 +43,7 @@ def head_revision() -> str:
     revisions: set[str] = set()
     revised: set[str] = set()
     for script in _VERSIONS.glob("*.py"):
-        header = {name: double or single or None for name, double, single in _HEADER.findall(script.read_text())}
+        header = {name: double or single for name, double, single in _HEADER.findall(script.read_text())}
         if header.get("revision"):
             revisions.add(header["revision"])
             if header.get("down_revision"):

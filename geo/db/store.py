@@ -12,9 +12,8 @@ from geo.settings import Settings
 def open_store(settings: Settings, *, start: bool = True, upgrade: bool = False) -> Engine:
     """An engine on the store the command line writes to (the primary, where the service reads a replica); the
     managed cluster is started if ``start``; migrations run if ``upgrade``."""
-    if settings.write_database_url or settings.database_url:
-        url = settings.write_database_url or settings.database_url
-    else:
+    url = settings.write_database_url or settings.database_url
+    if not url:
         cluster = Cluster.from_settings(settings)
         if start:
             cluster.start()

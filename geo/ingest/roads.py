@@ -9,12 +9,14 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.geometry import MultiPolygon, Polygon
 from sqlalchemy import Connection, Engine
 
 from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, run_ingest
@@ -120,7 +122,9 @@ def read_overpass(boundary_wgs84: shapely.Geometry, network_type: str = "drive")
     """Roads inside ``boundary_wgs84`` from the Overpass API (needs the internet)."""
     import osmnx as ox
 
-    graph = ox.graph_from_polygon(boundary_wgs84, network_type=network_type, simplify=False, retain_all=True)
+    graph = ox.graph_from_polygon(
+        cast(Polygon | MultiPolygon, boundary_wgs84), network_type=network_type, simplify=False, retain_all=True
+    )
     return from_osmnx_graph(roads_only(graph), Source(f"overpass:{ox.settings.overpass_url}", None), "Overpass API")
 
 

@@ -70,13 +70,13 @@ def read(path: Path, gestione: str | None = None) -> Registry:
     table = read_table(path, COLUMNS, REQUIRED)
     if table.frame.empty:
         raise IngestError(table.label, [Problem("the file holds no rows")])
-    return Registry(table.frame, kind, Source.from_path(path), table.label)
+    return Registry(table.frame, str(kind), Source.from_path(path), table.label)
 
 
 def cadastral_codes(conn: Connection) -> dict[str, str]:
     """Cadastral (Belfiore) code → ISTAT code of the loaded municipalities that have one."""
     query = select(Comune.cod_catastale, Comune.pro_com_t).where(Comune.cod_catastale.isnot(None))
-    return {cadastral: istat for cadastral, istat in conn.execute(query).all()}
+    return {str(cadastral): istat for cadastral, istat in conn.execute(query).all()}
 
 
 def school_year(value: str) -> str | None:
@@ -132,7 +132,8 @@ def validate(
         problems += unknown
     else:
         rejected += unknown
-        rows, codes, years, istat = (s[istat.notna()] for s in (rows, codes, years, istat))
+        kept = istat.notna()
+        rows, codes, years, istat = rows[kept], codes[kept], years[kept], istat[kept]
     if problems:
         raise IngestError(registry.label, problems)
     if rows.empty:
@@ -254,7 +255,8 @@ def validate_buildings(
         "school and building {value} listed twice",
         "CODICEEDIFICIO",
     )
-    street = (rows.get("tipo_indirizzo", "") + " " + rows.get("denominazione_indirizzo", "")).str.strip()
+    blank = pd.Series("", index=rows.index)
+    street = (rows.get("tipo_indirizzo", blank) + " " + rows.get("denominazione_indirizzo", blank)).str.strip()
     civic = rows["civico"] if "civico" in rows.columns else pd.Series("", index=rows.index)
     address = (street + " " + civic).str.strip()
     buildings = pd.DataFrame(

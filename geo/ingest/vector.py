@@ -87,7 +87,7 @@ def _outline_area(geom: shapely.Geometry) -> float:
 
 
 def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry | None:
-    if geom.is_empty:
+    if shapely.is_empty(geom):
         return None
     if isinstance(geom, shapely.MultiPolygon):
         return geom
