@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from api.auth import KeyGuard
 from api.http import ResponseCache
+from api.ogc import cql
 from api.ogc.errors import bad_request, busy
 from api.version_watch import VersionWatch
 from geo.db.cluster import ClusterError
@@ -148,8 +149,10 @@ def _declared_parameters(route: APIRoute) -> frozenset[str]:
 
 
 def single_values(request: Request) -> None:
-    """A parameter a route takes once, sent more than once, is refused rather than read as its last value (the
-    items' property filters, which a route does not declare, take any of their values)."""
+    """Checks of every request's parameters before its route runs: a parameter a route takes once, sent more than
+    once, is refused rather than read as its last value (the items' property filters, which a route does not
+    declare, take any of their values); a CQL2 text filter nesting parentheses deeper than the setting is refused
+    before the parser, whose work on a faulty one doubles with each level, sees it."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
@@ -157,3 +160,8 @@ def single_values(request: Request) -> None:
     repeated = sorted(key for key, n in counts.items() if n > 1 and key in _declared_parameters(route))
     if repeated:
         raise bad_request(repeated[0], "given more than once; it takes one value")
+    text = request.query_params.get("filter")
+    if text and "filter" in _declared_parameters(route) and request.query_params.get("filter-lang") != "cql2-json":
+        deepest = request.app.state.store.settings.filter_max_nesting
+        if cql.nesting(text) > deepest:
+            raise bad_request("filter", f"parentheses nest deeper than {deepest} levels")

@@ -194,3 +194,26 @@ def test_civic_numbers_are_unknown_not_zero_without_an_infratel_list(client):
     page = client.get("/collections/civics-unserved/items", params={"limit": 1000}).json()
     assert page["numberMatched"] == 625  # boundaries only: no Infratel list loaded in this store
     assert {f["properties"]["civici_unserved"] for f in page["features"]} == {None}
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "(" * 40 + "cod_uts = '016'",  # unclosed: the parser's backtracking doubles per level
+        "(" * 30 + "cod_uts = " + ")" * 30,
+        "(" * 11 + "cod_uts = '016'" + ")" * 11,
+    ],
+)
+def test_filters_nesting_too_deep_are_refused_before_parsing(client, where):
+    response = client.get("/collections/provinces/items", params={"filter": where})
+    assert response.status_code == 400
+    assert response.json()["description"] == "filter: parentheses nest deeper than 10 levels"
+    tile = client.get("/collections/provinces/tiles/WebMercatorQuad/6/33/22", params={"filter": where})
+    assert tile.status_code == 400
+
+
+def test_filters_nesting_within_the_bound_are_served(client):
+    where = "(" * 10 + "cod_uts = '016' AND den_uts = '((((((((((((('" + ")" * 10
+    assert client.get("/collections/provinces/items", params={"filter": where}).json()["numberMatched"] == 0
+    where = "(" * 10 + "cod_uts = '016'" + ")" * 10
+    assert client.get("/collections/provinces/items", params={"filter": where}).json()["numberMatched"] == 1

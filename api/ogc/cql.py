@@ -333,6 +333,21 @@ class Translator:
         return bad_request("filter", f"unknown function {op!r}; see /conformance for the CQL2 classes supported")
 
 
+def nesting(text: str) -> int:
+    """The deepest parenthesis level of a CQL2 text filter, string literals left out."""
+    depth = deepest = 0
+    quoted = False
+    for char in text:
+        if char == "'":
+            quoted = not quoted  # a doubled quote inside a literal closes and reopens it: the same for counting
+        elif not quoted and char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif not quoted and char == ")":
+            depth -= 1
+    return deepest
+
+
 def parse(text: str, language: str) -> Any:
     """The filter as a CQL2 JSON tree, parsed and validated by the ``cql2`` package."""
     try:
