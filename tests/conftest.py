@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import hypothesis
 import psycopg
 import pytest
 from psycopg import sql
@@ -24,6 +25,10 @@ from geo.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE_DB = "areavasta_template"
+
+# no time limit per example: a deadline is a timed assertion, and these machines are shared and noisy
+hypothesis.settings.register_profile("areavasta", deadline=None)
+hypothesis.settings.load_profile("areavasta")
 
 
 def free_port() -> int:
