@@ -95,7 +95,8 @@ def _xlsx(frame: gpd.GeoDataFrame, collection: Collection) -> bytes:
     sheet.title = collection.id[:31]
     points = frame.geometry.representative_point()
     table = pd.DataFrame(frame[list(collection.properties)]).assign(
-        x=[None if p is None else p.x for p in points], y=[None if p is None else p.y for p in points]
+        x=pd.Series([None if p is None else p.x for p in points], index=frame.index, dtype="float64"),
+        y=pd.Series([None if p is None else p.y for p in points], index=frame.index, dtype="float64"),
     )
     write_rows(sheet, table)
     out = io.BytesIO()

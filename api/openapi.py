@@ -9,7 +9,7 @@ properties as query parameters, so that clients (GDAL) send simple property filt
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -116,9 +116,10 @@ def to_openapi30(node: Any) -> Any:
 
 
 def _components() -> dict[str, Any]:
-    documents = [(model, "serialization") for model, _ in DOCUMENTS.values()] + [
-        (models.ExceptionDocument, "serialization")
-    ]
+    mode: Literal["serialization"] = "serialization"
+    documents: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
+        (model, mode) for model, _ in DOCUMENTS.values()
+    ] + [(models.ExceptionDocument, mode)]
     _, top = models_json_schema(documents, ref_template=REF)
     return dict(top.get("$defs", {}))
 

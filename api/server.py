@@ -78,11 +78,10 @@ class ShortTargets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
-        if isinstance(args, tuple) and len(args) > ACCESS_PATH_ARG and isinstance(args[ACCESS_PATH_ARG], str):
-            target = args[ACCESS_PATH_ARG]
-            if len(target) > self.chars:
-                cut = f"{target[: self.chars]}…(+{len(target) - self.chars} chars)"
-                record.args = (*args[:ACCESS_PATH_ARG], cut, *args[ACCESS_PATH_ARG + 1 :])
+        target = args[ACCESS_PATH_ARG] if isinstance(args, tuple) and len(args) > ACCESS_PATH_ARG else None
+        if isinstance(args, tuple) and isinstance(target, str) and len(target) > self.chars:
+            cut = f"{target[: self.chars]}…(+{len(target) - self.chars} chars)"
+            record.args = (*args[:ACCESS_PATH_ARG], cut, *args[ACCESS_PATH_ARG + 1 :])
         return True
 
 
