@@ -116,10 +116,9 @@ def to_openapi30(node: Any) -> Any:
 
 
 def _components() -> dict[str, Any]:
-    mode: Literal["serialization"] = "serialization"
-    documents: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
-        (model, mode) for model, _ in DOCUMENTS.values()
-    ] + [(models.ExceptionDocument, mode)]
+    mode: Literal["validation", "serialization"] = "serialization"
+    documents = [(model, mode) for model, _ in DOCUMENTS.values()]
+    documents.append((models.ExceptionDocument, mode))
     _, top = models_json_schema(documents, ref_template=REF)
     return dict(top.get("$defs", {}))
 
