@@ -44,6 +44,8 @@ class StoreState:
         # jobs run one at a time: two ingests must not race for the same tables
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="areavasta-job")
         self.exports = threading.BoundedSemaphore(settings.export_workers)
+        # map pages are built here, a few at a time: a burst of first views queues without starving other requests
+        self.map_builds = ThreadPoolExecutor(max_workers=settings.map_workers, thread_name_prefix="areavasta-map")
         self.key_guard = KeyGuard(settings.key_failures_per_minute)
         self.stopping = threading.Event()
 
@@ -96,6 +98,7 @@ class StoreState:
     def dispose(self) -> None:
         self.stopping.set()
         self.executor.shutdown(wait=True)
+        self.map_builds.shutdown(wait=False, cancel_futures=True)
         if self.watch is not None:
             self.watch.stop()
         for engine in (self._engine, self._job_engine):

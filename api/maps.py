@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -33,7 +34,7 @@ def index(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> R
 
 
 @router.get("/maps/coverage", response_class=HTMLResponse, summary="FTTH coverage by municipality")
-def coverage_map(
+async def coverage_map(
     request: Request,
     engine: Annotated[Engine, Depends(get_engine)],
     date: Annotated[str | None, Query(description="AGCOM reference date YYYY-MM-DD (latest by default)")] = None,
@@ -45,7 +46,7 @@ def coverage_map(
         raise bad_request("date", f"«{date}» non è una data AAAA-MM-GG") from exc
     provinces = _provinces(province)
     basemap = _basemap(request)
-    return _page(request, engine, lambda: coverage.build(engine, day, basemap, provinces), ("date", "province"))
+    return await _page(request, engine, lambda: coverage.build(engine, day, basemap, provinces), ("date", "province"))
 
 
 PROVINCES_QUERY = Query(description="ISTAT province codes, comma-separated (all loaded by default)")
@@ -64,10 +65,13 @@ def _basemap(request: Request) -> Basemap | None:
     return Basemap(settings.basemap_url, settings.basemap_attribution) if settings.basemap_url else None
 
 
-def _page(request: Request, engine: Engine, build: Callable[[], str], accepted: tuple[str, ...] = ()) -> Response:
+async def _page(request: Request, engine: Engine, build: Callable[[], str], accepted: tuple[str, ...] = ()) -> Response:
     """A map page, rendered once per data version (builders read through their own connections), with a
     Content-Security-Policy that lets only its own scripts run. A parameter the page does not take is refused:
-    ignoring it would mislead the reader (and let any junk parameter make the service render a new page)."""
+    ignoring it would mislead the reader (and let any junk parameter make the service render a new page).
+
+    Pages are built on the store's few map workers: a burst of first views waits for them without holding the
+    request threads (or connections) every other request needs."""
     unknown = sorted(set(request.query_params) - set(accepted))
     if unknown:
         takes = f"questa mappa accetta {', '.join(accepted)}" if accepted else "questa mappa non accetta parametri"
@@ -83,11 +87,12 @@ def _page(request: Request, engine: Engine, build: Callable[[], str], accepted: 
         policy = content_security_policy(page, tile_url)
         return Encoded.of(page, "text/html; charset=utf-8", {"Content-Security-Policy": policy})
 
-    return cached(request, engine, render)
+    builds = request.app.state.store.map_builds
+    return await asyncio.wrap_future(builds.submit(cached, request, engine, render))
 
 
 @router.get("/maps/schools", response_class=HTMLResponse, summary="Schools by connectivity status")
-def schools(
+async def schools(
     request: Request,
     engine: Annotated[Engine, Depends(get_engine)],
     province: Annotated[str | None, PROVINCES_QUERY] = None,
@@ -100,7 +105,7 @@ def schools(
         levels = ", ".join(schools_priorities.LEVELS)
         raise bad_request("level", f"«{level}» non è un livello scolastico; valori: {levels}")
     basemap = _basemap(request)
-    return _page(
+    return await _page(
         request,
         engine,
         lambda: schools_priorities.schools_map(engine, provinces, level, basemap),
@@ -109,23 +114,23 @@ def schools(
 
 
 @router.get("/maps/priorities", response_class=HTMLResponse, summary="Ranked targets and routes of a run")
-def priorities(
+async def priorities(
     request: Request,
     engine: Annotated[Engine, Depends(get_engine)],
     top: Annotated[int, Query(ge=1, le=5000, description="How many ranked targets")] = 100,
     run: Annotated[int | None, Query(ge=1, description="Priorities run (latest by default)")] = None,
 ) -> Response:
     basemap = _basemap(request)
-    return _page(
+    return await _page(
         request, engine, lambda: schools_priorities.priorities_map(engine, run, top, basemap=basemap), ("top", "run")
     )
 
 
 @router.get("/maps/municipality/{code}", response_class=HTMLResponse, summary="One municipality with its layers")
-def municipality(
+async def municipality(
     request: Request,
     code: Annotated[str, Path(pattern=r"^\d{6}$", description="ISTAT code, e.g. 016024")],
     engine: Annotated[Engine, Depends(get_engine)],
 ) -> Response:
     basemap = _basemap(request)
-    return _page(request, engine, lambda: schools_priorities.municipality_map(engine, code, basemap))
+    return await _page(request, engine, lambda: schools_priorities.municipality_map(engine, code, basemap))

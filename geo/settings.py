@@ -100,6 +100,12 @@ class Settings(BaseSettings):
         description="An ingest or analysis run or a job still 'running' that no live process owns (one from before "
         "owners were recorded, or from a client that sets no tag) is marked failed after this many hours.",
     )
+    map_workers: int = Field(
+        default=2,
+        ge=1,
+        description="Map pages built at once; more first views wait their turn without holding a request thread or "
+        "a connection the other requests need.",
+    )
     export_workers: int = Field(
         default=2, ge=1, description="File downloads (CSV, XLSX, GeoPackage) built at once; more are answered 503."
     )
