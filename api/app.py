@@ -60,7 +60,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.store = StoreState(settings)
-    app.add_middleware(CachedHits, store=app.state.store)  # innermost: CORS and the protocol still apply to hits
     app.add_middleware(NegotiatedGZip, minimum_size=GZIP_FROM_BYTES)
     app.add_middleware(
         CORSMiddleware,
@@ -70,7 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_credentials=False,  # keys travel in X-API-Key, never in cookies a page could borrow
         expose_headers=["ETag", "Content-Crs", "Retry-After", "Location"],
     )
-    app.add_middleware(Protocol)  # outermost: HEAD and NUL bytes are settled before anything else runs
+    app.add_middleware(Protocol)  # HEAD and NUL bytes are settled before anything below runs
+    # outermost: a stored answer goes out before any other layer runs, with the headers they would have sent
+    app.add_middleware(CachedHits, store=app.state.store)
     ogc_errors.install(app)
     reading = [Depends(read_access)]
     app.include_router(ogc_routes.router, tags=["OGC API - Features"], dependencies=reading)

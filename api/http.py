@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -23,6 +24,7 @@ from sqlalchemy import Connection, Engine
 from api import jsonio
 from geo.db import data_version
 
+ONE_VARIANT = "*"  # the key's variant for answers that do not depend on Accept (tiles, maps)
 GZIP_FROM_BYTES = 1024  # smaller bodies gain nothing from compression
 GZIP_LEVEL = 6
 
@@ -46,12 +48,18 @@ class Encoded:
     etag: str
     _gzip: bytes | None = field(default=None, repr=False)
     status: int = 200  # 204 for an empty tile
+    wire: dict[bool, Any] = field(default_factory=dict, repr=False, compare=False)  # api.hits: as sent, by gzip
 
     @property
     def nbytes(self) -> int:
         """The bytes it holds: body, gzip form (once made) and headers."""
         headers = sum(len(k) + len(v) for k, v in self.headers.items())
         return len(self.body) + (len(self._gzip) if self._gzip is not None else 0) + headers
+
+    @property
+    def compressed(self) -> bool:
+        """Whether its gzip form is made."""
+        return self._gzip is not None
 
     @property
     def cacheable(self) -> bool:
@@ -190,9 +198,12 @@ def entry_size(key: tuple[str, str], entry: Encoded) -> int:
     return ENTRY_OVERHEAD_BYTES + len(key[0]) + len(key[1]) + entry.nbytes
 
 
-def cached(request: Request, engine: Engine, build: Callable[[Connection], Encoded], variant: str = "") -> Response:
-    """The response for this URL (and ``variant``: the representation negotiated from Accept) at the current
-    data version, built by ``build`` only when not stored yet.
+def cached(
+    request: Request, engine: Engine, build: Callable[[Connection], Encoded], variant: str | None = None
+) -> Response:
+    """The response for this URL (and ``variant``: the representation negotiated from Accept, ``""`` or
+    ``"html"``; None for a resource with one representation whatever Accept says) at the current data version,
+    built by ``build`` only when not stored yet.
 
     The version is read on a connection of its own, returned before building, so that builders which open their
     own connections (the maps) never wait on a pool this request already drained.
@@ -202,7 +213,7 @@ def cached(request: Request, engine: Engine, build: Callable[[Connection], Encod
     if version is None:  # the listener cannot vouch for the version: ask the store
         with engine.connect() as conn:
             version = data_version.read(conn)
-    key = (version, f"{variant} {request.url}")
+    key = (version, f"{ONE_VARIANT if variant is None else variant} {request.url}")
 
     def build_now() -> Encoded:
         with engine.connect() as conn:

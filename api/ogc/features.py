@@ -1,17 +1,24 @@
 """Item queries: bbox, CQL2 filter, property filters, sortby, paging and output CRS, as one SQL statement.
 
 Geometries are transformed and encoded as GeoJSON by PostGIS; the response is assembled around those strings
-without parsing them again.
+without parsing them again. The queries most clients send (one feature; a page with at most a bbox, of a collection
+not bound to analysis runs) are compiled once per collection and CRS (``Compiled``), and run as the same SQL text by
+the routes and by the serving path before them (api.hits).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Annotated, Any
 
 from fastapi import Path
-from sqlalchemy import Connection, Integer, Select, Text, and_, cast, func, select, true
+from sqlalchemy import Connection, Integer, LargeBinary, Select, Text, and_, bindparam, cast, func, select, true
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeDecorator
+from starlette.datastructures import URL
 
 from api import jsonio
 from api.ogc import cql, spatial
@@ -21,6 +28,9 @@ from geo.analysis.runs import latest_run
 from geo.crs import CrsInfo
 
 COORDINATE_DECIMALS = {True: 6, False: 2}  # degrees (≈ 0.1 m) or metres (1 cm)
+GEOJSON = "application/geo+json"
+JSON = "application/json"
+DIALECT = PGDialect_psycopg()
 
 
 @dataclass
@@ -152,21 +162,165 @@ def items_statement(
     return statement, count
 
 
-def feature(row: Any, collection: Collection) -> str:
-    """One GeoJSON Feature as text, the geometry string from PostGIS inserted as it is."""
-    values = row._mapping
-    properties = {name: values[name] for name in collection.properties}
-    geometry = values["_geojson"] if values["_geojson"] is not None else "null"
-    head = jsonio.dumps({"type": "Feature", "id": values["_fid"], "properties": properties})
+def feature_text(values: Sequence[Any], names: Sequence[str]) -> str:
+    """One GeoJSON Feature as text from a row (id, the properties ``names``, the geometry as GeoJSON text), the
+    geometry string from PostGIS inserted as it is."""
+    properties = dict(zip(names, values[1:-1], strict=True))
+    geometry = values[-1] if values[-1] is not None else "null"
+    head = jsonio.dumps({"type": "Feature", "id": values[0], "properties": properties})
     return head[:-1] + ',"geometry":' + geometry + "}"
 
 
+def feature(row: Any, collection: Collection) -> str:
+    """One GeoJSON Feature as text from a row of ``items_statement``."""
+    return feature_text(tuple(row), collection.properties)
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A SELECT compiled once for psycopg: its SQL text (named parameters), its constant parameter values, and the
+    conversion of each result column SQLAlchemy would apply (64-bit ids as text)."""
+
+    sql: str
+    params: dict[str, Any]
+    converters: tuple[Callable[[Any], Any] | None, ...]
+
+    def bind(self, **values: Any) -> dict[str, Any]:
+        return {**self.params, **values}
+
+    def values(self, row: Sequence[Any]) -> list[Any]:
+        return [v if c is None or v is None else c(v) for v, c in zip(row, self.converters, strict=True)]
+
+    def rows(self, conn: Connection, **values: Any) -> list[list[Any]]:
+        """The rows as SQLAlchemy would give them, for these parameter values, on a connection of the engine."""
+        return [self.values(row) for row in conn.exec_driver_sql(self.sql, self.bind(**values)).all()]
+
+
+def compile_select(statement: Select) -> Compiled:
+    compiled = statement.compile(dialect=DIALECT)
+    converters = tuple(
+        (lambda value, kind=column.type: kind.process_result_value(value, DIALECT))
+        if isinstance(column.type, TypeDecorator)
+        else None
+        for column in statement.selected_columns
+    )
+    return Compiled(str(compiled), dict(compiled.params), converters)
+
+
+def _columns(collection: Collection, crs: CrsInfo) -> list[ColumnElement]:
+    table = collection.table
+    return [
+        table.c[collection.id_column].label("_fid"),
+        *(table.c[name] for name in collection.properties),
+        _geometry(collection, crs, "geojson").label("_geojson"),
+    ]
+
+
+def prepared(collection: Collection) -> bool:
+    """Whether the collection's plain queries have compiled statements (not those filtered by analysis run)."""
+    return collection.run_kind is None
+
+
+@cache
+def item_template(collection_id: str, crs: CrsInfo) -> Compiled:
+    """One feature by id (parameter ``fid``), as ``items_statement`` with the id's equality."""
+    collection = COLLECTIONS[collection_id]
+    table = collection.table
+    id_column = table.c[collection.id_column]
+    statement = (
+        select(*_columns(collection, crs))
+        .where(and_(true(), table.c[collection.geometry_column].is_not(None)))
+        .order_by(id_column.asc())
+        .offset(0)
+        .limit(1)
+        .where(id_column == bindparam("fid", type_=id_column.type))
+    )
+    return compile_select(statement)
+
+
+@cache
+def page_template(collection_id: str, crs: CrsInfo, bbox: bool) -> tuple[Compiled, Compiled]:
+    """A page (parameters ``limit``, ``offset`` and, with ``bbox``, the box as ``spatial.working_ewkb``) and its
+    count, as ``items_statement`` for a query with no filter, property or sort key."""
+    collection = COLLECTIONS[collection_id]
+    table = collection.table
+    geometry = table.c[collection.geometry_column]
+    clauses: list[ColumnElement] = [geometry.is_not(None)]
+    if bbox:  # a scalar subquery: transformed once per statement, in a prepared statement's generic plan too
+        box = select(spatial.in_working(bindparam("bbox", type_=LargeBinary))).scalar_subquery()
+        clauses.append(func.ST_Intersects(geometry, box))
+    where = and_(true(), *clauses)
+    statement = (
+        select(*_columns(collection, crs))
+        .where(where)
+        .order_by(table.c[collection.id_column].asc())
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+    )
+    count = select(func.count()).select_from(table).where(where)
+    return compile_select(statement), compile_select(count)
+
+
+def feature_key(collection: Collection, feature_id: str) -> str | int | None:
+    """The id value to look for (None: no feature can have it)."""
+    id_column = collection.table.c[collection.id_column]
+    if isinstance(id_column.type, Integer | Identifier64):
+        if not feature_id.isdigit() or len(feature_id) > 18:
+            return None
+        return int(feature_id)
+    return feature_id
+
+
+def feature_body(found: str, self_url: str, collection_url: str) -> str:
+    """One feature's document: the Feature with its links."""
+    links = jsonio.dumps(
+        [
+            {"href": self_url, "rel": "self", "type": GEOJSON},
+            {"href": collection_url, "rel": "collection", "type": JSON},
+        ]
+    )
+    return found[:-1] + f', "links": {links}}}'
+
+
+def _page_link(url: URL, rel: str, offset: int) -> dict[str, str]:
+    return {"href": str(url.include_query_params(offset=offset)), "rel": rel, "type": GEOJSON}
+
+
+def page_body(url: URL, features: list[str], matched: int, offset: int, page: int) -> str:
+    """A page's FeatureCollection with its links (next and previous pages of ``page`` features)."""
+    links = [{"href": str(url), "rel": "self", "type": GEOJSON}]
+    if offset + len(features) < matched:
+        links.append(_page_link(url, "next", offset + page))
+    if offset > 0:
+        links.append(_page_link(url, "prev", max(0, offset - page)))
+    head = (
+        '{"type": "FeatureCollection", '
+        f'"numberMatched": {matched}, "numberReturned": {len(features)}, '
+        f'"links": {jsonio.dumps(links)}, "features": ['
+    )
+    return head + ",".join(features) + "]}"
+
+
+def page_matched(rows: int, limit: int, offset: int) -> int | None:
+    """The number of matching features when a page tells it (the last page), None when a count must say."""
+    return offset + rows if rows and rows < limit else None
+
+
 def fetch_items(conn: Connection, collection: Collection, query: ItemQuery) -> tuple[list[str], int]:
+    if prepared(collection) and not (query.filter or query.sortby or query.properties) and query.limit is not None:
+        rows_sql, count_sql = page_template(collection.id, query.crs, query.bbox is not None)
+        values: dict[str, Any] = {"limit": query.limit, "offset": query.offset}
+        if query.bbox is not None:
+            values["bbox"] = spatial.envelope_ewkb(*query.bbox, query.bbox_crs, "bbox")
+        found = rows_sql.rows(conn, **values)
+        matched = page_matched(len(found), query.limit, query.offset)
+        if matched is None:
+            matched = count_sql.rows(conn, **values)[0][0]
+        return [feature_text(row, collection.properties) for row in found], matched
     statement, count = items_statement(conn, collection, query)
     rows = conn.execute(statement).all()
-    if rows and query.limit is not None and len(rows) < query.limit:
-        matched = query.offset + len(rows)  # the last page: the count is known without asking for it
-    else:
+    matched = page_matched(len(rows), query.limit, query.offset) if query.limit is not None else None
+    if matched is None:
         matched = conn.execute(count).scalar_one()
     return [feature(row, collection) for row in rows], matched
 
@@ -174,15 +328,15 @@ def fetch_items(conn: Connection, collection: Collection, query: ItemQuery) -> t
 def fetch_item(
     conn: Connection, collection: Collection, feature_id: str, crs: CrsInfo, run_id: int | None
 ) -> str | None:
+    value = feature_key(collection, feature_id)
+    if value is None:
+        return None
+    if prepared(collection):
+        found = item_template(collection.id, crs).rows(conn, fid=value)
+        return feature_text(found[0], collection.properties) if found else None
     query = ItemQuery(None, crs, crs, None, "cql2-text", crs, [], {}, 1, 0, run_id)
     statement, _ = items_statement(conn, collection, query)
-    id_column = collection.table.c[collection.id_column]
-    value: Any = feature_id
-    if isinstance(id_column.type, Integer | Identifier64):
-        if not feature_id.isdigit() or len(feature_id) > 18:
-            return None
-        value = int(feature_id)
-    row = conn.execute(statement.where(id_column == value)).first()
+    row = conn.execute(statement.where(collection.table.c[collection.id_column] == value)).first()
     return feature(row, collection) if row is not None else None
 
 

@@ -195,11 +195,6 @@ def schema(request: Request, collection_id: features.CollectionId) -> JSONRespon
     )
 
 
-def _page_link(request: Request, rel: str, offset: int) -> dict[str, str]:
-    url = request.url.include_query_params(offset=offset)
-    return {"href": str(url), "rel": rel, "type": GEOJSON}
-
-
 @router.get("/collections/{collection_id}/items", summary="Features of a collection", response_class=Response)
 def items(
     request: Request,
@@ -246,17 +241,7 @@ def items(
 
     def build(conn: Connection) -> Encoded:
         rows, matched = features.fetch_items(conn, item, query)
-        links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
-        if offset + len(rows) < matched:
-            links.append(_page_link(request, "next", offset + page))
-        if offset > 0:
-            links.append(_page_link(request, "prev", max(0, offset - page)))
-        head = (
-            '{"type": "FeatureCollection", '
-            f'"numberMatched": {matched}, "numberReturned": {len(rows)}, '
-            f'"links": {jsonio.dumps(links)}, "features": ['
-        )
-        body = head + ",".join(rows) + "]}"
+        body = features.page_body(request.url, rows, matched, offset, page)
         if as_html:
             return html.items(request, item, jsonio.loads(body))
         return Encoded.of(body, GEOJSON, {"Content-Crs": f"<{output_crs.uri}>"})
@@ -283,14 +268,9 @@ def item(
         found = features.fetch_item(conn, target, feature_id, output_crs, run)
         if found is None:
             raise not_found(f"no feature {feature_id!r} in {collection_id}")
-        links = jsonio.dumps(
-            [
-                {"href": str(request.url), "rel": "self", "type": GEOJSON},
-                {"href": base, "rel": "collection", "type": JSON},
-            ]
-        )
         if as_html:
             return html.feature(request, target, jsonio.loads(found))
-        return Encoded.of(found[:-1] + f', "links": {links}}}', GEOJSON, {"Content-Crs": f"<{output_crs.uri}>"})
+        body = features.feature_body(found, str(request.url), base)
+        return Encoded.of(body, GEOJSON, {"Content-Crs": f"<{output_crs.uri}>"})
 
     return cached(request, engine, build, "html" if as_html else "")

@@ -18,7 +18,7 @@ from pyproj import Transformer
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import LargeBinary, bindparam, func
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from api.ogc.errors import bad_request
 from geo.crs import SERVICE_REGION_LONLAT, CrsInfo
@@ -50,8 +50,8 @@ def _check_coordinates(geometry: BaseGeometry, crs: CrsInfo, parameter: str) -> 
             raise bad_request(parameter, "longitudes must lie within ±180 and latitudes within ±90 degrees")
 
 
-def to_working(geometry: BaseGeometry, crs: CrsInfo, parameter: str) -> ColumnElement:
-    """A checked geometry in ``crs`` as a bound EWKB value transformed to the working CRS."""
+def working_ewkb(geometry: BaseGeometry, crs: CrsInfo, parameter: str) -> bytes:
+    """A checked geometry in ``crs``, clipped to the service region and densified, as EWKB in ``crs`` (x, y order)."""
     _check_coordinates(geometry, crs, parameter)
     region = _region(crs)
     if not region.contains(geometry):
@@ -64,17 +64,32 @@ def to_working(geometry: BaseGeometry, crs: CrsInfo, parameter: str) -> ColumnEl
         geometry = shapely.transform(geometry, lambda xy: xy[:, ::-1])
     # the SRID travels inside the EWKB value: GeoAlchemy2 inlines ST_GeomFromWKB's SRID argument into the SQL
     # text, which SQLAlchemy then caches and reuses for requests in other CRSs
-    ewkb = shapely.to_wkb(shapely.set_srid(geometry, crs.srid), include_srid=True)
-    return func.ST_Transform(func.ST_GeomFromEWKB(bindparam(None, ewkb, type_=LargeBinary)), WORKING_SRID)
+    return bytes(shapely.to_wkb(shapely.set_srid(geometry, crs.srid), include_srid=True))
 
 
-def envelope(minx: float, miny: float, maxx: float, maxy: float, crs: CrsInfo, parameter: str) -> ColumnElement:
-    """A box given in ``crs`` axis order."""
+def in_working(value: BindParameter[bytes]) -> ColumnElement:
+    """An EWKB value (``working_ewkb``) transformed to the working CRS in SQL."""
+    return func.ST_Transform(func.ST_GeomFromEWKB(value), WORKING_SRID)
+
+
+def to_working(geometry: BaseGeometry, crs: CrsInfo, parameter: str) -> ColumnElement:
+    """A checked geometry in ``crs`` as a bound EWKB value transformed to the working CRS."""
+    return in_working(bindparam(None, working_ewkb(geometry, crs, parameter), type_=LargeBinary))
+
+
+def envelope_ewkb(minx: float, miny: float, maxx: float, maxy: float, crs: CrsInfo, parameter: str) -> bytes:
+    """A box given in ``crs`` axis order, checked, as ``working_ewkb``."""
     if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
         raise bad_request(parameter, "coordinates must be finite numbers")
     if minx > maxx or miny > maxy:
         raise bad_request(parameter, "the lower corner must come before the upper corner")
-    return to_working(box(minx, miny, maxx, maxy), crs, parameter)
+    return working_ewkb(box(minx, miny, maxx, maxy), crs, parameter)
+
+
+def envelope(minx: float, miny: float, maxx: float, maxy: float, crs: CrsInfo, parameter: str) -> ColumnElement:
+    """A box given in ``crs`` axis order."""
+    value = envelope_ewkb(minx, miny, maxx, maxy, crs, parameter)
+    return in_working(bindparam(None, value, type_=LargeBinary))
 
 
 def _check_rings(value: dict[str, Any]) -> None:
