@@ -282,12 +282,12 @@ class CachedHits:
         values = self._page_values(scope["query_string"])
         if values is None:
             return None
-        rows_sql, count_sql = features.page_template(collection.id, CRS84, "bbox" in values)
-        found = await reads.rows(rows_sql.sql, rows_sql.bind(**values))
-        matched = features.page_matched(len(found), values["limit"], values["offset"])
+        template = features.page_template(collection.id, CRS84, "bbox" in values)
+        rows = [template.rows.values(row) for row in await reads.rows(template.rows.sql, template.rows.bind(**values))]
+        found, matched = template.read(rows, values["limit"], values["offset"])
         if matched is None:
-            matched = (await reads.rows(count_sql.sql, count_sql.bind(**values)))[0][0]
-        page = [features.feature_text(rows_sql.values(row), collection.properties) for row in found]
+            matched = (await reads.rows(template.count.sql, template.count.bind(**values)))[0][0]
+        page = [features.feature_text(row, collection.properties) for row in found]
         body = features.page_body(URL(scope=scope), page, matched, values["offset"], values["limit"])
         return Encoded.of(body, features.GEOJSON, headers)
 

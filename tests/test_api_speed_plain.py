@@ -147,3 +147,16 @@ def test_no_free_connection_is_a_503_busy(results):
         finally:
             slots.release()
         assert client.get("/collections/municipalities/items/016025").status_code == 200
+
+
+@pytest.mark.parametrize("offset", [0, 7, 40, 5000])
+@pytest.mark.parametrize("bbox", ["9.6,45.6,9.8,45.75", "6,36,19,47.5", None])
+def test_compiled_pages_match_the_general_statement(clients, bbox, offset):
+    """The compiled page (its count from the page's own statement within a box) against the general one (a sort
+    key that is the id's own order)."""
+    fast, _, _ = clients
+    query = f"limit=10&offset={offset}" + (f"&bbox={bbox}" if bbox else "")
+    plain = fast.get(f"/collections/municipalities/items?{query}").json()
+    general = fast.get(f"/collections/municipalities/items?{query}&sortby=pro_com_t").json()
+    for key in ("numberMatched", "numberReturned", "features"):
+        assert plain[key] == general[key], key

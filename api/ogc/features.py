@@ -238,27 +238,46 @@ def item_template(collection_id: str, crs: CrsInfo) -> Compiled:
     return compile_select(statement)
 
 
+@dataclass(frozen=True)
+class PageTemplate:
+    """A page's statement and its count's. With ``counted`` (a page within a box), the page's rows end with the
+    number of all matches, a window over the matches the page is sorted from anyway: one statement, not two."""
+
+    rows: Compiled
+    count: Compiled
+    counted: bool
+
+    def read(self, found: list[list[Any]], limit: int, offset: int) -> tuple[list[list[Any]], int | None]:
+        """The page's rows without the count, and the number of matches when they tell it (None: count them)."""
+        if self.counted:
+            return [row[:-1] for row in found], found[0][-1] if found else None
+        return found, page_matched(len(found), limit, offset)
+
+
 @cache
-def page_template(collection_id: str, crs: CrsInfo, bbox: bool) -> tuple[Compiled, Compiled]:
+def page_template(collection_id: str, crs: CrsInfo, bbox: bool) -> PageTemplate:
     """A page (parameters ``limit``, ``offset`` and, with ``bbox``, the box as ``spatial.working_ewkb``) and its
-    count, as ``items_statement`` for a query with no filter, property or sort key."""
+    count, as ``items_statement`` for a query with no filter, property or sort key. Without a box the page is
+    read in id order from the index and stops at its end, so its count is a statement of its own."""
     collection = COLLECTIONS[collection_id]
     table = collection.table
     geometry = table.c[collection.geometry_column]
     clauses: list[ColumnElement] = [geometry.is_not(None)]
+    columns = _columns(collection, crs)
     if bbox:  # a scalar subquery: transformed once per statement, in a prepared statement's generic plan too
         box = select(spatial.in_working(bindparam("bbox", type_=LargeBinary))).scalar_subquery()
         clauses.append(func.ST_Intersects(geometry, box))
+        columns.append(func.count().over().label("_matched"))
     where = and_(true(), *clauses)
     statement = (
-        select(*_columns(collection, crs))
+        select(*columns)
         .where(where)
         .order_by(table.c[collection.id_column].asc())
         .offset(bindparam("offset", type_=Integer))
         .limit(bindparam("limit", type_=Integer))
     )
     count = select(func.count()).select_from(table).where(where)
-    return compile_select(statement), compile_select(count)
+    return PageTemplate(compile_select(statement), compile_select(count), bbox)
 
 
 def feature_key(collection: Collection, feature_id: str) -> str | int | None:
@@ -308,14 +327,13 @@ def page_matched(rows: int, limit: int, offset: int) -> int | None:
 
 def fetch_items(conn: Connection, collection: Collection, query: ItemQuery) -> tuple[list[str], int]:
     if prepared(collection) and not (query.filter or query.sortby or query.properties) and query.limit is not None:
-        rows_sql, count_sql = page_template(collection.id, query.crs, query.bbox is not None)
+        template = page_template(collection.id, query.crs, query.bbox is not None)
         values: dict[str, Any] = {"limit": query.limit, "offset": query.offset}
         if query.bbox is not None:
             values["bbox"] = spatial.envelope_ewkb(*query.bbox, query.bbox_crs, "bbox")
-        found = rows_sql.rows(conn, **values)
-        matched = page_matched(len(found), query.limit, query.offset)
+        found, matched = template.read(template.rows.rows(conn, **values), query.limit, query.offset)
         if matched is None:
-            matched = count_sql.rows(conn, **values)[0][0]
+            matched = template.count.rows(conn, **values)[0][0]
         return [feature_text(row, collection.properties) for row in found], matched
     statement, count = items_statement(conn, collection, query)
     rows = conn.execute(statement).all()
