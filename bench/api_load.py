@@ -25,7 +25,7 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.common import BIN, REPO, free_port, header, process
+from bench.common import BIN, REPO, cpu_seconds, free_port, header, parent_pid, process
 from geo.db.engine import database_url
 from geo.settings import Settings
 
@@ -61,14 +61,25 @@ QUERIES = (
 )
 
 
-def wrk(url: str, connections: int, seconds: int) -> dict:
+def wrk(url: str, connections: int, seconds: int, pids: tuple[int, int]) -> dict:
+    """One wrk cell, with the CPU milliseconds per request of the server and of PostgreSQL (``pids``: the server
+    and the postmaster, each counted with its descendants)."""
+    before = cpu_seconds(*pids)
     result = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "-s", str(REPORT_SCRIPT), url],
         capture_output=True,
         text=True,
         check=True,
     )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    after = cpu_seconds(*pids)
+    cell = json.loads(result.stdout.strip().splitlines()[-1])
+    answered = max(cell["requests"], 1)
+    cell["server_ms"], cell["pg_ms"] = ((b - a) * 1000 / answered for a, b in zip(before, after, strict=True))
+    return cell
+
+
+def cpu(cell: dict) -> str:
+    return f"{cell['server_ms']:.2f} + {cell['pg_ms']:.2f}"
 
 
 def compare(ours: str, tipg: str) -> str:
@@ -98,6 +109,7 @@ def main() -> None:
     url = database_url(Settings())
     with create_engine(url).connect() as conn:
         count = conn.execute(text("SELECT count(*) FROM ref.comune")).scalar_one()
+        postmaster = parent_pid(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
     if count < 1000:
         raise SystemExit(f"the store holds {count} municipalities; load all of Italy first (docs/benchmarks.md)")
     plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -112,25 +124,26 @@ def main() -> None:
         header("API: areavasta and TiPg on the same tables"),
         f"- store: {count} municipalities; wrk -t1, {args.seconds} s per cell, one uvicorn worker each\n",
         "| query | connections | areavasta req/s | no cache req/s | TiPg req/s | req/s vs TiPg | no cache vs TiPg "
-        "| areavasta p50 / p95 ms | no cache p50 / p95 ms | TiPg p50 / p95 ms |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| areavasta p50 / p95 ms | no cache p50 / p95 ms | TiPg p50 / p95 ms "
+        "| CPU ms per request, server + PostgreSQL: areavasta / no cache / TiPg |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     with (
-        process([str(BIN / "areavasta"), "serve", "--port", str(ours_port)], ours_env, f"{ours_base}/health"),
-        process([str(BIN / "areavasta"), "serve", "--port", str(cold_port)], cold_env, f"{cold_base}/health"),
+        process([str(BIN / "areavasta"), "serve", "--port", str(ours_port)], ours_env, f"{ours_base}/health") as ours_p,
+        process([str(BIN / "areavasta"), "serve", "--port", str(cold_port)], cold_env, f"{cold_base}/health") as cold_p,
         process(
             [str(TIPG), "tipg.main:app", "--port", str(tipg_port), "--log-level", "warning"],
             tipg_env,
             f"{tipg_base}/collections",
-        ),
+        ) as tipg_p,
     ):
         for query in QUERIES:
             notes.append(f"- {query.name}: {compare(ours_base + query.ours, tipg_base + query.tipg)}")
             print(notes[-1], flush=True)
             for connections in (int(c) for c in args.connections.split(",")):
-                ours = wrk(ours_base + query.ours, connections, args.seconds)
-                cold = wrk(cold_base + query.ours, connections, args.seconds)
-                tipg = wrk(tipg_base + query.tipg, connections, args.seconds)
+                ours = wrk(ours_base + query.ours, connections, args.seconds, (ours_p.pid, postmaster))
+                cold = wrk(cold_base + query.ours, connections, args.seconds, (cold_p.pid, postmaster))
+                tipg = wrk(tipg_base + query.tipg, connections, args.seconds, (tipg_p.pid, postmaster))
                 for name, cell in (("areavasta", ours), ("areavasta, no cache", cold), ("TiPg", tipg)):
                     if cell["failed"]:
                         raise SystemExit(f"{name}: {cell['failed']} failed requests on {query.name}")
@@ -138,7 +151,7 @@ def main() -> None:
                     f"| {query.name} | {connections} | {ours['rps']:.1f} | {cold['rps']:.1f} | {tipg['rps']:.1f} | "
                     f"{ours['rps'] / tipg['rps']:.1f}× | {cold['rps'] / tipg['rps']:.1f}× | "
                     f"{ours['p50_ms']:.1f} / {ours['p95_ms']:.1f} | {cold['p50_ms']:.1f} / {cold['p95_ms']:.1f} | "
-                    f"{tipg['p50_ms']:.1f} / {tipg['p95_ms']:.1f} |"
+                    f"{tipg['p50_ms']:.1f} / {tipg['p95_ms']:.1f} | {cpu(ours)} / {cpu(cold)} / {cpu(tipg)} |"
                 )
                 print(lines[-1], flush=True)
     print("\n".join([*lines, "", *notes]))

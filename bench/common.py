@@ -53,7 +53,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def process(argv: Sequence[str], env: dict[str, str], health: str, log: Path | None = None) -> Iterator[None]:
+def process(
+    argv: Sequence[str], env: dict[str, str], health: str, log: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """A server process, waited for until ``health`` answers 200, stopped afterwards."""
     out = log.open("wb") if log else subprocess.DEVNULL
     proc = subprocess.Popen(list(argv), env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -66,7 +68,7 @@ def process(argv: Sequence[str], env: dict[str, str], health: str, log: Path | N
                 time.sleep(0.2)
         else:
             raise RuntimeError(f"{argv[0]} did not answer {health}" + (f"; see {log}" if log else ""))
-        yield
+        yield proc
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -94,3 +96,45 @@ def run_measured(argv: Sequence[str], env: dict[str, str], log: Path) -> Measure
 def peak_rss_mib() -> float:
     """This process's peak resident memory so far."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """A process's parent and CPU seconds (user + system, its own and its reaped children's), or None once gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()  # after the command name, which may hold spaces
+    return int(fields[1]), sum(int(v) for v in fields[11:15]) / CLOCK_TICKS
+
+
+def cpu_seconds(*roots: int) -> list[float]:
+    """CPU seconds of each process with all its descendants, live and exited (an exited child's time is in its
+    parent's counters once reaped): monotone counts for a server with workers, or for PostgreSQL's postmaster and
+    backends. One pass over /proc for all of them."""
+    stats = {int(p.name): _stat(int(p.name)) for p in Path("/proc").iterdir() if p.name.isdigit()}
+    children: dict[int, list[int]] = {}
+    for pid, stat in stats.items():
+        if stat is not None:
+            children.setdefault(stat[0], []).append(pid)
+    totals = []
+    for root in roots:
+        total, todo = 0.0, [root]
+        while todo:
+            pid = todo.pop()
+            stat = stats.get(pid)
+            if stat is not None:
+                total += stat[1]
+                todo.extend(children.get(pid, []))
+        totals.append(total)
+    return totals
+
+
+def parent_pid(pid: int) -> int:
+    stat = _stat(pid)
+    if stat is None:
+        raise RuntimeError(f"no process {pid}")
+    return stat[0]

@@ -8,7 +8,9 @@ morecantile; a tile goes into the lists only when both servers return it non-emp
 (responses cached per data version) and with the response cache off, which builds every tile from the store like TiPg
 does; the first request of every tile to the deployed server, one at a time, is its uncached first pass. TiPg gets
 the same properties, the same tile buffer and no feature cap per tile. Small requests: one feature and a 10-feature
-bbox page, with and without ``Accept-Encoding: gzip``.
+bbox page, and the pages of the API benchmark (a 100-feature bbox page, a CQL2 filter, every municipality in one
+page), with and without ``Accept-Encoding: gzip``. Each wrk cell also counts the CPU time the server (with its
+workers) and PostgreSQL (the postmaster and all its backends) spent during the cell, per request answered.
 
 Usage: python -m bench.tiles_load [--seconds 10]
 Needs wrk and nginx (Debian) and TiPg in bench/.venv-tipg (``make bench-deps``); the store must hold the four
@@ -35,7 +37,7 @@ import morecantile
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.common import BIN, REPO, free_port, header, process
+from bench.common import BIN, REPO, cpu_seconds, free_port, header, parent_pid, process
 from geo.db.engine import database_url
 from geo.settings import Settings
 
@@ -83,6 +85,7 @@ class Small:
     tipg: str
 
 
+CQL = "filter=cod_uts%20%3D%20%27019%27"
 SMALL = (
     Small("one feature", "/collections/municipalities/items/016024", "/collections/ref.comune/items/016024"),
     Small(
@@ -90,23 +93,45 @@ SMALL = (
         "/collections/municipalities/items?limit=10&bbox=9.6,45.6,9.8,45.75",
         "/collections/ref.comune/items?limit=10&bbox=9.6,45.6,9.8,45.75",
     ),
+    Small(
+        "page: bbox (Bergamo area), 100 per page",
+        "/collections/municipalities/items?bbox=9.5,45.5,10.0,46.0&limit=100",
+        "/collections/ref.comune/items?bbox=9.5,45.5,10.0,46.0&limit=100",
+    ),
+    Small(
+        "page: CQL2 cod_uts = '019', 200 per page",
+        f"/collections/municipalities/items?{CQL}&limit=200",
+        f"/collections/ref.comune/items?{CQL}&filter-lang=cql2-text&limit=200",
+    ),
+    Small(
+        "full page: every municipality",
+        "/collections/municipalities/items?limit=1000",
+        "/collections/ref.comune/items?limit=1000",
+    ),
 )
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int  # the process whose tree's CPU time is counted
 
 
 @dataclass
 class Servers:
-    ours: str  # deployed: response cache on
-    cold: str  # response cache off
-    tipg: str
-    nginx: str = ""
+    ours: Server  # deployed: response cache on
+    cold: Server  # response cache off
+    tipg: Server
+    nginx: Server | None = None
 
 
 @dataclass(frozen=True)
 class Load:
-    """How long each wrk cell runs, and the store the servers read."""
+    """How long each wrk cell runs, and the store the servers read (its postmaster: PostgreSQL's CPU time)."""
 
     seconds: int
     engine: Engine
+    postmaster: int
 
     def quiet(self) -> None:
         """Wait until the store runs no query: a server keeps building the answers wrk left in flight (seconds for
@@ -154,8 +179,9 @@ def tiles_of(zoom: int) -> list[morecantile.Tile]:
     return [tiles[i * len(tiles) // TILES_PER_ZOOM] for i in range(TILES_PER_ZOOM)]
 
 
-def wrk(load: Load, base: str, paths: list[str], connections: int, headers: dict[str, str] | None = None) -> dict:
-    """wrk -t1 cycling over ``paths`` once the store is quiet; rps, percentiles and failures (bench/wrk_report.lua)."""
+def wrk(load: Load, server: Server, paths: list[str], connections: int, headers: dict[str, str] | None = None) -> dict:
+    """wrk -t1 cycling over ``paths`` once the store is quiet; rps, percentiles and failures (bench/wrk_report.lua),
+    and the server's and PostgreSQL's CPU milliseconds per request over the cell."""
     load.quiet()
     script = "\n".join(
         [
@@ -172,15 +198,20 @@ def wrk(load: Load, base: str, paths: list[str], connections: int, headers: dict
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
         lua.write(script)
         lua.flush()
+        before = cpu_seconds(server.pid, load.postmaster)
+        argv = ["wrk", "-t1", f"-c{connections}", f"-d{load.seconds}s", "--timeout", "30s", "-s", lua.name]
         result = subprocess.run(
-            ["wrk", "-t1", f"-c{connections}", f"-d{load.seconds}s", "--timeout", "30s", "-s", lua.name, *flags, base],
+            [*argv, *flags, server.url],
             capture_output=True,
             text=True,
             check=True,
         )
+        after = cpu_seconds(server.pid, load.postmaster)
     cell = json.loads(result.stdout.strip().splitlines()[-1])
     if cell["failed"]:
-        raise SystemExit(f"{cell['failed']} failed requests on {base} ({paths[0]} …)")
+        raise SystemExit(f"{cell['failed']} failed requests on {server.url} ({paths[0]} …)")
+    answered = max(cell["requests"], 1)
+    cell["server_ms"], cell["pg_ms"] = ((b - a) * 1000 / answered for a, b in zip(before, after, strict=True))
     return cell
 
 
@@ -222,10 +253,10 @@ def check_tiles(servers: Servers, www: Path) -> tuple[list[TileList], dict[tuple
                     for tile in tiles_of(zoom):
                         kept.listed += 1
                         zoom_pass.listed += 1
-                        client.get(servers.cold + layer.ours_path(tile)).raise_for_status()
-                        tipg = fetch(client, servers.tipg + layer.tipg_path(tile))
-                        first = fetch(client, servers.ours + layer.ours_path(tile))
-                        cached = fetch(client, servers.ours + layer.ours_path(tile))
+                        client.get(servers.cold.url + layer.ours_path(tile)).raise_for_status()
+                        tipg = fetch(client, servers.tipg.url + layer.tipg_path(tile))
+                        first = fetch(client, servers.ours.url + layer.ours_path(tile))
+                        cached = fetch(client, servers.ours.url + layer.ours_path(tile))
                         ours_full, tipg_full = first.status == 200 and bool(first.body), bool(tipg.body)
                         if cached.body != first.body:
                             raise SystemExit(f"areavasta's cached tile differs from its first: {layer.ours_path(tile)}")
@@ -258,18 +289,24 @@ def feature_ids(body: dict) -> set[str]:
     return {str(f["properties"].get("pro_com_t", f.get("id"))) for f in features}
 
 
+def file_path(prefix: str, index: int) -> str:
+    """Where nginx serves areavasta's answer to the ``index``-th small request (a name free of query syntax)."""
+    return f"{prefix}/r{index}"
+
+
 def check_small(servers: Servers, www: Path) -> list[str]:
     """Both servers answer each small request with the same features (a note when a page differs); areavasta's
     bytes as sent, plain and gzipped, written under ``www`` for nginx."""
     notes = []
     with httpx.Client(timeout=60) as client:
-        for query in SMALL:
-            ours = client.get(servers.ours + query.ours).raise_for_status().json()
-            tipg = client.get(servers.tipg + query.tipg).raise_for_status().json()
+        for index, query in enumerate(SMALL):
+            ours = client.get(servers.ours.url + query.ours).raise_for_status().json()
+            tipg = client.get(servers.tipg.url + query.tipg).raise_for_status().json()
             ids_ours, ids_tipg = feature_ids(ours), feature_ids(tipg)
             matched = (ours.get("numberMatched"), tipg.get("numberMatched"))
             if ids_ours == ids_tipg:
-                notes.append(f"- {query.name}: same features ({', '.join(sorted(ids_ours))})")
+                listed = ", ".join(sorted(ids_ours)) if len(ids_ours) <= 3 else f"{len(ids_ours)} of {matched[0]}"
+                notes.append(f"- {query.name}: same features ({listed})")
             elif not ids_ours & ids_tipg:
                 raise SystemExit(f"the servers disagree on {query.ours} and {query.tipg}")
             else:
@@ -278,9 +315,7 @@ def check_small(servers: Servers, www: Path) -> list[str]:
                     f"(matched: areavasta {matched[0]}, TiPg {matched[1]}; the servers order a page differently)"
                 )
             for prefix, headers in (("/plain", None), ("/gzip", GZIP)):
-                write(
-                    www, prefix + query.ours.replace("?", "/"), fetch(client, servers.ours + query.ours, headers).body
-                )
+                write(www, file_path(prefix, index), fetch(client, servers.ours.url + query.ours, headers).body)
     return notes
 
 
@@ -317,24 +352,29 @@ def nginx_binary() -> str | None:
 
 
 @contextmanager
-def nginx(tmp: Path, port: int) -> Iterator[str]:
-    """nginx on a loopback port serving ``tmp/www``; its base URL."""
+def nginx(tmp: Path, port: int) -> Iterator[Server]:
+    """nginx on a loopback port serving ``tmp/www``."""
     conf = tmp / "nginx.conf"
     conf.write_text(NGINX_CONF.format(tmp=tmp, port=port))
     for path in [tmp, *tmp.rglob("*")]:  # a worker started by root runs as nobody
         path.chmod(0o755 if path.is_dir() else 0o644)
     base = f"http://127.0.0.1:{port}"
     argv = [str(nginx_binary()), "-p", str(tmp), "-e", str(tmp / "error.log"), "-c", str(conf)]
-    with process(argv, dict(os.environ), f"{base}/health", tmp / "nginx.out"):
-        yield base
-
-
-def ms(cell: dict | None) -> str:
-    return f"{cell['p50_ms']:.1f} / {cell['p99_ms']:.1f}" if cell and cell["requests"] else "–"
+    with process(argv, dict(os.environ), f"{base}/health", tmp / "nginx.out") as proc:
+        yield Server(base, proc.pid)
 
 
 def rps(cell: dict | None) -> str:
     return f"{cell['rps']:,.0f}" if cell else "–"
+
+
+def p99(cell: dict | None) -> str:
+    return f"{cell['p99_ms']:.1f}" if cell and cell["requests"] else "–"
+
+
+def cpu(cell: dict | None) -> str:
+    """Server + PostgreSQL CPU milliseconds per request."""
+    return f"{cell['server_ms']:.2f} + {cell['pg_ms']:.2f}" if cell and cell["requests"] else "–"
 
 
 def ratio(a: dict | None, b: dict | None) -> str:
@@ -349,6 +389,13 @@ def median_max(values: list[float]) -> str:
     return f"{statistics.median(values):.1f} / {max(values):.1f}" if values else "–"
 
 
+COLUMNS = (
+    "req/s: cached / uncached / TiPg / nginx | p99 ms: cached / uncached / TiPg / nginx "
+    "| CPU ms per request, server + PostgreSQL: cached / uncached / TiPg / nginx "
+    "| cached ÷ TiPg | uncached ÷ TiPg | cached ÷ nginx |"
+)
+
+
 @dataclass(frozen=True)
 class Cells:
     """One row's wrk cells: areavasta (cached), areavasta with the cache off, TiPg, nginx (None: not run)."""
@@ -359,15 +406,17 @@ class Cells:
     files: dict | None
 
     def columns(self) -> str:
+        cells = (self.ours, self.cold, self.tipg, self.files)
         return (
-            f"{rps(self.ours)} | {rps(self.cold)} | {rps(self.tipg)} | {rps(self.files)} | "
-            f"**{ratio(self.ours, self.tipg)}** | {ratio(self.cold, self.tipg)} | {ratio(self.ours, self.files)} | "
-            f"{ms(self.ours)} | {ms(self.cold)} | {ms(self.tipg)} | {ms(self.files)}"
+            f"{' / '.join(rps(c) for c in cells)} | {' / '.join(p99(c) for c in cells)} | "
+            f"{' / '.join(cpu(c) for c in cells)} | **{ratio(self.ours, self.tipg)}** | "
+            f"**{ratio(self.cold, self.tipg)}** | {ratio(self.ours, self.files)}"
         )
 
 
 def load_tiles(servers: Servers, lists: list[TileList], load: Load) -> tuple[list[str], list[Cells]]:
     rows, cells = [], []
+    assert servers.nginx is not None
     for kept in lists:
         if not kept.tiles:
             continue
@@ -389,19 +438,22 @@ def load_tiles(servers: Servers, lists: list[TileList], load: Load) -> tuple[lis
     return rows, cells
 
 
-def load_small(servers: Servers, load: Load) -> tuple[list[str], list[Cells]]:
-    rows, cells = [], []
-    for query in SMALL:
+def load_small(servers: Servers, load: Load) -> tuple[list[str], dict[str, list[Cells]]]:
+    """The rows of the small requests, and their cells by request."""
+    rows: list[str] = []
+    cells: dict[str, list[Cells]] = {}
+    assert servers.nginx is not None
+    for index, query in enumerate(SMALL):
         for prefix, headers in (("/plain", None), ("/gzip", GZIP)):
             for connections in SMALL_CONNECTIONS:
                 row = Cells(
                     wrk(load, servers.ours, [query.ours], connections, headers),
                     wrk(load, servers.cold, [query.ours], connections, headers),
                     wrk(load, servers.tipg, [query.tipg], connections, headers),
-                    wrk(load, servers.nginx, [prefix + query.ours.replace("?", "/")], connections, headers),
+                    wrk(load, servers.nginx, [file_path(prefix, index)], connections, headers),
                 )
                 size = " / ".join(f"{c['bytes'] / max(c['requests'], 1):,.0f}" for c in (row.ours, row.tipg))
-                cells.append(row)
+                cells.setdefault(query.name, []).append(row)
                 rows.append(
                     f"| {query.name} | {'yes' if headers else 'no'} | {connections} | {row.columns()} | {size} |"
                 )
@@ -416,6 +468,12 @@ def spread(cells: list[Cells], a: str, b: str) -> str:
     return f"{min(values):.2f}–{max(values):.2f}×" if values else "–"
 
 
+def cpu_spread(cells: list[Cells], name: str, key: str) -> str:
+    """The range of CPU milliseconds per request (``server_ms`` or ``pg_ms``) of one server across rows."""
+    values = [getattr(c, name)[key] for c in cells if getattr(c, name)]
+    return f"{min(values):.2f}–{max(values):.2f}" if values else "–"
+
+
 def zoom_rows(passes: dict[tuple[str, int], ZoomPass]) -> list[str]:
     rows = []
     for (layer, zoom), p in passes.items():
@@ -426,9 +484,16 @@ def zoom_rows(passes: dict[tuple[str, int], ZoomPass]) -> list[str]:
     return rows
 
 
+def postmaster_of(engine: Engine) -> int:
+    """The PostgreSQL postmaster of the store (the parent of this connection's backend; the store runs here)."""
+    with engine.connect() as conn:
+        return parent_pid(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--part", choices=("all", "tiles", "requests"), default="all", help="what to load")
     args = parser.parse_args()
     for tool, hint in (
         (shutil.which("wrk"), "apt-get install wrk"),
@@ -439,7 +504,7 @@ def main() -> None:
             raise SystemExit(f"missing: {hint}")
     url = database_url(Settings())
     engine = create_engine(url)
-    load = Load(args.seconds, engine)
+    load = Load(args.seconds, engine, postmaster_of(engine))
     with engine.connect() as conn:
         municipalities = conn.execute(text("SELECT count(*) FROM ref.comune")).scalar_one()
         edges = conn.execute(text("SELECT count(*) FROM net.edge")).scalar_one()
@@ -447,6 +512,7 @@ def main() -> None:
         raise SystemExit("the store holds no municipalities or no roads; run the pipeline first")
     plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     ours_port, cold_port, tipg_port, nginx_port = (free_port() for _ in range(4))
+    ours_url, cold_url, tipg_url = (f"http://127.0.0.1:{p}" for p in (ours_port, cold_port, tipg_port))
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("AREAVASTA_", "TIPG_"))}
     ours_env = base_env | {"AREAVASTA_DATABASE_URL": url}
     cold_env = ours_env | {"AREAVASTA_RESPONSE_CACHE_MB": "0"}
@@ -457,18 +523,18 @@ def main() -> None:
         "TIPG_MAX_FEATURES_PER_TILE": "1000000",
         "TIPG_MAX_FEATURES_PER_QUERY": "10000",
     }
-    servers = Servers(*(f"http://127.0.0.1:{p}" for p in (ours_port, cold_port, tipg_port)))
     started = time.perf_counter()
     with (
         tempfile.TemporaryDirectory(prefix="tiles-load-") as tmp_name,
-        process([str(BIN / "areavasta"), "serve", "--port", str(ours_port)], ours_env, f"{servers.ours}/health"),
-        process([str(BIN / "areavasta"), "serve", "--port", str(cold_port)], cold_env, f"{servers.cold}/health"),
+        process([str(BIN / "areavasta"), "serve", "--port", str(ours_port)], ours_env, f"{ours_url}/health") as ours,
+        process([str(BIN / "areavasta"), "serve", "--port", str(cold_port)], cold_env, f"{cold_url}/health") as cold,
         process(
             [str(TIPG), "tipg.main:app", "--port", str(tipg_port), "--log-level", "warning"],
             tipg_env,
-            f"{servers.tipg}/collections",
-        ),
+            f"{tipg_url}/collections",
+        ) as tipg,
     ):
+        servers = Servers(Server(ours_url, ours.pid), Server(cold_url, cold.pid), Server(tipg_url, tipg.pid))
         tmp = Path(tmp_name)
         www = tmp / "www"
         lists, passes = check_tiles(servers, www)
@@ -477,26 +543,33 @@ def main() -> None:
             servers.nginx = files
             for kept in lists:  # nginx answers every URL with areavasta's bytes
                 for tile in kept.tiles[:1]:
-                    body = httpx.get(servers.nginx + "/t" + kept.layer.ours_path(tile)).content
+                    body = httpx.get(files.url + "/t" + kept.layer.ours_path(tile)).content
                     if body != (www / ("t" + kept.layer.ours_path(tile))).read_bytes():
                         raise SystemExit("nginx does not serve the bytes written")
-            tile_rows, tile_cells = load_tiles(servers, lists, load)
-            small_rows, small_cells = load_small(servers, load)
+            tile_rows, tile_cells = load_tiles(servers, lists, load) if args.part != "requests" else ([], [])
+            small_rows, small_cells = load_small(servers, load) if args.part != "tiles" else ([], {})
+    every_small = [c for cells in small_cells.values() for c in cells]
     empty_one = [f"{k.layer.name} {e}" for k in lists for e in k.empty_one]
+    by_request = [
+        f"- {name}: cached {spread(cells, 'ours', 'tipg')} TiPg and {spread(cells, 'ours', 'files')} nginx; "
+        f"uncached {spread(cells, 'cold', 'tipg')} TiPg"
+        for name, cells in small_cells.items()
+    ]
     lines = [
         header("Tiles: areavasta, TiPg and nginx (the same bytes from files)"),
         f"- store: {municipalities:,} municipalities, {edges:,} road edges; tiles over lon {BOUNDS[0]}–{BOUNDS[2]}, "
         f"lat {BOUNDS[1]}–{BOUNDS[3]}, at most {TILES_PER_ZOOM} per zoom (morecantile, WebMercatorQuad)",
         f"- wrk -t1 cycling over the tiles of each row, {args.seconds} s per cell; one worker per server; "
         f"run took {(time.perf_counter() - started) / 60:.1f} min",
+        "- cached: areavasta as deployed; uncached: areavasta with its response cache off (every answer built from "
+        "the store, as TiPg does); CPU: the server's process (with its workers) and PostgreSQL's (postmaster and "
+        "every backend) over the cell, divided by the requests answered",
         "- empty on both servers (areavasta: 204, TiPg: 200 with no body) and left out: "
         + ", ".join(f"{k.layer.name} z{k.zooms[0]}–{k.zooms[-1]} {k.empty_both}" for k in lists)
         + ("; empty on one side only: " + "; ".join(empty_one) if empty_one else "; none empty on one side only"),
         "",
-        "| layer | zooms (tiles) | c | areavasta req/s | uncached req/s | TiPg req/s | nginx req/s | areavasta / TiPg "
-        "| uncached / TiPg | areavasta / nginx | areavasta p50 / p99 ms | uncached p50 / p99 ms | TiPg p50 / p99 ms "
-        "| nginx p50 / p99 ms |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| layer | zooms (tiles) | c | {COLUMNS}",
+        "|---|---|---|---|---|---|---|---|---|",
         *tile_rows,
         "",
         "One request per tile, one at a time (areavasta's first request builds and caches the tile; the second is "
@@ -510,28 +583,28 @@ def main() -> None:
         f"Served from its cache, areavasta answered tiles at {spread(tile_cells, 'ours', 'tipg')} TiPg's requests "
         f"per second; with its cache off, building every tile from the store as TiPg does, at "
         f"{spread(tile_cells, 'cold', 'tipg')}. Beside nginx sending the same bytes from files, areavasta's "
-        f"cache ran at {spread(tile_cells, 'ours', 'files')} of its rate: the distance between the cache and what "
-        "this machine can serve over HTTP (wrk, the servers and PostgreSQL share its two cores). The tiles are not "
-        "byte for byte the same: areavasta simplifies geometries to a tenth of a pixel and TiPg does not by default "
-        "(mean sizes in the second table); a tile with features only inside the 64-unit buffer is empty on TiPg, "
-        "which selects by the tile's own bounds, and is left out of the lists.",
+        f"cache ran at {spread(tile_cells, 'ours', 'files')} of its rate (wrk, the servers and PostgreSQL share this "
+        f"machine's cores). PostgreSQL CPU per cached tile: {cpu_spread(tile_cells, 'ours', 'pg_ms')} ms. The tiles "
+        "are not byte for byte the same: areavasta simplifies geometries to a tenth of a pixel and TiPg does not by "
+        "default (mean sizes in the second table); a tile with features only inside the 64-unit buffer is empty on "
+        "TiPg, which selects by the tile's own bounds, and is left out of the lists.",
         "",
-        "## Small requests: one feature and a 10-feature page, areavasta, TiPg and nginx",
+        "## Features and pages: areavasta, TiPg and nginx",
         "",
         f"- wrk -t1, {args.seconds} s per cell; nginx serves areavasta's bytes as sent (gzipped when asked)",
         *notes,
         "",
-        "| request | gzip | c | areavasta req/s | uncached req/s | TiPg req/s | nginx req/s | areavasta / TiPg "
-        "| uncached / TiPg | areavasta / nginx | areavasta p50 / p99 ms | uncached p50 / p99 ms | TiPg p50 / p99 ms "
-        "| nginx p50 / p99 ms | bytes areavasta / TiPg |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| request | gzip | c | {COLUMNS} bytes areavasta / TiPg |",
+        "|---|---|---|---|---|---|---|---|---|---|",
         *small_rows,
         "",
-        f"For one feature and a small page, areavasta's cache answered at {spread(small_cells, 'ours', 'tipg')} "
-        f"TiPg's requests per second and areavasta without its cache at {spread(small_cells, 'cold', 'tipg')}; "
-        f"beside nginx sending its bytes from a file, the cache ran at {spread(small_cells, 'ours', 'files')} of "
-        "nginx's rate. areavasta gzips a body once and keeps it; the bytes column is the mean response with its "
-        "headers as wrk received it.",
+        *by_request,
+        "",
+        f"Over these requests, areavasta's cache answered at {spread(every_small, 'ours', 'tipg')} TiPg's requests "
+        f"per second and areavasta without its cache at {spread(every_small, 'cold', 'tipg')}; beside nginx sending "
+        f"its bytes from a file, the cache ran at {spread(every_small, 'ours', 'files')} of nginx's rate. "
+        f"PostgreSQL CPU per cached answer: {cpu_spread(every_small, 'ours', 'pg_ms')} ms. areavasta gzips a body "
+        "once and keeps it; the bytes column is the mean response with its headers as wrk received it.",
         "",
     ]
     print("\n".join(lines))
