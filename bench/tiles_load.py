@@ -603,8 +603,11 @@ def main() -> None:
         f"Over these requests, areavasta's cache answered at {spread(every_small, 'ours', 'tipg')} TiPg's requests "
         f"per second and areavasta without its cache at {spread(every_small, 'cold', 'tipg')}; beside nginx sending "
         f"its bytes from a file, the cache ran at {spread(every_small, 'ours', 'files')} of nginx's rate. "
-        f"PostgreSQL CPU per cached answer: {cpu_spread(every_small, 'ours', 'pg_ms')} ms. areavasta gzips a body "
-        "once and keeps it; the bytes column is the mean response with its headers as wrk received it.",
+        f"PostgreSQL CPU per cached answer: {cpu_spread(every_small, 'ours', 'pg_ms')} ms; server CPU per cached "
+        f"answer {cpu_spread(every_small, 'ours', 'server_ms')} ms against nginx's "
+        f"{cpu_spread(every_small, 'files', 'server_ms')} ms: most of the distance to nginx is the Python HTTP "
+        "server's own work per request (uvicorn's h11 protocol and its access log). areavasta gzips a body once and "
+        "keeps it; the bytes column is the mean response with its headers as wrk received it.",
         "",
     ]
     print("\n".join(lines))
