@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.hits import CachedHits
+from tests.asgi_counting import Counting
 
 TMS = morecantile.tms.get("WebMercatorQuad")
 EMPTY_TILE = TMS.tile(-40.0, -40.0, 9)  # the South Atlantic: no municipality
@@ -19,18 +20,6 @@ URLS = (
     f"/collections/municipalities/tiles/WebMercatorQuad/{BERGAMO.z}/{BERGAMO.x}/{BERGAMO.y}",
 )
 HEADERS = ({}, {"Accept-Encoding": "gzip"}, {"Accept-Encoding": "gzip;q=0"}, {"Accept": "text/html"})
-
-
-class Counting:
-    """An ASGI app that counts the requests reaching it."""
-
-    def __init__(self, app):
-        self.app, self.calls = app, 0
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http":
-            self.calls += 1
-        await self.app(scope, receive, send)
 
 
 @pytest.fixture(scope="module")

@@ -9,22 +9,11 @@ from api.app import create_app
 from api.hits import CachedHits
 from api.ogc import features
 from api.ogc.collections import COLLECTIONS
+from tests.asgi_counting import Counting
 
 TMS = morecantile.tms.get("WebMercatorQuad")
 PLAIN = [c.id for c in COLLECTIONS.values() if features.prepared(c)]
 HEADERS = ({}, {"Accept-Encoding": "gzip"})
-
-
-class Counting:
-    """An ASGI app that counts the requests reaching it."""
-
-    def __init__(self, app):
-        self.app, self.calls = app, 0
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http":
-            self.calls += 1
-        await self.app(scope, receive, send)
 
 
 def _layer(app):
