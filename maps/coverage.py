@@ -141,6 +141,18 @@ def province_choice(engine: Engine, provinces: tuple[str, ...] | None) -> Choice
     return Choice("province", "Provincia", options, provinces[0] if provinces and len(provinces) == 1 else "")
 
 
+def share_text(share: float | None, gap_class: str | None) -> str:
+    """An FTTH share as a popup writes it, marked when its inputs are flagged (class "unknown")."""
+    if share is None:
+        return "n.d."
+    return f"{number(share * 100, 1)}%" + (" (dato anomalo)" if gap_class == "unknown" else "")
+
+
+def anomalies_text(anomalies: str | None) -> str:
+    """The flags of a municipality's inputs in Italian ("nessuno" when none)."""
+    return "; ".join(ANOMALY_LABELS.get(a, a) for a in (anomalies or "").split(";") if a) or "nessuno"
+
+
 def _label(properties: dict[str, Any]) -> dict[str, Any]:
     """What the page needs of a municipality (texts and colours only: at 7,900 features every key weighs)."""
     share = properties["quota"]
@@ -152,14 +164,13 @@ def _label(properties: dict[str, Any]) -> dict[str, Any]:
     # flagged inputs (class "unknown"): the figures stay readable in the popup, marked, but the municipality is
     # neither coloured nor ranked as if they were sound
     doubtful = properties["classe"] == "unknown"
-    flag = " (dato anomalo)" if doubtful and share is not None else ""
     return {
         "comune": html.escape(properties["comune"]),  # tooltips and popups write it as HTML
         "pro_com_t": properties["pro_com_t"],
-        "quota_ftth": "n.d." if share is None else f"{number(share * 100, 1)}%{flag}",
+        "quota_ftth": share_text(share, properties["classe"]),
         # short keys and texts: the national page carries 7,900 of these
         "cl": GAP_LABELS.get(properties["classe"], properties["classe"]),
-        "an": "; ".join(ANOMALY_LABELS.get(a, a) for a in (properties["anomalie"] or "").split(";") if a) or "nessuno",
+        "an": anomalies_text(properties["anomalie"]),
         "pr": "n.d." if outlook is None else f"{number(outlook * 100, 1)}% ({properties['anno'] or 'n.s.'})",
         "famiglie_txt": txt(properties["famiglie"]),
         "famiglie_ftth_txt": txt(properties["famiglie_ftth"]),

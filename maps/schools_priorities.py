@@ -18,7 +18,6 @@ from geo.italian import euro, number
 from maps.assets import offline_cluster, offline_map
 from maps.controls import Choice, Choices, PageSearch
 from maps.coverage import (
-    ANOMALY_LABELS,
     GAP_LABELS,
     NO_COVERAGE,
     RANKED_COLUMNS,
@@ -26,7 +25,9 @@ from maps.coverage import (
     MapError,
     add_municipalities,
     add_provinces,
+    anomalies_text,
     province_choice,
+    share_text,
     territory_display,
 )
 from maps.legend import Classes
@@ -361,21 +362,14 @@ def municipality_map(engine: Engine, code: str, basemap: Basemap | None = None) 
     def figure(value: float | None) -> str:
         return "n.d." if value is None else number(value)
 
-    share = "n.d." if row.ftth_share is None else f"{number(row.ftth_share * 100, 1)}%"
-    if row.gap_class == "unknown" and row.ftth_share is not None:
-        share += " (dato anomalo)"
-    anomalies = [ANOMALY_LABELS.get(a, a) for a in (row.anomalies or "").split(";") if a]
     figures = [
         ("Comune", row.comune),
         ("Codice ISTAT", code),
         ("Famiglie residenti", figure(row.households)),
         ("Famiglie raggiunte FTTH", figure(row.households_ftth)),
-        (
-            "Quota FTTH",
-            share + (" (dato anomalo)" if row.gap_class == "unknown" and row.ftth_share is not None else ""),
-        ),
+        ("Quota FTTH", share_text(row.ftth_share, row.gap_class)),
         ("Classe di divario", GAP_LABELS.get(row.gap_class, "n.d.") if row.gap_class else "n.d."),
-        ("Dati anomali", "; ".join(anomalies) or "nessuno"),
+        ("Dati anomali", anomalies_text(row.anomalies)),
         ("Civici senza >300 Mbit/s al 2028", figure(row.civici_unserved)),
         ("Data AGCOM", f"{row.ref_date:%d/%m/%Y}" if row.ref_date else "n.d."),
     ]

@@ -451,3 +451,16 @@ def test_municipality_map_search_opens_another_municipality(served, browser):
     assert page.title().startswith("Crema –")
     assert failures == []
     page.close()
+
+
+def test_a_flagged_municipality_is_marked_once_on_its_page(served):
+    store, base = served
+    with store.engine.connect() as conn:
+        code = conn.execute(
+            text(
+                f"SELECT pro_com_t FROM out.coverage_comune WHERE run_id = {_latest('coverage')} "
+                "AND gap_class = 'unknown' AND ftth_share IS NOT NULL ORDER BY ref_date DESC, pro_com_t LIMIT 1"
+            )
+        ).scalar_one()
+    page = httpx.get(f"{base}/maps/municipality/{code}").text
+    assert page.count("(dato anomalo)") == 1  # the share is marked, once
