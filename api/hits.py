@@ -44,7 +44,7 @@ HEADER_CACHE = 256  # distinct Accept / Accept-Encoding values remembered (clien
 VARY = "Accept, Accept-Encoding, Origin"  # Encoded.response's Vary, and the CORS layer's Origin after it
 INLINE_GZIP_BYTES = 32 * 1024  # larger bodies are compressed in a thread, not on the event loop
 ASKED = (b"accept", b"accept-encoding", b"if-none-match")  # the request headers an answer depends on
-PAGE_PARAMETERS = frozenset({"limit", "offset", "bbox"})
+PAGE_PARAMETERS = frozenset({"limit", "offset", "bbox", "version"})
 NUMBER = re.compile(r"[0-9]{1,9}")
 MAX_OFFSET = 10_000_000  # as the items route
 MAX_COORDINATE = 2**30  # as the tile route
@@ -133,6 +133,7 @@ class CachedHits:
         self._html: dict[bytes, bool] = {}
         self._reads: Reads | None = None
         self._building: dict[tuple[str, str], asyncio.Future[Encoded | None]] = {}
+        self._versions: dict[tuple[str, str], int] = {}  # (collection, data version): features.version_of
 
     def _remember(self, memo: dict[bytes, bool], value: bytes, decide: bool) -> bool:
         if len(memo) >= HEADER_CACHE:
@@ -235,7 +236,7 @@ class CachedHits:
             self._building[key] = future
         entry: Encoded | None = None
         try:
-            entry = await self._build(plain, scope, url)
+            entry = await self._build(plain, scope, url, key[0])
             if entry is not None and keeps:
                 if len(entry.body) > INLINE_GZIP_BYTES:
                     await asyncio.to_thread(entry.gzipped)  # the cache keeps the gzip form beside the body
@@ -255,7 +256,20 @@ class CachedHits:
             self._building.pop(key, None)
         return entry
 
-    async def _build(self, plain: Plain, scope: Scope, url: str) -> Encoded | None:
+    async def _version(self, collection: Collection, data_version: str) -> int:
+        """``features.version_of`` the collection, read once per data version (read before the page: a load
+        committed in between makes the next page a 409, never a mixed traversal)."""
+        key = (collection.id, data_version)
+        found = self._versions.get(key)
+        if found is None:
+            assert self._reads is not None
+            found = int((await self._reads.rows(features.VERSION_SQL, {"layers": list(collection.layers)}))[0][0])
+            if len(self._versions) >= HEADER_CACHE:
+                self._versions.clear()
+            self._versions[key] = found
+        return found
+
+    async def _build(self, plain: Plain, scope: Scope, url: str, data_version: str) -> Encoded | None:
         if self._reads is None:
             engine_url = self.store.engine().url.render_as_string(hide_password=False)
             self._reads = Reads(conninfo(engine_url), self.store.settings)
@@ -282,13 +296,18 @@ class CachedHits:
         values = self._page_values(scope["query_string"])
         if values is None:
             return None
+        pinned = None
+        if collection.layers:
+            pinned = features.Pin("version", await self._version(collection, data_version))
+            if values.pop("version", pinned.value) != pinned.value:
+                return None  # the routes answer the 409
         template = features.page_template(collection.id, CRS84, "bbox" in values)
         rows = [template.rows.values(row) for row in await reads.rows(template.rows.sql, template.rows.bind(**values))]
         found, matched = template.read(rows, values["limit"], values["offset"])
         if matched is None:
             matched = (await reads.rows(template.count.sql, template.count.bind(**values)))[0][0]
         page = [features.feature_text(row, collection.properties) for row in found]
-        body = features.page_body(URL(scope=scope), page, matched, values["offset"], values["limit"])
+        body = features.page_body(URL(scope=scope), page, matched, values["offset"], values["limit"], pinned)
         return Encoded.of(body, features.GEOJSON, headers)
 
     def _page_values(self, query: bytes) -> dict[str, Any] | None:
@@ -307,6 +326,10 @@ class CachedHits:
         }
         if values["limit"] < 1 or values["offset"] > MAX_OFFSET:
             return None
+        if "version" in given:
+            if not NUMBER.fullmatch(given["version"]):
+                return None
+            values["version"] = int(given["version"])
         if "bbox" in given:
             box = features.parse_bbox(given["bbox"])
             assert box is not None

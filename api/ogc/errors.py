@@ -34,6 +34,11 @@ def not_found(description: str) -> OGCError:
     return OGCError(404, "NotFound", description)
 
 
+def conflict(parameter: str, description: str) -> OGCError:
+    """A request that no longer fits the data (409): the client must start again."""
+    return OGCError(409, "Conflict", f"{parameter}: {description}")
+
+
 def busy(description: str) -> OGCError:
     """A 503 the client should retry later."""
     return OGCError(503, "ServiceUnavailable", description, {"Retry-After": RETRY_AFTER_S})

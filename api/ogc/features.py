@@ -23,7 +23,7 @@ from starlette.datastructures import URL
 from api import jsonio
 from api.ogc import cql, spatial
 from api.ogc.collections import COLLECTIONS, Collection, Identifier64
-from api.ogc.errors import bad_request, not_found
+from api.ogc.errors import bad_request, conflict, not_found
 from geo.analysis.runs import latest_run
 from geo.crs import CrsInfo
 
@@ -46,6 +46,53 @@ class ItemQuery:
     limit: int | None  # None: every matching feature (file downloads)
     offset: int
     run_id: int | None
+
+
+# the newest load of a collection's source layers: any new load that replaces their rows moves it
+VERSION_SQL = "SELECT coalesce(max(id), 0) FROM meta.ingest_run WHERE layer = ANY(%(layers)s) AND status = 'succeeded'"
+
+
+@dataclass(frozen=True)
+class Pin:
+    """What a page's next and prev links carry so that a traversal reads one state of the data: the analysis run
+    of a results collection (its rows never change), else the version of its source layers (checked)."""
+
+    parameter: str  # "run" or "version"
+    value: int
+
+
+def version_of(conn: Connection, collection: Collection) -> int:
+    """The version of the collection's data: the id of the newest successful load of its source layers."""
+    return int(conn.exec_driver_sql(VERSION_SQL, {"layers": list(collection.layers)}).scalar_one())
+
+
+def run_of(conn: Connection, collection: Collection, query: ItemQuery) -> int | None:
+    """The analysis run a query of a results collection reads: the one asked for, else the latest (of the scenario
+    asked for by its property, if one is)."""
+    if query.run_id is not None or collection.run_kind is None:
+        return query.run_id
+    scenarios = query.properties.get("scenario", []) if "scenario" in collection.properties else []
+    return latest_run(conn, collection.run_kind, scenarios[0] if len(scenarios) == 1 else None)
+
+
+def pin(conn: Connection, collection: Collection, query: ItemQuery, version: int | None) -> Pin | None:
+    """The pin of a page (and the run it reads set on ``query``); a 409 when ``version`` (from a next link) is no
+    longer the data's: the pages already read and the next one would mix two loads."""
+    if collection.run_kind is not None:
+        if version is not None:
+            raise bad_request("version", "results collections are paged by run (the next links carry run)")
+        query.run_id = run_of(conn, collection, query)
+        return Pin("run", query.run_id) if query.run_id is not None else None
+    if not collection.layers:
+        return None
+    current = version_of(conn, collection)
+    if version is not None and version != current:
+        raise conflict(
+            "version",
+            f"the data of {collection.id} changed since this paging started (version {version}, now {current}); "
+            "start again from the first page, without offset and version",
+        )
+    return Pin("version", current)
 
 
 CollectionId = Annotated[str, Path(description="Collection id, e.g. municipalities", pattern=r"^[a-z][a-z0-9-]*$")]
@@ -117,11 +164,7 @@ def where_clauses(conn: Connection, collection: Collection, query: ItemQuery) ->
     # features are served with a geometry (the Part 1 1.0 schema); routeless priority items stay in `priorities`
     clauses: list[ColumnElement] = [table.c[collection.geometry_column].is_not(None)]
     if collection.run_kind is not None:
-        # a scenario asked for by its property means that scenario's latest run, not the latest run of any
-        scenarios = query.properties.get("scenario", []) if "scenario" in collection.properties else []
-        scenario = scenarios[0] if len(scenarios) == 1 else None
-        run_id = query.run_id or latest_run(conn, collection.run_kind, scenario)
-        clauses.append(table.c.run_id == (run_id or -1))
+        clauses.append(table.c.run_id == (run_of(conn, collection, query) or -1))
     if query.bbox is not None:
         clauses.append(
             func.ST_Intersects(
@@ -301,17 +344,20 @@ def feature_body(found: str, self_url: str, collection_url: str) -> str:
     return found[:-1] + f', "links": {links}}}'
 
 
-def _page_link(url: URL, rel: str, offset: int) -> dict[str, str]:
-    return {"href": str(url.include_query_params(offset=offset)), "rel": rel, "type": GEOJSON}
+def _page_link(url: URL, rel: str, offset: int, pinned: Pin | None) -> dict[str, str]:
+    parameters: dict[str, int] = {"offset": offset}
+    if pinned is not None:
+        parameters[pinned.parameter] = pinned.value
+    return {"href": str(url.include_query_params(**parameters)), "rel": rel, "type": GEOJSON}
 
 
-def page_body(url: URL, features: list[str], matched: int, offset: int, page: int) -> str:
-    """A page's FeatureCollection with its links (next and previous pages of ``page`` features)."""
+def page_body(url: URL, features: list[str], matched: int, offset: int, page: int, pinned: Pin | None) -> str:
+    """A page's FeatureCollection with its links (next and previous pages of ``page`` features, pinned)."""
     links = [{"href": str(url), "rel": "self", "type": GEOJSON}]
     if offset + len(features) < matched:
-        links.append(_page_link(url, "next", offset + page))
+        links.append(_page_link(url, "next", offset + page, pinned))
     if offset > 0:
-        links.append(_page_link(url, "prev", max(0, offset - page)))
+        links.append(_page_link(url, "prev", max(0, offset - page), pinned))
     head = (
         '{"type": "FeatureCollection", '
         f'"numberMatched": {matched}, "numberReturned": {len(features)}, '

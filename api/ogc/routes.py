@@ -46,6 +46,7 @@ ITEM_PARAMETERS = {
     "filter-crs",
     "sortby",
     "run",
+    "version",
     "f",
     "datetime",
 }
@@ -210,6 +211,10 @@ def items(
     filter_crs: Annotated[str | None, Query(alias="filter-crs")] = None,
     sortby: Annotated[str | None, Query(description="e.g. -population,comune")] = None,
     run: Annotated[int | None, Query(ge=1, description="Analysis run (results collections; latest by default)")] = None,
+    version: Annotated[
+        int | None,
+        Query(ge=0, description="Data version the paging started from (next links carry it): 409 once it changed"),
+    ] = None,
     f: Annotated[
         Literal["json", "geojson", "html", "csv", "xlsx", "gpkg"], Query(description="Output format")
     ] = "geojson",
@@ -240,8 +245,9 @@ def items(
     page = query.limit = limit or settings.items_default_limit
 
     def build(conn: Connection) -> Encoded:
+        pinned = features.pin(conn, item, query, version)  # before the page: a load between them is a 409 later
         rows, matched = features.fetch_items(conn, item, query)
-        body = features.page_body(request.url, rows, matched, offset, page)
+        body = features.page_body(request.url, rows, matched, offset, page, pinned)
         if as_html:
             return html.items(request, item, jsonio.loads(body))
         return Encoded.of(body, GEOJSON, {"Content-Crs": f"<{output_crs.uri}>"})

@@ -182,7 +182,7 @@
      * its row. */
     av.ranked = function (index, columns) {
         var map = index.map, sortBy = 0, ascending = columns[0][4] !== 'high', rows = {}, selected = null;
-        var body, caption;
+        var body, caption, drawn = null;
         var panel = L.control({position: 'bottomleft'});
         panel.onAdd = function () {
             var div = L.DomUtil.create('div', 'areavasta-ranked leaflet-bar');
@@ -231,6 +231,10 @@
             var heading = columns[sortBy][1], listed = shown.slice(0, 100);
             var chosen = shown.filter(function (entry) { return entry.code === selected; })[0];
             if (chosen && listed.indexOf(chosen) < 0) { listed.push(chosen); }  // the selection always has its row
+            // a map move that changes nothing keeps the rows: a click that is under way still lands on its row
+            var drawing = [sortBy, ascending, shown.length].concat(listed.map(function (e) { return e.code; })).join();
+            if (drawing === drawn) { mark(); return; }
+            drawn = drawing;
             caption.textContent = 'Comuni nella vista: ' + av.number(shown.length) +
                 (shown.length > 100 ? ' (in tabella i primi 100)' : '') + ' — per ' +
                 heading.charAt(0).toLowerCase() + heading.slice(1) + (ascending ? ' (dal più basso)' : ' (dal più alto)');
