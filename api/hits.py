@@ -278,18 +278,18 @@ class CachedHits:
             _, tms_id, z, x, y = plain.parts
             where = tiles.address(tms_id, *(int(v) for v in (z, x, y)))
             compiled = tiles.tile_template(collection.id, tms_id)
-            body = bytes((await reads.rows(compiled.sql, compiled.bind(**tiles.place(where))))[0][0])
-            return Encoded.of(body, tiles.MEDIA_TYPE, status=200 if body else 204)
+            tile = bytes((await reads.rows(compiled.sql, compiled.bind(**tiles.place(where))))[0][0])
+            return Encoded.of(tile, tiles.MEDIA_TYPE, status=200 if tile else 204)
         headers = {"Content-Crs": f"<{CRS84.uri}>"}
         if plain.kind == "item":
             value = features.feature_key(collection, plain.parts[1])
             if value is None:
                 return None
             compiled = features.item_template(collection.id, CRS84)
-            found = await reads.rows(compiled.sql, compiled.bind(fid=value))
-            if not found:
+            one = await reads.rows(compiled.sql, compiled.bind(fid=value))
+            if not one:
                 return None
-            feature = features.feature_text(compiled.values(found[0]), collection.properties)
+            feature = features.feature_text(compiled.values(one[0]), collection.properties)
             base = str(Request(scope).base_url).rstrip("/")
             body = features.feature_body(feature, url, f"{base}/collections/{collection.id}")
             return Encoded.of(body, features.GEOJSON, headers)

@@ -252,7 +252,8 @@ class Translator:
                 numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
             if len(numbers) != 4:
                 raise bad_request("filter", "BBOX takes 4 (or 6) numbers")
-            return Operand("geometry", spatial.envelope(*numbers, self.crs, "filter"))
+            minx, miny, maxx, maxy = numbers
+            return Operand("geometry", spatial.envelope(minx, miny, maxx, maxy, self.crs, "filter"))
         if "type" in node and ("coordinates" in node or "geometries" in node):
             return Operand("geometry", spatial.geojson(node, self.crs, "filter"))
         if "interval" in node:

@@ -172,7 +172,7 @@ def where_clauses(conn: Connection, collection: Collection, query: ItemQuery) ->
             )
         )
     if query.filter:
-        columns = {name: table.c[name] for name in collection.properties}
+        columns: dict[str, ColumnElement] = {name: table.c[name] for name in collection.properties}
         clauses.append(
             cql.to_sql(query.filter, query.filter_lang, columns, table.c[collection.geometry_column], query.filter_crs)
         )
@@ -409,5 +409,5 @@ def extent(conn: Connection, collection: Collection) -> list[float] | None:
     geometry = collection.table.c[collection.geometry_column]
     aggregate = select(func.ST_Extent(func.ST_Transform(geometry, 4326)).label("box")).select_from(collection.table)
     box = aggregate.subquery().c.box  # one aggregate, read four times
-    box = conn.execute(select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box))).one()
-    return None if box[0] is None else [round(v, 6) for v in box]
+    corners = conn.execute(select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box))).one()
+    return None if corners[0] is None else [round(v, 6) for v in corners]

@@ -14,7 +14,7 @@ from typing import Any
 import morecantile
 from morecantile import TileMatrixSet
 from sqlalchemy import Connection, Date, Float, Select, Text, bindparam, cast, func, literal_column, select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from api.ogc.collections import COLLECTIONS, Collection
 from api.ogc.errors import not_found
@@ -67,7 +67,7 @@ def address(tms_id: str, z: int, x: int, y: int) -> TileAddress:
 
 def _properties(collection: Collection) -> list[ColumnElement]:
     """Display properties: dates as ISO text (MVT has no date type); codes are already text."""
-    columns = []
+    columns: list[ColumnElement] = []
     for name in collection.tile_names:
         column = collection.table.c[name]
         columns.append(cast(column, Text).label(name) if isinstance(column.type, Date) else column)
@@ -93,7 +93,7 @@ def _tile_select(collection: Collection, srid: int, where: list[ColumnElement]) 
     projected = func.ST_Simplify(func.ST_Transform(geometry, srid), tolerance, True)
     shaped = func.ST_AsMVTGeom(projected, envelope, EXTENT, BUFFER, True).label("mvt_geom")
     rows = select(shaped, *_properties(collection)).where(geometry.op("&&")(search), *where).subquery("tile")
-    layer = bindparam("layer", collection.id)
+    layer: BindParameter[str] = bindparam("layer", collection.id)
     return select(func.coalesce(func.ST_AsMVT(literal_column("tile"), layer, EXTENT, "mvt_geom"), b"")).select_from(
         rows
     )

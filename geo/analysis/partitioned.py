@@ -56,7 +56,8 @@ class Partitioned:
     def describe(self) -> str:
         """What the run records of where it ran."""
         workers = len(self.client.nthreads())
-        return f"dask.distributed at {self.client.scheduler.address}: {workers} workers, {self.threads} threads"
+        address = self.client.scheduler_info().get("address", "?")
+        return f"dask.distributed at {address}: {workers} workers, {self.threads} threads"
 
     def coverage_rows(self, conn: Connection, parameters: dict[str, Any], run_id: int) -> pd.DataFrame:
         provinces = conn.execute(text("SELECT cod_uts FROM ref.province ORDER BY cod_uts")).scalars().all()
