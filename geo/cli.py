@@ -20,6 +20,8 @@ import typer
 from rich.console import Console
 from rich.text import Text
 from typer.core import TyperGroup
+from typer.main import get_command_from_info
+from typer.models import CommandInfo
 
 from geo.ingest.layers import LAYERS
 
@@ -48,7 +50,23 @@ err = Console(stderr=True)
 
 
 class _IngestGroup(TyperGroup):
-    """``ingest``: a command per layer; an unknown layer is refused with the list of the valid ones."""
+    """``ingest``: a command per layer of the registry, in its load order (the generic ``ingest LAYER FILE``, or the
+    layer's own); an unknown layer is refused with the list of the valid ones. Built from the registry as it is when
+    the command line runs, so that a layer registered after this module's import has its command too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        own = dict(self.commands)
+        self.commands = {}
+        for name, layer in LAYERS.items():
+            if name in own:
+                self.commands[name] = own.pop(name)
+            elif layer.generic_command:
+                info = CommandInfo(name=name, callback=_file_command(name))
+                self.commands[name] = get_command_from_info(
+                    info, pretty_exceptions_short=app.pretty_exceptions_short, rich_markup_mode=self.rich_markup_mode
+                )
+        self.commands.update(own)
 
     def resolve_command(  # type: ignore[override]  # typer's Context is click's, as the base class takes it
         self, ctx: typer.Context, args: list[str]
@@ -317,10 +335,12 @@ def _report(results: list[LayerOutcome]) -> None:
 # --- ingest ---------------------------------------------------------------------------------------
 
 
-def _single(layer: str, source: str, job: Callable[[], IngestResult]) -> None:
+def _single(layer: str, source: str, job: Callable[[], IngestResult], settings: Settings | None = None) -> None:
+    """Run one load and report it; with ``settings``, under their AREAVASTA_UNKNOWN_MUNICIPALITIES policy."""
     from geo.ingest.catalog import LayerOutcome
+    from geo.ingest.pipeline import municipality_policy
 
-    with _errors():
+    with _errors(), municipality_policy(settings.unknown_municipalities if settings else "fail"):
         result = job()
     _report([LayerOutcome(layer, source, result=result)])
 
@@ -405,6 +425,7 @@ def ingest_boundaries(
             settings.working_crs,
             replace_territory=replace,
         ),
+        settings,
     )
 
 
@@ -423,11 +444,9 @@ def ingest_population(
         population.LAYER,
         source,
         lambda: population.ingest(
-            engine,
-            population.open_population(source, settings.geopop_year, when),
-            settings.provinces,
-            reject_unknown=settings.unknown_municipalities == "reject",
+            engine, population.open_population(source, settings.geopop_year, when), settings.provinces
         ),
+        settings,
     )
 
 
@@ -443,7 +462,7 @@ def _file_command(layer: str) -> Callable[..., None]:
         if not path.is_file():
             _fail(f"{path}: no such file")
         engine = _ingest_store(settings)
-        _single(layer, str(path), layer_job(engine, settings, layer, path, readable(path), when))
+        _single(layer, str(path), layer_job(engine, settings, layer, path, readable(path), when), settings)
 
     def dated(path: Path, ref_date: str | None = None) -> None:
         load(path, ref_date)
@@ -461,11 +480,6 @@ def _file_command(layer: str) -> Callable[..., None]:
     }
     command.__doc__ = f"Load the {layer} layer ({LAYERS[layer].table}) from one file."
     return command
-
-
-for _name, _layer in LAYERS.items():
-    if not _layer.offline and _name not in ("roads", "raster"):  # those two have commands of their own below
-        ingest_app.command(_name)(_file_command(_name))
 
 
 @ingest_app.command("roads")
@@ -493,7 +507,7 @@ def ingest_roads(
 
         return roads.ingest(engine, roads.read_overpass(shapely.from_wkb(bytes(wkb))), settings.working_crs)
 
-    _single(roads.LAYER, source, job)
+    _single(roads.LAYER, source, job, settings)
 
 
 @ingest_app.command("raster")
@@ -507,7 +521,7 @@ def ingest_raster(
 
     settings = _settings()
     engine = _ingest_store(settings)
-    _single(rasters.LAYER, str(path), lambda: rasters.ingest(engine, rasters.read(path, kind, name)))
+    _single(rasters.LAYER, str(path), lambda: rasters.ingest(engine, rasters.read(path, kind, name)), settings)
 
 
 # --- what is missing, and the ways on ---------------------------------------------------------------

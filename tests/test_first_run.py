@@ -66,7 +66,7 @@ def test_the_main_job_on_an_empty_sources_folder_leads_somewhere(fresh, tmp_path
     block = " ".join(output[output.index("Missing source files") :].split())
     assert f"searched {folder} (AREAVASTA_SOURCES_DIR): no such folder" in block
     assert "agcom AGCOM Broadband Map Reportistica_YYMMDD_Comuni.csv" in block
-    assert "tried now: agcom_comuni, mim_state_schools, mim_paritarie failed" in block
+    assert "tried now: mim_state_schools, mim_paritarie, agcom_comuni failed" in block
     assert "no download address known for infratel, school_buildings" in block
     assert "skipped the coverage analysis: it needs agcom" in block
     assert "1. areavasta fetch downloads the official files into" in block

@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from geo.analysis import coverage
 from geo.ingest import agcom, boundaries, population
+from geo.ingest.pipeline import municipality_policy
 from maps.page import content_security_policy
 from tests.conftest import fresh_store
 from tests.served import require_chromium, serving
@@ -39,7 +40,8 @@ def hostile(server, template, shared_data):
         boundaries.ingest(engine, boundaries.from_geopop(settings.geopop_year), settings.provinces, 32632)
         population.ingest(engine, population.from_geopop(settings.geopop_year), settings.provinces)
         for path in sorted((shared_data / "agcom_rete_cablata_comuni" / "original").glob("Reportistica_*.csv")):
-            agcom.ingest(engine, agcom.read(path), settings.provinces, reject_unknown=True)
+            with municipality_policy("reject"):
+                agcom.ingest(engine, agcom.read(path), settings.provinces)
         run = coverage.analyze(engine)
         with engine.begin() as conn:
             conn.execute(

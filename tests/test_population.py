@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from geo.ingest import boundaries, population
-from geo.ingest.pipeline import IngestError
+from geo.ingest.pipeline import IngestError, municipality_policy
 
 HEADER = "com_istat_code,age,pop_f,pop_m,pop_tot\n"
 
@@ -94,14 +94,15 @@ def test_bad_rows_are_reported_and_nothing_changes(with_boundaries, tmp_path, ro
 
 
 def test_unknown_codes_can_be_left_out_and_recorded(with_boundaries, tmp_path):
-    """Another ISTAT vintage (a merged municipality) fails the load by default; with ``reject_unknown`` its rows are
-    left out, counted and listed with row and reason, and a malformed code still fails."""
+    """Another ISTAT vintage (a merged municipality) fails the load by default; under the "reject" policy its rows
+    are left out, counted and listed with row and reason, and a malformed code still fails."""
     store = with_boundaries
     path = tmp_path / "pop_2023.csv"
     path.write_text(HEADER + "016024,0,5,5,10\n016998,0,1,1,2\n016024,1,3,3,6\n016999,0,2,2,4\n")
     with pytest.raises(IngestError, match="AREAVASTA_UNKNOWN_MUNICIPALITIES=reject"):
         population.ingest(store.engine, population.open_population(str(path), 2023), ("016",))
-    result = population.ingest(store.engine, population.open_population(str(path), 2023), ("016",), reject_unknown=True)
+    with municipality_policy("reject"):
+        result = population.ingest(store.engine, population.open_population(str(path), 2023), ("016",))
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (4, 2, 2)
     assert [line.split(":")[0] for line in result.details["rejected_first"]] == [
         "row 2, column com_istat_code",
@@ -112,8 +113,8 @@ def test_unknown_codes_can_be_left_out_and_recorded(with_boundaries, tmp_path):
         recorded = conn.execute(text("SELECT rows_rejected FROM meta.ingest_run WHERE id = :i"), {"i": result.run_id})
         assert recorded.scalar() == 2
     path.write_text(HEADER + "016024,0,5,5,10\n16A24,0,1,1,2\n")
-    with pytest.raises(IngestError, match="'16A24' is not 6 digits"):
-        population.ingest(store.engine, population.open_population(str(path), 2023), ("016",), reject_unknown=True)
+    with pytest.raises(IngestError, match="'16A24' is not 6 digits"), municipality_policy("reject"):
+        population.ingest(store.engine, population.open_population(str(path), 2023), ("016",))
 
 
 def test_wrong_header_and_encoding(with_boundaries, tmp_path):

@@ -13,21 +13,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
+from geo.ingest.layers import provenance_tables
 from geo.models import WORKING_SRID
 
 SQL_DIR = Path(__file__).with_name("sql")
-
-# Tables whose rows an analysis reads, to record which ingest runs produced them.
-INPUT_TABLES = (
-    "ref.comune",
-    "ref.population",
-    "cov.agcom_comune",
-    "cov.infratel_civico",
-    "school.scuola",
-    "cov.raster_zonal",
-    "ref.popgrid_cell",
-    "net.edge",
-)
 
 
 class AnalysisError(RuntimeError):
@@ -39,9 +28,10 @@ def sql(name: str) -> str:
 
 
 def input_runs(conn: Connection) -> dict[str, list[int]]:
-    """For each input table, the ingest runs whose rows it holds now."""
+    """For each table an analysis reads (the layers' provenance tables in the registry), the ingest runs whose
+    rows it holds now."""
     runs = {}
-    for table in INPUT_TABLES:
+    for table in provenance_tables():
         ids = conn.execute(text(f"SELECT DISTINCT ingest_run_id FROM {table} ORDER BY 1")).scalars().all()
         runs[table] = [int(i) for i in ids]
     return runs

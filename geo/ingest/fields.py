@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, select
 
-from geo.ingest.pipeline import IngestError, Problem, flag
+from geo.ingest.pipeline import IngestError, Problem, flag, not_loaded
 from geo.models import PRO_COM_T_PATTERN, Comune
 
 
@@ -44,10 +44,7 @@ def zero_padded(values: pd.Series, width: int) -> pd.Series:
     return map_distinct(values, one)
 
 
-UNKNOWN_CODE = (
-    "unknown municipality code {value} (not in the loaded boundaries; if it is another ISTAT vintage, set"
-    " AREAVASTA_UNKNOWN_MUNICIPALITIES=reject to leave such rows out and record them)"
-)
+UNKNOWN_CODE = "unknown municipality code {value} (not in the loaded boundaries)"
 
 
 def municipality_codes(
@@ -56,14 +53,11 @@ def municipality_codes(
     provinces: tuple[str, ...] | None,
     known: set[str],
     label: str,
-    rejected: list[Problem] | None = None,
-) -> tuple[pd.DataFrame, list[Problem]]:
-    """Rows of the configured provinces with a ``pro_com_t`` column, and a problem for every malformed code or
-    code of those provinces that names no loaded municipality. ``rows`` carries the file row numbers in ``_row``;
-    ``label`` is the column name shown in messages.
-
-    Given a ``rejected`` list, rows with a well-formed code that names no loaded municipality (another ISTAT
-    vintage: municipalities merge every year) are left out and described there instead of failing the load.
+) -> tuple[pd.DataFrame, list[Problem], list[Problem]]:
+    """Rows of the configured provinces with a ``pro_com_t`` column, a problem for every malformed code, and the
+    rows left out because their well-formed code of those provinces names no loaded municipality (another ISTAT
+    vintage: municipalities merge every year; :func:`~geo.ingest.pipeline.not_loaded`, the pipeline's policy decides
+    on them). ``rows`` carries the file row numbers in ``_row``; ``label`` is the column name shown in messages.
     """
     codes = zero_padded(rows[column], 6).astype(str)
     malformed = ~codes.str.match(PRO_COM_T_PATTERN)
@@ -71,10 +65,8 @@ def municipality_codes(
     in_scope = malformed | (codes.str[:3].isin(provinces) if provinces is not None else True)
     rows = rows[in_scope].assign(pro_com_t=codes[in_scope])
     unknown = ~malformed[in_scope] & ~rows["pro_com_t"].isin(known)
-    if rejected is None:
-        return rows, problems + flag(unknown, rows["_row"], rows["pro_com_t"], UNKNOWN_CODE, label)
-    rejected += flag(unknown, rows["_row"], rows["pro_com_t"], "municipality code {value} is not loaded", label)
-    return rows[~unknown], problems
+    left_out = not_loaded(unknown, rows["_row"], rows["pro_com_t"], UNKNOWN_CODE, label)
+    return rows[~unknown], problems, left_out
 
 
 def loaded_municipalities(conn: Connection, label: str) -> set[str]:

@@ -16,11 +16,12 @@ from sqlalchemy import Connection, Engine
 
 from geo.addresses import LOST, normalise_street, parse_civic
 from geo.ingest.fields import loaded_municipalities, map_distinct, municipality_codes
+from geo.ingest.layers import INFRATEL, Context
 from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, flag, run_ingest
 from geo.ingest.tabular import read_table
 from geo.models import InfratelCivico
 
-LAYER = "infratel"
+LAYER = INFRATEL.name
 DEFAULT_URL = "https://www.infratelitalia.it/archivio-documenti/documenti/esiti-mappatura-2025"
 # Publication of the results of "Mappatura 2025 delle reti fisse" (Infratel, 5 Aug 2025); see SOURCE.md.
 PUBLISHED = dt.date(2025, 8, 5)
@@ -63,13 +64,11 @@ def read(path: Path, ref_date: dt.date | None = None) -> InfratelList:
 
 
 def validate(
-    listing: InfratelList,
-    known: set[str],
-    provinces: tuple[str, ...] | None,
-    rejected: list[Problem] | None = None,
-) -> tuple[pd.DataFrame, dict]:
-    """Typed, normalised rows; raises with every bad row (see :func:`municipality_codes` for ``rejected``)."""
-    rows, problems = municipality_codes(listing.rows, "code", provinces, known, "com_istat_code", rejected)
+    listing: InfratelList, known: set[str], provinces: tuple[str, ...] | None
+) -> tuple[pd.DataFrame, dict, list[Problem]]:
+    """Typed, normalised rows, and the rows left out for naming no loaded municipality (see
+    :func:`municipality_codes`); raises with every bad row."""
+    rows, problems, unknown = municipality_codes(listing.rows, "code", provinces, known, "com_istat_code")
     civico = rows["civico"]
     if "barrato" in rows.columns:
         civico = (civico + "/" + rows["barrato"]).where(rows["barrato"] != "", civico)
@@ -84,7 +83,7 @@ def validate(
     problems += flag(~klass.isin(CLASSES), rows["_row"], klass, "class {value!r} is not A, B or C", "caratteristica")
     problems += flag(rows["strada"] == "", rows["_row"], rows["strada"], "street name is empty", "strada")
     if problems:
-        raise IngestError(listing.label, problems)
+        raise IngestError(listing.label, problems + unknown)
     out = pd.DataFrame(
         {
             "id": rows["_row"].astype("int64"),
@@ -117,25 +116,26 @@ def validate(
         "without_number": int((out["civico_norm"] == "").sum()),
         "duplicate_policy": "kept; a numbered address repeated after normalisation points to its first row",
     }
-    return out, details
+    return out, details, unknown
 
 
-def ingest(
-    engine: Engine, listing: InfratelList, provinces: tuple[str, ...] | None, *, reject_unknown: bool = False
-) -> IngestResult:
-    """Replace the whole list (it is one national snapshot) in one transaction; with ``reject_unknown``, rows of
-    municipalities not in the loaded boundaries are left out and recorded."""
+def ingest(engine: Engine, listing: InfratelList, provinces: tuple[str, ...] | None) -> IngestResult:
+    """Replace the whole list (it is one national snapshot) in one transaction."""
 
     def _prepare(conn: Connection) -> Prepared:
         known = loaded_municipalities(conn, listing.label)
-        rejected: list[Problem] | None = [] if reject_unknown else None
-        rows, details = validate(listing, known, provinces, rejected)
+        rows, details, unknown = validate(listing, known, provinces)
         return Prepared(
             loads=[TableLoad(InfratelCivico.__table__, rows)],
             rows_read=len(listing.rows),
-            rejected=rejected or [],
+            rejected=unknown,
             reference_date=listing.ref_date,
             details=details,
         )
 
     return run_ingest(engine, LAYER, listing.source, _prepare)
+
+
+def load(engine: Engine, path: Path, context: Context) -> IngestResult:
+    """One Infratel list, as ``ingest all`` loads it."""
+    return ingest(engine, read(path, context.ref_date), context.provinces)

@@ -2,7 +2,8 @@
 per quarter: context for planners, not a coverage measure (crowd-sourced tests; licence CC BY-NC-SA 4.0).
 
 One file per level; each load replaces the rows of its level. Province and municipality codes must be loaded ones
-(rows of other provinces are left out when the territory is limited)."""
+(rows of other provinces are left out when the territory is limited; a code of the configured provinces that is not
+loaded is another ISTAT vintage or a wrong code, and the pipeline's policy decides on it)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,22 @@ import pandas as pd
 from sqlalchemy import Connection, Engine
 
 from geo.ingest.fields import loaded_municipalities
-from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, flag, run_ingest
+from geo.ingest.layers import OOKLA, Context
+from geo.ingest.pipeline import (
+    IngestError,
+    IngestResult,
+    Prepared,
+    Problem,
+    Source,
+    TableLoad,
+    flag,
+    not_loaded,
+    run_ingest,
+)
 from geo.ingest.tabular import parse_numbers, read_table
 from geo.models import OoklaSpeed
 
-LAYER = "ookla"
+LAYER = OOKLA.name
 LICENCE = "Speedtest by Ookla open data via EDJNet, CC BY-NC-SA 4.0 (non-commercial)"
 CODES = {"province": "prov_istat_code", "municipality": "com_istat_code", "region": "nuts2_id"}
 COLUMNS = {
@@ -27,13 +39,6 @@ COLUMNS = {
     "name": ("name",),
     **{level: (column,) for level, column in CODES.items()},
 }
-
-
-def level_of(header: set[str]) -> str | None:
-    """The level of an Ookla aggregate file from its header (keys as ``tabular.header_key`` gives them)."""
-    if not {"quarter", "avgd", "avgu"} <= header:
-        return None
-    return next((level for level, column in CODES.items() if column.replace("_", "") in header), None)
 
 
 def ingest(engine: Engine, path: Path, provinces: tuple[str, ...] | None) -> IngestResult:
@@ -59,14 +64,14 @@ def ingest(engine: Engine, path: Path, provinces: tuple[str, ...] | None) -> Ing
 
     def _prepare(conn: Connection) -> Prepared:
         keep = pd.Series(True, index=frame.index)
+        unknown: list[Problem] = []
         if level != "region":
             known = loaded_municipalities(conn, table.label)
             known_codes = known if level == "municipality" else {code[:3] for code in known}
             keep = codes.isin(known_codes)
             inside = codes.str[:3].isin(provinces) if provinces is not None else pd.Series(True, index=codes.index)
-            unknown = ~keep & inside  # in the configured territory yet not loaded: a wrong code, not a filter
-            if unknown.any():
-                raise IngestError(table.label, flag(unknown, rows, codes, "territory {value} is not loaded", level))
+            # in the configured territory yet not loaded: not a filter but a code of another vintage, or a wrong one
+            unknown = not_loaded(~keep & inside, rows, codes, "territory {value} is not loaded", level)
         loaded = pd.DataFrame(
             {
                 "level": level,
@@ -79,12 +84,18 @@ def ingest(engine: Engine, path: Path, provinces: tuple[str, ...] | None) -> Ing
             }
         )[keep]
         if loaded.empty:
-            raise IngestError(table.label, [Problem("no rows for the loaded territory")])
+            raise IngestError(table.label, [Problem("no rows for the loaded territory"), *unknown])
         return Prepared(
             loads=[TableLoad(OoklaSpeed.__table__, loaded, scope={"level": level})],
             rows_read=len(frame),
+            rejected=unknown,
             reference_date=max(loaded["quarter"]),
             details={"level": level, "licence": LICENCE, "left_out": int((~keep).sum())},
         )
 
     return run_ingest(engine, f"{LAYER}:{level}", Source.from_path(path), _prepare)
+
+
+def load(engine: Engine, path: Path, context: Context) -> IngestResult:
+    """One file of speeds, as ``ingest all`` loads it."""
+    return ingest(engine, path, context.provinces)

@@ -4,6 +4,11 @@ A layer's reader turns a source into a :class:`Prepared` batch (one frame per li
 :class:`IngestError` naming file, row and reason. :func:`run_ingest` then loads every frame into a staging
 table and replaces the live rows in one transaction, so a failure at any point leaves the previous data as
 it was, and the provenance table records the run either way.
+
+Rows that name a municipality the store does not hold (another ISTAT vintage: municipalities merge every year) are
+left out by the layer's reader and listed as :func:`not_loaded` problems; :func:`run_ingest` alone decides, for every
+layer, whether they fail the load or are rejected and recorded (``AREAVASTA_UNKNOWN_MUNICIPALITIES``, set for a block
+with :func:`municipality_policy`).
 """
 
 from __future__ import annotations
@@ -13,9 +18,9 @@ import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, Table, func, insert, text, update
@@ -29,6 +34,12 @@ MAX_PROBLEMS_SHOWN = 20
 DEFAULT_MAX_SHRINK = 0.2
 MAX_SHRINK: ContextVar[float | None] = ContextVar("max_shrink", default=DEFAULT_MAX_SHRINK)
 MAX_REJECTED_LISTED = 100  # rows left out that a run lists by row and reason (it counts them all)
+UnknownPolicy = Literal["fail", "reject"]
+UNKNOWN_MUNICIPALITIES: ContextVar[UnknownPolicy] = ContextVar("unknown_municipalities", default="fail")
+REJECT_HINT = (
+    "; if it is another ISTAT vintage, set AREAVASTA_UNKNOWN_MUNICIPALITIES=reject to leave such rows out and "
+    "record them"
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,7 @@ class Problem:
     reason: str
     row: int | None = None
     column: str | None = None
+    not_loaded: bool = False  # the row names a municipality (or territory) the store does not hold
 
     def __str__(self) -> str:
         where = []
@@ -83,7 +95,9 @@ class Prepared:
     rows_read: int
     reference_date: dt.date | None = None
     details: dict[str, Any] = field(default_factory=dict)
-    rejected: list[Problem] = field(default_factory=list)  # rows left out on purpose, each with row and reason
+    # rows left out on purpose, each with row and reason; those naming no loaded municipality (:func:`not_loaded`)
+    # fail the load instead unless the policy is "reject"
+    rejected: list[Problem] = field(default_factory=list)
 
     @property
     def recorded_details(self) -> dict[str, Any]:
@@ -161,6 +175,47 @@ def _finish_run(engine: Engine | Connection, run_id: int, **values: Any) -> None
 
 
 @contextmanager
+def municipality_policy(policy: UnknownPolicy) -> Iterator[None]:
+    """Loads in this block fail on rows naming no loaded municipality (``fail``), or leave them out and record them
+    (``reject``)."""
+    token = UNKNOWN_MUNICIPALITIES.set(policy)
+    try:
+        yield
+    finally:
+        UNKNOWN_MUNICIPALITIES.reset(token)
+
+
+def not_loaded(
+    mask: pd.Series, rows: pd.Series, values: pd.Series, reason: str, column: str | None = None
+) -> list[Problem]:
+    """Like :func:`flag`, for rows whose municipality (or territory) is not loaded: the reader leaves them out and
+    lists them in ``Prepared.rejected`` and in any :class:`IngestError` it raises; the policy does the rest."""
+    return [replace(p, not_loaded=True) for p in flag(mask, rows, values, reason, column)]
+
+
+def _refused(problem: Problem) -> Problem:
+    return replace(problem, reason=problem.reason + REJECT_HINT)
+
+
+def _under_policy(error: IngestError) -> IngestError:
+    """A reader's error as the policy has it: rows naming no loaded municipality are left out of it under "reject"
+    (they would have been rejected), listed with the way to reject them under "fail"."""
+    if not any(p.not_loaded for p in error.problems):
+        return error
+    if UNKNOWN_MUNICIPALITIES.get() == "reject":
+        others = [p for p in error.problems if not p.not_loaded]
+        return IngestError(error.source, others) if others else error
+    return IngestError(error.source, [_refused(p) if p.not_loaded else p for p in error.problems])
+
+
+def _apply_policy(source: str, prepared: Prepared) -> None:
+    """Under "fail", rows naming no loaded municipality fail the load, each named with its row."""
+    unknown = [p for p in prepared.rejected if p.not_loaded]
+    if unknown and UNKNOWN_MUNICIPALITIES.get() == "fail":
+        raise IngestError(source, [_refused(p) for p in unknown])
+
+
+@contextmanager
 def shrink_policy(max_share: float | None) -> Iterator[None]:
     """Loads in this block may lose at most ``max_share`` of a layer's live rows (None: any share, on purpose)."""
     token = MAX_SHRINK.set(max_share)
@@ -226,12 +281,20 @@ def run_ingest(
     """Run one ingest of ``layer`` as a single transaction, recording it in ``meta.ingest_run``.
 
     ``prepare`` reads and validates the source; it gets the load's connection so that it can check codes
-    against the live reference tables in the same snapshot it will replace.
+    against the live reference tables in the same snapshot it will replace. Rows it left out for naming no loaded
+    municipality fail the load or are rejected as :data:`UNKNOWN_MUNICIPALITIES` says.
     """
     run_id = _start_run(engine, layer, source, synthetic)
     try:
         with engine.begin() as conn:
-            prepared = prepare(conn)
+            try:
+                prepared = prepare(conn)
+            except IngestError as exc:
+                worded = _under_policy(exc)
+                if worded is exc:
+                    raise
+                raise worded from exc
+            _apply_policy(source.location, prepared)
             for load in prepared.loads:
                 _check_shrink(conn, source.location, load)
             rows, digest, changed = _load(conn, run_id, prepared.loads)

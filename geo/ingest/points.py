@@ -11,12 +11,15 @@ import shapely
 from sqlalchemy import Connection, Engine, text
 
 from geo.ingest.fields import loaded_municipalities, municipality_codes, pick_column
+from geo.ingest.layers import GEOCODED_SCHOOLS as GEOCODED_RECORD
+from geo.ingest.layers import SETTLEMENTS as SETTLEMENTS_RECORD
+from geo.ingest.layers import Context
 from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, flag, run_ingest
 from geo.ingest.vector import read_vector
 from geo.models import SCHOOL_CODE_PATTERN, GeocodedSchool, Settlement
 
-SETTLEMENTS = "settlements"
-GEOCODED_SCHOOLS = "geocoded_schools"
+SETTLEMENTS = SETTLEMENTS_RECORD.name
+GEOCODED_SCHOOLS = GEOCODED_RECORD.name
 
 
 def _points(frame: gpd.GeoDataFrame, label: str, srid: int) -> np.ndarray:
@@ -35,7 +38,8 @@ def _points(frame: gpd.GeoDataFrame, label: str, srid: int) -> np.ndarray:
 
 
 def ingest_settlements(engine: Engine, path: Path, provinces: tuple[str, ...] | None, srid: int) -> IngestResult:
-    """Inhabited places (``pro_com_t``/``pro_com``, ``name``, ``place``) of the configured provinces."""
+    """Inhabited places (``pro_com_t``/``pro_com``, ``name``, ``place``) of the configured provinces; places of
+    municipalities not in the loaded boundaries are left out (the pipeline's policy decides on them)."""
     label = str(path)
     frame = read_vector(label, label=label)
     code = pick_column(frame, ("pro_com_t", "com_istat_code", "pro_com"))
@@ -51,13 +55,14 @@ def ingest_settlements(engine: Engine, path: Path, provinces: tuple[str, ...] | 
             crs=srid,
         ).rename_geometry("geom")
         known = loaded_municipalities(conn, label)
-        rows, problems = municipality_codes(rows, "code", provinces, known, code)
+        rows, problems, unknown = municipality_codes(rows, "code", provinces, known, code)
         rows = rows.rename(columns={"_row": "id"}).drop(columns="code")
         if problems:
-            raise IngestError(label, problems)
+            raise IngestError(label, problems + unknown)
         return Prepared(
             loads=[TableLoad(Settlement.__table__, rows)],
             rows_read=len(frame),
+            rejected=unknown,
             details={"by_place": {k: int(v) for k, v in rows["place"].value_counts().sort_index().items()}},
         )
 
@@ -99,3 +104,13 @@ def ingest_geocoded_schools(engine: Engine, path: Path, srid: int) -> IngestResu
         )
 
     return run_ingest(engine, GEOCODED_SCHOOLS, Source.from_path(path), _prepare)
+
+
+def load_settlements(engine: Engine, path: Path, context: Context) -> IngestResult:
+    """One file of settlements, as ``ingest all`` loads it."""
+    return ingest_settlements(engine, path, context.provinces, context.srid)
+
+
+def load_geocoded_schools(engine: Engine, path: Path, context: Context) -> IngestResult:
+    """One file of geocoded schools, as ``ingest all`` loads it."""
+    return ingest_geocoded_schools(engine, path, context.srid)

@@ -17,11 +17,12 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, Engine, text
 
+from geo.ingest.layers import POPGRID, Context
 from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, flag, run_ingest
 from geo.ingest.tabular import parse_numbers, read_table
 from geo.models import WORKING_SRID, PopulationCell
 
-LAYER = "popgrid"
+LAYER = POPGRID.name
 GRID_CRS = 3035
 CENSUS_DATE = dt.date(2021, 1, 1)
 GRID_ID = re.compile(r"^CRS3035RES(?P<res>\d+)mN(?P<n>\d+)E(?P<e>\d+)$")
@@ -36,11 +37,6 @@ COLUMNS = {
     "confidential": ("T_CI",),
 }
 COUNTS = ("population", "age_lt15", "age_1564", "age_ge65", "employed")
-
-
-def is_grid_header(header: set[str]) -> bool:
-    """Whether a CSV header (keys as ``tabular.header_key`` gives them) is a population grid's."""
-    return {"grdid", "t"} <= header
 
 
 def _cells(ids: pd.Series, rows: pd.Series, label: str) -> tuple[np.ndarray, np.ndarray]:
@@ -107,3 +103,8 @@ def ingest(engine: Engine, path: Path) -> IngestResult:
         )
 
     return run_ingest(engine, LAYER, Source.from_path(path), _prepare)
+
+
+def load(engine: Engine, path: Path, _context: Context) -> IngestResult:
+    """One grid file, as ``ingest all`` loads it."""
+    return ingest(engine, path)

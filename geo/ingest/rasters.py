@@ -19,10 +19,11 @@ from exactextract import exact_extract
 from rasterio.errors import RasterioIOError
 from sqlalchemy import Connection, Engine, text
 
+from geo.ingest.layers import RASTER, Context
 from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, run_ingest
 from geo.models import Raster, RasterZonal
 
-LAYER = "raster"
+LAYER = RASTER.name
 KINDS = ("population", "coverage")
 
 
@@ -104,3 +105,8 @@ def ingest(engine: Engine, raster: RasterFile) -> IngestResult:
         )
 
     return run_ingest(engine, f"{LAYER}:{raster.name}", raster.source, _prepare)
+
+
+def load(engine: Engine, path: Path, _context: Context) -> IngestResult:
+    """One GeoTIFF (a population grid unless told otherwise), as ``ingest all`` loads it."""
+    return ingest(engine, read(path))

@@ -19,11 +19,11 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from sqlalchemy import Connection, Engine
 
+from geo.ingest.layers import ROADS, Context
 from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, run_ingest
 from geo.models import RoadEdge, RoadNode
 
-LAYER = "roads"
-GEOFABRIK_URL = "https://download.geofabrik.de/europe/italy/nord-ovest-latest.osm.pbf"
+LAYER = ROADS.name
 OSM_SUFFIXES = (".osm", ".osm.xml", ".xml", ".osm.pbf", ".pbf")
 
 
@@ -179,3 +179,8 @@ def ingest(engine: Engine, graph: RoadGraph, srid: int) -> IngestResult:
         return prepare(graph, srid)
 
     return run_ingest(engine, LAYER, graph.source, _prepare, synthetic=graph.synthetic)
+
+
+def load(engine: Engine, path: Path, context: Context) -> IngestResult:
+    """One OSM extract, as ``ingest all`` loads it."""
+    return ingest(engine, read_osm(path), context.srid)

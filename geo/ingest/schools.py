@@ -16,15 +16,24 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, select
 
 from geo.addresses import Civic, normalise_street, parse_civic, split_address
-from geo.ingest.pipeline import IngestError, IngestResult, Prepared, Problem, Source, TableLoad, flag, run_ingest
+from geo.ingest.layers import GESTIONE, SCHOOL_BUILDINGS, SCHOOLS, Context
+from geo.ingest.pipeline import (
+    IngestError,
+    IngestResult,
+    Prepared,
+    Problem,
+    Source,
+    TableLoad,
+    flag,
+    not_loaded,
+    run_ingest,
+)
 from geo.ingest.tabular import is_missing, read_table
 from geo.models import SCHOOL_CODE_PATTERN, Comune, Edificio, Province, Scuola, ScuolaEdificio
 from geo.reference import school_levels
 
-LAYER = "schools"
-BASE_URL = "https://dati.istruzione.it/opendata/opendata/catalogo/elements1/"
-FILE_PATTERN = re.compile(r"SCUANAGRAFE(STAT|PAR)(\d{6})(\d{8})\.csv(\.gz)?$", re.IGNORECASE)
-GESTIONE = {"STAT": "statale", "PAR": "paritaria"}
+LAYER = SCHOOLS.name
+FILE_PATTERN = re.compile(SCHOOLS.file_name or "", re.IGNORECASE)
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "anno": ("ANNOSCOLASTICO",),
@@ -51,7 +60,7 @@ class Registry:
 
 def gestione_from_name(name: str) -> str | None:
     match = FILE_PATTERN.search(name)
-    return GESTIONE[match.group(1).upper()] if match else None
+    return GESTIONE[match.group("dataset").upper()] if match else None
 
 
 def read(path: Path, gestione: str | None = None) -> Registry:
@@ -90,13 +99,11 @@ def _clean(values: pd.Series) -> pd.Series:
 
 
 def validate(
-    registry: Registry,
-    conn: Connection,
-    provinces: tuple[str, ...] | None,
-    rejected: list[Problem] | None = None,
-) -> tuple[pd.DataFrame, dict]:
-    """Rows of the loaded provinces with ISTAT codes; raises with every bad row. Given a ``rejected`` list, schools
-    of municipalities not in the loaded boundaries (another ISTAT vintage) are left out and described there."""
+    registry: Registry, conn: Connection, provinces: tuple[str, ...] | None
+) -> tuple[pd.DataFrame, dict, list[Problem]]:
+    """Rows of the loaded provinces with ISTAT codes, and the schools left out because their municipality is not in
+    the loaded boundaries (another ISTAT vintage; the pipeline's policy decides on them); raises with every bad
+    row."""
     rows = registry.rows
     names = {(n or "").upper(): c for c, n in conn.execute(select(Province.cod_uts, Province.den_uts)).all()}
     if provinces is not None:
@@ -121,23 +128,19 @@ def validate(
     problems += flag(codes.duplicated(), rows["_row"], codes, "duplicate school code {value}", "CODICESCUOLA")
     problems += flag(years.isna(), rows["_row"], rows["anno"], "school year {value!r} is not YYYYYY", "ANNOSCOLASTICO")
     istat = rows["cod_catastale"].str.upper().map(cadastral)
-    unknown = flag(
+    unknown = not_loaded(
         istat.isna(),
         rows["_row"],
         rows["cod_catastale"],
         "cadastral code {value!r} names no loaded municipality",
         "CODICECOMUNESCUOLA",
     )
-    if rejected is None:
-        problems += unknown
-    else:
-        rejected += unknown
-        kept = istat.notna()
-        rows, codes, years, istat = rows[kept], codes[kept], years[kept], istat[kept]
+    kept = istat.notna()
+    rows, codes, years, istat = rows[kept], codes[kept], years[kept], istat[kept]
     if problems:
-        raise IngestError(registry.label, problems)
+        raise IngestError(registry.label, problems + unknown)
     if rows.empty:
-        raise IngestError(registry.label, [Problem("no school of the configured provinces in the file")])
+        raise IngestError(registry.label, [Problem("no school of the configured provinces in the file"), *unknown])
     levels = school_levels()
     addresses = rows["indirizzo"].map(split_address) if "indirizzo" in rows.columns else None
     out = pd.DataFrame(
@@ -164,23 +167,19 @@ def validate(
         "level_rules_version": levels.version,
         "without_civic_number": int(out["civico_norm"].isna().sum()) if addresses is not None else None,
     }
-    return out, details
+    return out, details, unknown
 
 
-def ingest(
-    engine: Engine, registry: Registry, provinces: tuple[str, ...] | None, *, reject_unknown: bool = False
-) -> IngestResult:
-    """Replace the schools of the registry's kind (state or paritarie) in one transaction; with ``reject_unknown``,
-    schools of municipalities not in the loaded boundaries are left out and recorded."""
+def ingest(engine: Engine, registry: Registry, provinces: tuple[str, ...] | None) -> IngestResult:
+    """Replace the schools of the registry's kind (state or paritarie) in one transaction."""
 
     def _prepare(conn: Connection) -> Prepared:
-        rejected: list[Problem] | None = [] if reject_unknown else None
-        rows, details = validate(registry, conn, provinces, rejected)
+        rows, details, unknown = validate(registry, conn, provinces)
         years = details["school_years"]
         return Prepared(
             loads=[TableLoad(Scuola.__table__, rows, scope={"gestione": registry.gestione})],
             rows_read=len(registry.rows),
-            rejected=rejected or [],
+            rejected=unknown,
             reference_date=dt.date(int(years[-1][:4]), 9, 1),  # the registries' own reference day
             details=details,
         )
@@ -188,8 +187,12 @@ def ingest(
     return run_ingest(engine, f"{LAYER}:{registry.gestione}", registry.source, _prepare)
 
 
-BUILDINGS_LAYER = "school_buildings"
-BUILDINGS_PATTERN = re.compile(r"EDIANAGRAFESTA\d+\.csv(\.gz)?$", re.IGNORECASE)
+def load(engine: Engine, path: Path, context: Context) -> IngestResult:
+    """One MIM school registry, as ``ingest all`` loads it."""
+    return ingest(engine, read(path), context.provinces)
+
+
+BUILDINGS_LAYER = SCHOOL_BUILDINGS.name
 BUILDING_COLUMNS: dict[str, tuple[str, ...]] = {
     "anno": ("ANNOSCOLASTICO",),
     "codicescuola": ("CODICESCUOLA",),
@@ -222,7 +225,10 @@ def _municipality_of(code: str, cadastral: dict[str, str]) -> str | None:
 
 def validate_buildings(
     registry: Registry, conn: Connection, provinces: tuple[str, ...] | None
-) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+) -> tuple[pd.DataFrame, pd.DataFrame, dict, list[Problem]]:
+    """Buildings and school–building links of the loaded provinces, and the rows left out because their
+    municipality is not in the loaded boundaries (the pipeline's policy decides on them); raises with every bad
+    row."""
     rows = registry.rows
     siglas = {s: c for c, s in conn.execute(select(Province.cod_uts, Province.sigla)).all() if s}
     if provinces is not None:
@@ -230,15 +236,17 @@ def validate_buildings(
     known = set(conn.execute(select(Comune.pro_com_t)).scalars())
     cadastral = cadastral_codes(conn)
     istat = rows["codicecomune"].map(lambda c: _municipality_of(c, cadastral))
-    years = rows["anno"].map(school_year)
-    problems = flag(
-        ~istat.isin(known),
+    loaded = istat.isin(known)
+    unknown = not_loaded(
+        ~loaded,
         rows["_row"],
         rows["codicecomune"],
         "municipality code {value!r} names no loaded municipality",
         "CODICECOMUNE",
     )
-    problems += flag(years.isna(), rows["_row"], rows["anno"], "school year {value!r} is not YYYYYY", "ANNOSCOLASTICO")
+    rows, istat = rows[loaded], istat[loaded]
+    years = rows["anno"].map(school_year)
+    problems = flag(years.isna(), rows["_row"], rows["anno"], "school year {value!r} is not YYYYYY", "ANNOSCOLASTICO")
     schools = rows["codicescuola"].str.upper()
     problems += flag(
         ~schools.str.match(SCHOOL_CODE_PATTERN),
@@ -279,28 +287,36 @@ def validate_buildings(
         "CODICEEDIFICIO",
     )
     if problems:
-        raise IngestError(registry.label, problems)
+        raise IngestError(registry.label, problems + unknown)
     buildings = buildings.drop_duplicates("codiceedificio")
     details = {
         "buildings": len(buildings),
         "school_building_links": len(pairs),
         "schools": int(pairs["codicescuola"].nunique()),
     }
-    return buildings, pairs, details
+    return buildings, pairs, details, unknown
 
 
 def ingest_buildings(engine: Engine, registry: Registry, provinces: tuple[str, ...] | None) -> IngestResult:
     """Replace the school buildings and the school–building links in one transaction."""
 
     def _prepare(conn: Connection) -> Prepared:
-        buildings, pairs, details = validate_buildings(registry, conn, provinces)
+        buildings, pairs, details, unknown = validate_buildings(registry, conn, provinces)
         if buildings.empty:
-            raise IngestError(registry.label, [Problem("no building of the configured provinces in the file")])
+            raise IngestError(
+                registry.label, [Problem("no building of the configured provinces in the file"), *unknown]
+            )
         return Prepared(
             loads=[TableLoad(Edificio.__table__, buildings), TableLoad(ScuolaEdificio.__table__, pairs, counted=False)],
             rows_read=len(registry.rows),
+            rejected=unknown,
             reference_date=dt.date(int(buildings["anno_scolastico"].max()[:4]), 9, 1),
             details=details,
         )
 
     return run_ingest(engine, BUILDINGS_LAYER, registry.source, _prepare)
+
+
+def load_buildings(engine: Engine, path: Path, context: Context) -> IngestResult:
+    """One MIM school-building registry, as ``ingest all`` loads it."""
+    return ingest_buildings(engine, read_buildings(path), context.provinces)
