@@ -14,8 +14,11 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from api.auth import read_access, require
+from api.deps import StoreState
 from api.ogc.errors import bad_request, not_found
+from geo import tasks
 from geo.keys import ApiKey
+from geo.settings import Settings
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -23,51 +26,32 @@ RECORD_RETRY_S = 2.0  # between attempts to record a job's end while the store i
 JOB_COLUMNS = "id, kind, status, created_at, started_at, finished_at, result, error"
 
 
-def _ingest(engine: Engine, request: Request) -> dict[str, Any]:
-    from geo.ingest.catalog import ingest_all
-
-    settings = request.app.state.store.settings
-    outcomes = ingest_all(engine, settings, settings.sources_dir, show_progress=False)
-    return {
-        "layers": [
-            {
-                "layer": o.layer,
-                "source": o.source,
-                "status": o.result.status if o.result else ("failed" if o.failed else o.note),
-                "rows_loaded": o.result.rows_loaded if o.result else None,
-                "error": o.error,
-            }
-            for o in outcomes
-        ]
-    }
+def _ingest(engine: Engine, settings: Settings) -> dict[str, Any]:
+    return {"layers": [tasks.outcome_record(o) for o in tasks.ingest_everything(engine, settings)]}
 
 
-def _analyze(engine: Engine, _request: Request) -> dict[str, Any]:
-    from geo.analysis import coverage
-
-    run = coverage.analyze(engine)
+def _analyze(engine: Engine, _settings: Settings) -> dict[str, Any]:
+    run = tasks.analyse_coverage(engine)
     return {"analysis_run": run.id, "timings": run.timings}
 
 
-def _priorities(engine: Engine, _request: Request, scenario: str = "default") -> dict[str, Any]:
-    from geo.analysis import priorities
-    from geo.analysis.costs import scenarios
-
-    run = priorities.analyze(engine, scenarios()[scenario])
-    return {"analysis_run": run.id, "scenario": scenario, "timings": run.timings}
+def _priorities(engine: Engine, _settings: Settings, scenario: str = "default") -> dict[str, Any]:
+    ranking = tasks.rank(engine, tasks.scenario(scenario))
+    return {"analysis_run": ranking.run.id, "scenario": scenario, "timings": ranking.run.timings}
 
 
 JOBS: dict[str, Callable[..., dict[str, Any]]] = {"ingest": _ingest, "analyze": _analyze, "priorities": _priorities}
 
 
-def _run(engine: Engine, job_id: str, kind: str, request: Request, parameters: dict[str, Any]) -> None:
-    store = request.app.state.store
+def _run(store: StoreState, job_id: str, kind: str, parameters: dict[str, Any]) -> None:
+    """One job, on the store's job thread: its use case with the service's settings, its end recorded."""
+    engine = store.job_engine()
     try:
         with engine.begin() as conn:
             conn.execute(
                 text("UPDATE meta.job SET status = 'running', started_at = now() WHERE id = :i"), {"i": job_id}
             )
-        result = JOBS[kind](engine, request, **parameters)
+        result = JOBS[kind](engine, store.settings, **parameters)
         status, error = "successful", None
     except Exception as exc:  # a job reports its failure in its status, whatever it was
         result, status, error = None, "failed", f"{type(exc).__name__}: {exc}"
@@ -116,16 +100,14 @@ def start_job(
     key: Annotated[ApiKey, Depends(require("editor"))],
     scenario: Annotated[str | None, Query(description="priorities: a named scenario")] = None,
 ) -> JSONResponse:
-    from geo.analysis.costs import scenarios
-
     if kind not in JOBS:
         raise not_found(f"no job type {kind!r}; available: {', '.join(JOBS)}")
     parameters: dict[str, Any] = {}
     if scenario is not None:
         if kind != "priorities":
             raise bad_request("scenario", "only priorities jobs take a scenario")
-        if scenario not in scenarios():
-            raise bad_request("scenario", f"unknown scenario {scenario!r}; known: {', '.join(scenarios())}")
+        if scenario not in tasks.scenario_names():
+            raise bad_request("scenario", f"unknown scenario {scenario!r}; known: {', '.join(tasks.scenario_names())}")
         parameters["scenario"] = scenario
     request.app.state.store.engine()  # opens the store (and its checks) as every request does
     engine = request.app.state.store.job_engine()  # the primary, where a read replica serves the rest
@@ -139,7 +121,7 @@ def start_job(
             {"i": job_id, "k": kind, "p": json.dumps(parameters), "a": key.id},
         ).one()
     store = request.app.state.store
-    store.executor.submit(_run, store.job_engine(), job_id, kind, request, parameters)
+    store.executor.submit(_run, store, job_id, kind, parameters)
     return JSONResponse(_status(request, row), status_code=201, headers={"Location": f"/jobs/{job_id}"})
 
 
