@@ -1,10 +1,12 @@
-"""Running the service under uvicorn with bounded logs and bounded waits for slow clients.
+"""Running the service under uvicorn (httptools parser, uvloop event loop) with bounded logs and bounded waits and
+sizes for slow or oversized request headers.
 
-uvicorn (0.54) closes a connection idle between requests (``timeout_keep_alive``) and caps the size of a request's
-headers (h11, 16 KiB by default), but it has no limit on the *time* a client may take to send them: a client that
-opens connections and sends a byte now and then ("slowloris") holds each of them for ever. ``SlowHeadersH11`` adds
-that limit (``AREAVASTA_HEADER_TIMEOUT_S``). Behind a reverse proxy the proxy's own limit applies first (nginx:
-``client_header_timeout``).
+uvicorn (0.54) closes a connection idle between requests (``timeout_keep_alive``) but bounds neither the *time* a
+client may take to send a request's headers nor, with httptools, their *size*: a client that opens connections and
+sends a byte now and then ("slowloris") would hold each of them for ever, and one that never ends its headers would
+grow the parser's buffers. ``GuardedHttpTools`` adds both bounds: ``AREAVASTA_HEADER_TIMEOUT_S`` and
+``AREAVASTA_HEADER_MAX_KB``. Behind a reverse proxy the proxy's own limits apply first (nginx:
+``client_header_timeout``, ``large_client_header_buffers``).
 
 Logs go to a size-rotated file when ``AREAVASTA_LOG_FILE`` is set (``AREAVASTA_LOG_MAX_MB`` per file,
 ``AREAVASTA_LOG_BACKUPS`` kept), otherwise to the standard streams; request targets in the access log are cut to
@@ -17,35 +19,74 @@ import asyncio
 import logging
 from typing import Any
 
-import h11
 import uvicorn
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from starlette.types import Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from geo.settings import Settings
 
 log = logging.getLogger(__name__)
 ACCESS_PATH_ARG = 2  # uvicorn's access record: (client, method, path with query, HTTP version, status)
+HEADER_LINE_BYTES = 4  # ": " and CRLF around a header's name and value
+TOO_LARGE = b"Request line and headers too large"
+TOO_LARGE_HEADERS = [
+    (b"content-type", b"text/plain; charset=utf-8"),
+    (b"content-length", str(len(TOO_LARGE)).encode()),
+    (b"connection", b"close"),
+]
 
 
-class SlowHeadersH11(H11Protocol):
-    """uvicorn's h11 protocol that closes a connection whose request headers are not complete in time (from the
-    connection's start, or from the end of the previous response on a kept-alive connection)."""
+async def headers_too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    """The answer to a request whose line and headers exceed the bound: 431, and the connection closes."""
+    await send({"type": "http.response.start", "status": 431, "headers": TOO_LARGE_HEADERS})
+    await send({"type": "http.response.body", "body": TOO_LARGE})
+
+
+class GuardedHttpTools(HttpToolsProtocol):
+    """uvicorn's httptools protocol with two bounds on a request's line and headers: the time to send them (from
+    the connection's start, or from the end of the previous response on a kept-alive connection; then the
+    connection closes) and their size (then 431 and the connection closes)."""
 
     header_timeout_s: float = 10.0
+    header_max_bytes: int = 16 * 1024
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._header_timer: asyncio.TimerHandle | None = None
+        self._awaiting_headers = True  # the next request's line and headers are not all in
+        self._unparsed_bytes = 0  # bytes read towards them so far
+        self._ended_in_read = False  # a request ended within the read being parsed
         self._arm_header_timer()
 
     def data_received(self, data: bytes) -> None:
+        self._ended_in_read = False
         super().data_received(data)
-        if self.conn.their_state is not h11.IDLE:  # the request line and headers are in
-            self._disarm_header_timer()
+        if self._awaiting_headers and not self.transport.is_closing():
+            # where a request ending within this read left off is unknown: the next one is counted from the next read
+            self._unparsed_bytes = 0 if self._ended_in_read else self._unparsed_bytes + len(data)
+            if self._unparsed_bytes > self.header_max_bytes:
+                log.info("refused a request whose line and headers exceed %s bytes", self.header_max_bytes)
+                self.transport.write(STATUS_LINE[431] + b"".join(b"%s: %s\r\n" % h for h in TOO_LARGE_HEADERS))
+                self.transport.write(b"\r\n" + TOO_LARGE)
+                self.transport.close()
+
+    def on_headers_complete(self) -> None:
+        self._awaiting_headers = False
+        self._disarm_header_timer()
+        size = len(self.url) + sum(len(name) + len(value) + HEADER_LINE_BYTES for name, value in self.headers)
+        if size > self.header_max_bytes:
+            log.info("refused a request whose line and headers exceed %s bytes", self.header_max_bytes)
+            self.app = headers_too_large  # the connection closes after this answer
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._awaiting_headers, self._unparsed_bytes, self._ended_in_read = True, 0, True
 
     def on_response_complete(self) -> None:
+        queued = bool(self.pipeline)  # a pipelined request, its headers in, starts now
         super().on_response_complete()
-        if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+        if not queued and self._awaiting_headers and not self.transport.is_closing():
             self._arm_header_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -64,7 +105,7 @@ class SlowHeadersH11(H11Protocol):
 
     def _headers_too_slow(self) -> None:
         self._header_timer = None
-        if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+        if self._awaiting_headers and not self.transport.is_closing():
             log.info("closed a connection whose request headers took over %s s", self.header_timeout_s)
             self.transport.close()
 
@@ -136,12 +177,14 @@ def config(settings: Settings, host: str | None = None, port: int | None = None)
     """The uvicorn configuration of the service."""
     from api.app import create_app
 
-    protocol = type("AreavastaH11", (SlowHeadersH11,), {"header_timeout_s": settings.header_timeout_s})
+    bounds = {"header_timeout_s": settings.header_timeout_s, "header_max_bytes": settings.header_max_kb * 1024}
+    protocol = type("AreavastaHttp", (GuardedHttpTools,), bounds)
     return uvicorn.Config(
         create_app(settings),
         host=host or settings.host,
         port=port or settings.port,
         http=protocol,
+        loop="uvloop",
         timeout_keep_alive=settings.keep_alive_timeout_s,
         log_config=log_config(settings),
     )

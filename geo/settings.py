@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     header_timeout_s: float = Field(
         default=10.0, gt=0, description="Time a client has to send a request's headers before its connection closes."
     )
+    header_max_kb: int = Field(
+        default=16, ge=1, description="Largest request line and headers; a larger request is answered 431 and closed."
+    )
     keep_alive_timeout_s: int = Field(default=5, ge=1, description="Idle time before a kept-alive connection closes.")
     log_file: Path | None = Field(
         default=None, description="The service's log file, rotated by size (unset: standard error and output)."
