@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, text
 
 from geo.analysis.census import refresh_parts
 from geo.ingest import boundaries, roads, synthetic_roads
-from geo.ingest.layers import BOUNDARIES, LAYERS, Context, Layer, resolve
+from geo.ingest.layers import BOUNDARIES, LAYERS, Context, Hook, Layer, resolve
 from geo.ingest.pipeline import (
     IngestError,
     IngestResult,
@@ -193,11 +193,16 @@ def layer_job(
             raise IngestError(str(path), [Problem(reason or "cannot be read")])
 
         return lambda: run_ingest(engine, layer, Source.from_path(path), refuse)  # recorded as failed
-    record = LAYERS[layer]
-    if record.load is None:
-        raise ValueError(f"the {layer} layer is not loaded from a file of its own")
-    load, given = resolve(record.load), context(settings, ref_date)
+    load, given = _loader(layer), context(settings, ref_date)
     return _with_policy(settings, lambda: load(engine, path, given))
+
+
+def _loader(layer: str) -> Callable[..., IngestResult]:
+    """The function that loads a file of ``layer``."""
+    load = LAYERS[layer].load
+    if load is None:
+        raise ValueError(f"the {layer} layer is not loaded from a file of its own")
+    return resolve(load)
 
 
 def readable(path: Path) -> str | None:
@@ -254,9 +259,9 @@ def ingest_all(
     for name in _load_order():
         items = [f for f in files if f.layer == name]
         jobs += [(item.key, str(item.path), _job(engine, settings, item, given)) for item in items]
-        layer = LAYERS.get(name)
-        if not items and layer is not None and layer.bundled is not None:
-            jobs.append((name, BUNDLED, _bundled(engine, layer, given)))
+        bundled = LAYERS[name].bundled if name in LAYERS else None
+        if not items and bundled is not None:
+            jobs.append((name, BUNDLED, _bundled(engine, bundled, given)))
     present = {f.layer for f in files}
     synthesise = synthesise_roads and roads.LAYER not in present
     if synthesise:
@@ -289,12 +294,13 @@ def _job(engine: Engine, settings: Settings, item: Found, given: Context) -> Cal
     """The load of a recognised file, in ``ingest all``'s context (the territory may be replaced)."""
     if item.layer == UNREADABLE:
         return layer_job(engine, settings, item.layer, item.path, item.reason)
-    load = resolve(LAYERS[item.layer].load or "")
+    load = _loader(item.layer)
     return lambda: load(engine, item.path, given)
 
 
-def _bundled(engine: Engine, layer: Layer, given: Context) -> Callable[[], IngestResult]:
-    load = resolve(layer.bundled or "")
+def _bundled(engine: Engine, bundled: Hook, given: Context) -> Callable[[], IngestResult]:
+    """The load of an offline layer's bundled data."""
+    load = resolve(bundled)
     return lambda: load(engine, given)
 
 

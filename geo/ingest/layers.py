@@ -304,9 +304,12 @@ def _sort() -> None:
 
 
 def register(layer: Layer) -> None:
-    """Add ``layer`` to the registry, in its load order; a name already taken is refused."""
+    """Add ``layer`` to the registry, in its load order; a name already taken is refused, and so is a layer whose
+    files are recognised but that has no function to load them."""
     if layer.name in LAYERS:
         raise ValueError(f"a layer named {layer.name!r} is already registered")
+    if (layer.file_name or layer.header) and layer.load is None:
+        raise ValueError(f"the {layer.name} layer recognises files but has no function to load them")
     LAYERS[layer.name] = layer
     _sort()
 
