@@ -1,5 +1,5 @@
-"""The service as uvicorn runs it (api.server): slow request headers cut off, logs rotated by size, long URLs cut
-in the access log."""
+"""The service as uvicorn runs it (api.server): slow request headers cut off, oversized ones refused, kept-alive and
+pipelined requests answered in turn, logs rotated by size, long URLs cut in the access log."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import h11
 import httpx
 import pytest
 
 from tests.conftest import free_port
 
 WAIT_S = 60  # a bound on waiting for the server, far above any timeout the tests set
+HEALTH = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
 @contextmanager
@@ -57,6 +59,34 @@ def _closed_without_answer(sock: socket.socket) -> bool:
         return True
 
 
+def _answers(sock: socket.socket, count: int) -> list[tuple[int, bytes]]:
+    """Status and body of the next ``count`` responses on ``sock`` (requests already sent), read with h11."""
+    conn = h11.Connection(h11.CLIENT)
+    sock.settimeout(WAIT_S)
+    answers = []
+    for _ in range(count):
+        if conn.our_state is h11.DONE:
+            conn.start_next_cycle()
+        conn.send(h11.Request(method="GET", target="/", headers=[("Host", "x")]))  # the state h11 expects
+        conn.send(h11.EndOfMessage())
+        status, body = 0, b""
+        while (event := conn.next_event()) is not h11.PAUSED and not isinstance(event, h11.EndOfMessage):
+            if event is h11.NEED_DATA:
+                conn.receive_data(sock.recv(65536))
+            elif isinstance(event, h11.Response):
+                status = event.status_code
+            elif isinstance(event, h11.Data):
+                body += event.data
+        answers.append((status, body))
+    return answers
+
+
+def _with_header(size: int) -> bytes:
+    """A request to /health whose line and headers come to about ``size`` bytes."""
+    start = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Filler: "
+    return start + b"y" * (size - len(start) - 4) + b"\r\n\r\n"
+
+
 def test_slow_request_headers_are_cut_off_and_logs_are_bounded(area_vasta, tmp_path):
     log = tmp_path / "areavasta.log"
     settings = {"header_timeout_s": "1", "log_file": str(log), "log_url_chars": "100"}
@@ -79,6 +109,33 @@ def test_slow_request_headers_are_cut_off_and_logs_are_bounded(area_vasta, tmp_p
     access = [line for line in lines if "/collections/provinces/items?" in line]
     assert len(access) == 1 and "…(+4931 chars)" in access[0] and len(access[0]) < 300
     assert any("request headers took over 1.0 s" in line for line in lines)
+    assert not [line for line in lines if "Traceback" in line]
+
+
+def test_kept_alive_and_pipelined_requests_are_answered_in_turn_and_oversized_headers_refused(area_vasta, tmp_path):
+    """Line and headers over 16 KiB (the default, as h11's buffer bound was): 431 and the connection closes, whether
+    the block is complete in one read or still unfinished; the requests before it on the connection are answered."""
+    log = tmp_path / "areavasta.log"
+    ok = (200, b'{"status":"ok"}')
+    with running(area_vasta.settings.database_url, log_file=str(log)) as address:
+        with socket.create_connection(address) as sock:
+            sock.sendall(HEALTH * 3 + _with_header(15 * 1024))  # pipelined in one write
+            assert _answers(sock, 4) == [ok] * 4
+            sock.sendall(HEALTH)  # the connection was kept alive
+            assert _answers(sock, 1) == [ok]
+            sock.sendall(HEALTH + _with_header(17 * 1024) + HEALTH)
+            assert [status for status, _ in _answers(sock, 2)] == [200, 431]
+            assert _closed_without_answer(sock)  # the request after the refused one is not answered
+        with socket.create_connection(address) as sock:
+            sock.sendall(_with_header(20 * 1024)[:-4])  # the headers have not ended
+            assert [status for status, _ in _answers(sock, 1)] == [431] and _closed_without_answer(sock)
+        assert httpx.get(f"http://{address[0]}:{address[1]}/health").status_code == 200  # the service answers on
+    lines = log.read_text().splitlines()
+    refused = [line for line in lines if '"GET /health HTTP/1.1" 431' in line]  # the unfinished one has no line
+    assert len(refused) == 1
+    client = refused[0].split()[3]  # one connection, one client address and port: 6 answers, then the refusal
+    assert len([line for line in lines if f'{client} - "GET /health HTTP/1.1" 200' in line]) == 6
+    assert len([line for line in lines if "line and headers exceed 16384 bytes" in line]) == 2
     assert not [line for line in lines if "Traceback" in line]
 
 
