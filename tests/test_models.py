@@ -64,3 +64,14 @@ def test_the_views_are_the_migrated_ones(store):
         for view in VIEWS.tables.values():
             found = conn.execute(text(VIEW_COLUMNS), {"schema": view.schema, "name": view.name}).all()
             assert [tuple(row) for row in found] == [(c.name, _udt(c)) for c in view.columns], view.fullname
+
+
+def test_every_collection_serves_a_model_relation_with_its_types():
+    from api.ogc.collections import COLLECTIONS, Identifier64
+
+    for collection in COLLECTIONS.values():
+        relations = {**Base.metadata.tables, **VIEWS.tables}
+        model = relations[collection.table.fullname]
+        for name in (*collection.properties, collection.geometry_column):
+            served, stored = collection.table.c[name].type, model.c[name].type
+            assert type(served) is type(stored) or isinstance(served, Identifier64), (collection.id, name)

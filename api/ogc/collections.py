@@ -1,16 +1,18 @@
-"""The published collections: for each, the relation it reads, its id, geometry and typed properties, and the
-open-data metadata (source, publisher, licence) that goes with it. Ids have no dots (QGIS fails on them)."""
+"""The published collections: for each, the table or view of geo/models.py it reads (the properties' types are the
+model's), its id, geometry and the properties it publishes in their order, and the open-data metadata (source,
+publisher, licence) that goes with it. Ids have no dots (QGIS fails on them)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, Float, Integer, MetaData, String, Table, Text, text
+from sqlalchemy import BigInteger, Column, Connection, Float, Integer, MetaData, String, Table, text
 from sqlalchemy.types import Boolean, Date, TypeDecorator, TypeEngine
 
-from geo.analysis.priorities import ITEM_COLUMNS
-from geo.models import WORKING_SRID
+from geo import models
+from geo.analysis.priorities import PLACEMENT_PROPERTIES, ROUTE_PROPERTIES, TARGET_PROPERTIES
 
 
 class Identifier64(TypeDecorator[str]):
@@ -57,6 +59,14 @@ class Collection:
     title_it: str = ""  # the title on the Italian HTML pages
     tile_properties: tuple[str, ...] = ()  # properties in vector tiles (all when empty)
 
+    def __post_init__(self) -> None:
+        named = {self.id_column, self.geometry_column, *self.properties, *self.tile_properties}
+        if self.run_kind is not None:
+            named.add("run_id")
+        missing = named - set(self.table.c.keys())
+        if missing:
+            raise ValueError(f"collection {self.id}: {self.table.fullname} has no column {', '.join(sorted(missing))}")
+
     @property
     def tile_names(self) -> tuple[str, ...]:
         """The properties carried by its vector tiles."""
@@ -68,82 +78,35 @@ class Collection:
         return dict(next((v for k, v in JSON_SCHEMAS if isinstance(column_type, k)), {"type": "string"}))
 
 
-def _table(name: str, schema: str, *columns: tuple[str, type], geometry: str = "geom") -> Table:
-    from geoalchemy2 import Geometry
-
-    return Table(
-        name,
-        MetaData(),  # one per table: two collections may read the same relation with different geometries
-        *(Column(n, t) for n, t in columns),
-        Column(geometry, Geometry(srid=WORKING_SRID)),
-        schema=schema,
-    )
+def _served(table: Table, **types: TypeEngine[Any]) -> Table:
+    """The model's table with some columns served as another type (64-bit ids as text); a metadata of its own."""
+    columns = (Column(c.name, types.get(c.name, c.type)) for c in table.columns)
+    return Table(table.name, MetaData(), *columns, schema=table.schema)
 
 
-PRIORITY_TYPES: dict[str, type] = {
-    **dict.fromkeys(
-        ("rank", "civici", "schools", "cells", "rank_low", "rank_central", "rank_high", "run_id", "coverage_run_id"),
-        Integer,
-    ),
-    **dict.fromkeys(
-        (
-            "population", "households", "school_weight", "benefit", "route_length_m", "backhaul_eur",
-            "distribution_eur", "drops_eur", "capex_low_eur", "capex_eur", "capex_high_eur", "npv_eur",
-            "marginal_capex_eur", "bc_ratio", "eur_per_civico", "eur_per_household", "eur_per_person",
-            "cumulative_eur",
-        ),
-        Float,
-    ),
-    "selected": Boolean,
-    "coverage_ref_date": Date,
-}  # fmt: skip
-PRIORITY_COLUMNS: tuple[tuple[str, type], ...] = tuple(
-    (name, PRIORITY_TYPES.get(name, Text)) for name in (*ITEM_COLUMNS, "run_id")
-)
-COVERAGE_COLUMNS: tuple[tuple[str, type], ...] = (
-    ("pro_com_t", Text), ("comune", Text), ("cod_uts", Text), ("ref_date", Date), ("population", Integer),
-    ("households", Integer), ("households_ftth", Integer), ("households_without_ftth", Integer),
-    ("ftth_share", Float), ("fttc_present", Boolean), ("population_with_ftth", Integer),
-    ("population_without_ftth", Integer), ("civici_a", Integer), ("civici_b", Integer), ("civici_c", Integer),
-    ("civici_unserved", Integer), ("civici_per_1000", Float), ("gap_class", Text), ("eu_area_class", Text),
-    ("eu_area_reason", Text), ("anomalies", Text), ("pace_households_per_year", Float), ("ftth_share_2030", Float),
-    ("full_ftth_year", Integer), ("reaches_2030_target", Boolean), ("outlook_note", Text),
-    ("census_population", Float), ("census_population_without_ftth", Float), ("run_id", Integer),
+COVERAGE_PROPERTIES = (
+    "pro_com_t", "comune", "cod_uts", "ref_date", "population", "households", "households_ftth",
+    "households_without_ftth", "ftth_share", "fttc_present", "population_with_ftth", "population_without_ftth",
+    "civici_a", "civici_b", "civici_c", "civici_unserved", "civici_per_1000", "gap_class", "eu_area_class",
+    "eu_area_reason", "anomalies", "pace_households_per_year", "ftth_share_2030", "full_ftth_year",
+    "reaches_2030_target", "outlook_note", "census_population", "census_population_without_ftth", "run_id",
 )  # fmt: skip
-AREA_COLUMNS: tuple[tuple[str, type], ...] = (
-    ("territory", Text), ("name", Text), ("level", Text), ("ref_date", Date), ("municipalities", Integer),
-    ("population", Integer), ("households", Integer), ("households_ftth", Integer),
-    ("households_without_ftth", Integer), ("ftth_share", Float), ("population_with_ftth", Integer),
-    ("population_without_ftth", Integer), ("civici_a", Integer), ("civici_b", Integer), ("civici_c", Integer),
-    ("civici_unserved", Integer), ("municipalities_by_class", Text), ("households_newly_reached", Integer),
-    ("change_from", Date), ("pace_households_per_year", Float), ("ftth_share_2030", Float),
-    ("full_ftth_year", Integer), ("reaches_2030_target", Boolean), ("outlook_note", Text), ("run_id", Integer),
+AREA_PROPERTIES = (
+    "territory", "name", "level", "ref_date", "municipalities", "population", "households", "households_ftth",
+    "households_without_ftth", "ftth_share", "population_with_ftth", "population_without_ftth", "civici_a",
+    "civici_b", "civici_c", "civici_unserved", "municipalities_by_class", "households_newly_reached", "change_from",
+    "pace_households_per_year", "ftth_share_2030", "full_ftth_year", "reaches_2030_target", "outlook_note", "run_id",
 )  # fmt: skip
-SCHOOL_STATUS_COLUMNS: tuple[tuple[str, type], ...] = (
-    ("codicescuola", Text), ("denominazione", Text), ("indirizzo", Text), ("pro_com_t", Text), ("comune", Text),
-    ("cod_uts", Text), ("gestione", Text), ("livello", Text), ("status", Text), ("match_status", Text),
-    ("match_method", Text), ("match_confidence", Text), ("infratel_class", Text), ("municipality_ftth_share", Float),
-    ("ref_date", Date), ("geocode_method", Text), ("geocode_quality", Text), ("run_id", Integer),
+SCHOOL_STATUS_PROPERTIES = (
+    "codicescuola", "denominazione", "indirizzo", "pro_com_t", "comune", "cod_uts", "gestione", "livello", "status",
+    "match_status", "match_method", "match_confidence", "infratel_class", "municipality_ftth_share", "ref_date",
+    "geocode_method", "geocode_quality", "run_id",
 )  # fmt: skip
-PLACEMENT_COLUMNS: tuple[tuple[str, type], ...] = (
-    ("target_id", Text), ("grd_id", Text), ("pro_com_t", Text), ("comune", Text), ("civici", Integer),
-    ("civici_by_street", Integer), ("population", Float), ("density_per_km2", Float), ("geotype", Text),
-    ("distribution_eur", Float), ("location", Text), ("run_id", Integer),
-)  # fmt: skip
-OOKLA_COLUMNS: tuple[tuple[str, type], ...] = (
-    ("level", Text), ("code", Text), ("name", Text), ("quarter", Date), ("avg_down_mbps", Float),
-    ("avg_up_mbps", Float), ("avg_latency_ms", Float),
-)  # fmt: skip
+OOKLA_PROPERTIES = ("level", "code", "name", "quarter", "avg_down_mbps", "avg_up_mbps", "avg_latency_ms")
 COVERAGE_SOURCE = (
     "AGCOM Broadband Map (Reportistica consistenze rete cablata); Infratel Mappatura 2025; ISTAT population; "
     "Eurostat Census 2021 population grid"
 )
-
-
-def _results(
-    name: str, id_column: str, columns: tuple[tuple[str, type], ...], geometry: str = "geom", schema: str = "out"
-) -> Table:
-    return _table(name, schema, (id_column, Text), *columns, geometry=geometry)
 
 
 ISTAT = (
@@ -159,15 +122,7 @@ COLLECTIONS: dict[str, Collection] = {
             "provinces",
             "Provinces",
             "Provinces (unità territoriali sovracomunali), dissolved from their municipalities.",
-            _table(
-                "province",
-                "ref",
-                ("cod_uts", Text),
-                ("den_uts", Text),
-                ("sigla", Text),
-                ("cod_reg", Text),
-                ("vintage", Date),
-            ),
+            models.Province.__table__,
             "cod_uts",
             ("cod_uts", "den_uts", "sigla", "cod_reg", "vintage"),
             *ISTAT,
@@ -178,15 +133,7 @@ COLLECTIONS: dict[str, Collection] = {
             "municipalities",
             "Municipalities",
             "Municipal boundaries (comuni) with ISTAT and cadastral codes.",
-            _table(
-                "comune",
-                "ref",
-                ("pro_com_t", Text),
-                ("comune", Text),
-                ("cod_uts", Text),
-                ("cod_catastale", Text),
-                ("vintage", Date),
-            ),
+            models.Comune.__table__,
             "pro_com_t",
             ("pro_com_t", "comune", "cod_uts", "cod_catastale", "vintage"),
             *ISTAT,
@@ -200,9 +147,9 @@ COLLECTIONS: dict[str, Collection] = {
             ">300 Mbit/s by 2028, per municipality and reference date, from the latest coverage analysis run: gap "
             "class (unknown where an input is missing or anomalous, see anomalies), 2030 outlook at the pace observed "
             "between the dates (one quarter: a weak basis), and the Census 2021 grid population.",
-            _results("coverage_features", "feature_id", COVERAGE_COLUMNS),
+            models.coverage_features,
             "feature_id",
-            tuple(name for name, _ in COVERAGE_COLUMNS),
+            COVERAGE_PROPERTIES,
             COVERAGE_SOURCE,
             "AGCOM; Infratel Italia; ISTAT; Eurostat",
             "CC-BY-4.0 (AGCOM, ISTAT); Infratel: cite the source; Eurostat: reuse with acknowledgement",
@@ -233,9 +180,9 @@ COLLECTIONS: dict[str, Collection] = {
             "(territory = area), per reference date: households, FTTH households and share (household-weighted), "
             "population with and without FTTH, listed civic numbers by Infratel class, municipalities by gap class, "
             "the change since the previous date and the 2030 outlook.",
-            _results("coverage_area_features", "feature_id", AREA_COLUMNS),
+            models.coverage_area_features,
             "feature_id",
-            tuple(name for name, _ in AREA_COLUMNS),
+            AREA_PROPERTIES,
             COVERAGE_SOURCE,
             "AGCOM; Infratel Italia; ISTAT",
             "CC-BY-4.0 (AGCOM, ISTAT); Infratel: cite the source",
@@ -250,9 +197,9 @@ COLLECTIONS: dict[str, Collection] = {
             "(address on the list), not_listed (its street is on the list, its number is not) or unknown (no civic "
             "number, street not found on the list, or municipality missing from it), with the match method and "
             "confidence.",
-            _results("school_connectivity_features", "codicescuola", SCHOOL_STATUS_COLUMNS[1:]),
+            models.school_connectivity_features,
             "codicescuola",
-            tuple(name for name, _ in SCHOOL_STATUS_COLUMNS),
+            SCHOOL_STATUS_PROPERTIES,
             "MIM school registries; Infratel Mappatura 2025; AGCOM",
             "Ministero dell'Istruzione e del Merito; Infratel Italia; AGCOM",
             "IODL-2.0 (MIM); Infratel: cite the source; CC-BY-4.0 (AGCOM)",
@@ -266,9 +213,9 @@ COLLECTIONS: dict[str, Collection] = {
             "Mean download and upload speed and latency of Speedtest users per quarter, aggregated to provinces and "
             "to the cities with published figures: crowd-sourced context, not coverage. Licence CC BY-NC-SA 4.0 "
             "(non-commercial use).",
-            _results("ookla_features", "feature_id", OOKLA_COLUMNS, schema="cov"),
+            models.ookla_features,
             "feature_id",
-            tuple(name for name, _ in OOKLA_COLUMNS),
+            OOKLA_PROPERTIES,
             "Speedtest by Ookla Global Fixed Network Performance Maps, aggregated by EDJNet (internet_speed)",
             "Ookla; European Data Journalism Network",
             "CC-BY-NC-SA-4.0",
@@ -280,20 +227,7 @@ COLLECTIONS: dict[str, Collection] = {
             "Schools",
             "State and paritarie schools (MIM registries) with their location; geocode_method and geocode_quality "
             "say whether a point is a geocoded address or an approximate fallback.",
-            _table(
-                "scuola_located",
-                "school",
-                ("codicescuola", Text),
-                ("gestione", Text),
-                ("anno_scolastico", Text),
-                ("denominazione", Text),
-                ("indirizzo", Text),
-                ("pro_com_t", Text),
-                ("livello", Text),
-                ("tipologia", Text),
-                ("geocode_method", Text),
-                ("geocode_quality", Text),
-            ),
+            models.scuola_located,
             "codicescuola",
             (
                 "codicescuola",
@@ -318,17 +252,7 @@ COLLECTIONS: dict[str, Collection] = {
             "Civic numbers without >300 Mbit/s by 2028 (per municipality)",
             "The Infratel list has no coordinates: counts per municipality and class, on the municipal polygon; "
             "null (unknown, not zero) for a municipality the list does not name, and for all while none is loaded.",
-            _table(
-                "infratel_by_comune",
-                "cov",
-                ("pro_com_t", Text),
-                ("comune", Text),
-                ("civici_a", Integer),
-                ("civici_b", Integer),
-                ("civici_c", Integer),
-                ("civici_unserved", Integer),
-                ("ref_date", Date),
-            ),
+            models.infratel_by_comune,
             "pro_com_t",
             ("pro_com_t", "comune", "civici_a", "civici_b", "civici_c", "civici_unserved", "ref_date"),
             "Infratel Italia, Esiti Mappatura 2025 delle reti fisse",
@@ -342,17 +266,7 @@ COLLECTIONS: dict[str, Collection] = {
             "Road network",
             "Road segments (OSM highway classes) with lengths in metres, as loaded for routing. SYNTHETIC where "
             "the 'synthetic' property is true: generated, not surveyed.",
-            _table(
-                "edge",
-                "net",
-                ("id", Identifier64),
-                ("source", Identifier64),
-                ("target", Identifier64),
-                ("highway", Text),
-                ("name", Text),
-                ("length_m", Float),
-                ("synthetic", Boolean),
-            ),
+            _served(models.RoadEdge.__table__, id=Identifier64(), source=Identifier64(), target=Identifier64()),
             "id",
             ("id", "source", "target", "highway", "name", "length_m", "synthetic"),
             "OpenStreetMap via osmnx, or the areavasta synthetic generator",
@@ -370,9 +284,9 @@ COLLECTIONS: dict[str, Collection] = {
             "budget and the reason for each rank. Civic-number targets are placed by a model over the Census 2021 "
             "grid (location = modelled); fibre sources are a proxy; roads_status says whether the road network is "
             "SYNTHETIC.",
-            _table("priority_item", "out", *PRIORITY_COLUMNS),
+            models.PriorityItem.__table__,
             "target_id",
-            tuple(name for name, _ in PRIORITY_COLUMNS),
+            TARGET_PROPERTIES,
             "areavasta priorities analysis on AGCOM, Infratel, MIM, ISTAT, Eurostat and the road network",
             "Province di Bergamo, Brescia, Cremona e Mantova",
             "CC-BY-4.0",
@@ -406,9 +320,9 @@ COLLECTIONS: dict[str, Collection] = {
             "(cut by the boundary). Civic numbers of a street that a surveyed road layer names go to the cell of the "
             "street (civici_by_street, location = street); the others are given to the cells in proportion to their "
             "population (location = modelled): the Infratel list has no coordinates.",
-            _results("priority_placement_features", "feature_id", PLACEMENT_COLUMNS),
+            models.priority_placement_features,
             "feature_id",
-            tuple(name for name, _ in PLACEMENT_COLUMNS),
+            PLACEMENT_PROPERTIES,
             "areavasta placement model on Infratel Mappatura 2025 and the Eurostat Census 2021 population grid",
             "Province di Bergamo, Brescia, Cremona e Mantova",
             "CC-BY-4.0",
@@ -419,27 +333,9 @@ COLLECTIONS: dict[str, Collection] = {
             "priority-routes",
             "Priority routes",
             "The fibre route of each target: its marginal route when selected, else its standalone route.",
-            _table(
-                "priority_item",
-                "out",
-                *PRIORITY_COLUMNS,
-                geometry="route",
-            ),
+            models.PriorityItem.__table__,
             "target_id",
-            (
-                "rank",
-                "target_id",
-                "kind",
-                "name",
-                "route_length_m",
-                "capex_eur",
-                "marginal_capex_eur",
-                "selected",
-                "road_classes",
-                "roads_status",
-                "scenario",
-                "run_id",
-            ),
+            ROUTE_PROPERTIES,
             "areavasta priorities analysis",
             "Province di Bergamo, Brescia, Cremona e Mantova",
             "CC-BY-4.0",

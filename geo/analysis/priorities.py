@@ -30,6 +30,7 @@ from geo.analysis.placement import civic_targets, point_of, school_targets
 from geo.analysis.routing import Graph, RoadNetwork, Route
 from geo.analysis.runs import AnalysisError, Run, insert_rows, latest_run, run_analysis
 from geo.italian import euro, number
+from geo.models import PriorityItem
 from geo.reference import coverage_rules
 
 KIND = "priorities"
@@ -345,13 +346,17 @@ def _reason(row: pd.Series, route: Route | None, scenario: Scenario) -> str:
     return f"{what}; {gain}; {cost}; non rientra nel budget di {euro(scenario.budget_eur)}"
 
 
-ITEM_COLUMNS = (
-    "rank", "target_id", "kind", "name", "pro_com_t", "cod_uts", "location", "population", "households", "civici",
-    "schools", "cells", "geotype", "school_weight", "benefit", "route_length_m", "backhaul_eur", "distribution_eur",
-    "drops_eur", "capex_low_eur", "capex_eur", "capex_high_eur", "npv_eur", "marginal_capex_eur", "bc_ratio",
-    "eur_per_civico", "eur_per_household", "eur_per_person", "selected", "cumulative_eur", "rank_low",
-    "rank_central", "rank_high",
-    "road_classes", "scenario", "roads_status", "sources_status", "coverage_run_id", "coverage_ref_date", "reason",
+# the columns stored per target besides the run and the geometries, in the order the model declares and publishes them
+ITEM_COLUMNS = tuple(c.name for c in PriorityItem.__table__.columns if c.name not in ("run_id", "geom", "route"))
+# what is published of a run, the same in the OGC collections and the officers' files (geo.analysis.exports)
+TARGET_PROPERTIES = (*ITEM_COLUMNS, "run_id")
+ROUTE_PROPERTIES = (
+    "rank", "target_id", "kind", "name", "route_length_m", "capex_eur", "marginal_capex_eur", "selected",
+    "road_classes", "roads_status", "scenario", "run_id",
+)  # fmt: skip
+PLACEMENT_PROPERTIES = (
+    "target_id", "grd_id", "pro_com_t", "comune", "civici", "civici_by_street", "population", "density_per_km2",
+    "geotype", "distribution_eur", "location", "run_id",
 )  # fmt: skip
 
 
