@@ -1,29 +1,23 @@
-"""The items of a query as files: CSV (streamed), XLSX and GeoPackage, with the same bbox, filter, crs and sortby."""
+"""The items of a query as files: CSV (streamed), XLSX and GeoPackage, with the same bbox, filter, crs and sortby;
+written by geo.writers, as the officers' priority files are."""
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
-import tempfile
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
-import pyogrio
 import shapely
 from fastapi.responses import Response, StreamingResponse
-from openpyxl import Workbook
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, Engine, Row
 
 from api.deps import StoreState
 from api.ogc import features
 from api.ogc.collections import Collection
-from geo.spreadsheet import csv_cell, write_rows
+from geo import writers
 
 CSV_BATCH_ROWS = 2000
-CSV_FLUSH_BYTES = 1 << 16
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -34,6 +28,11 @@ FORMATS = {
 
 def _attachment(collection: Collection, fmt: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{collection.id}.{fmt}"'}
+
+
+def _shape(row: Row) -> BaseGeometry | None:
+    wkb = row._mapping["_wkb"]
+    return shapely.from_wkb(bytes(wkb)) if wkb else None
 
 
 def _csv_stream(
@@ -58,21 +57,10 @@ def _csv_stream(
 def _csv_lines(
     conn: Connection, collection: Collection, first: Row | None, rest: Iterator[Row], release: Callable[[], None]
 ) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
     try:
-        writer.writerow([*collection.properties, "geometry_wkt"])
-        for row in itertools.chain([first] if first is not None else [], rest):
-            values = row._mapping
-            wkb = values["_wkb"]
-            writer.writerow(
-                [*(csv_cell(values[n]) for n in collection.properties), shapely.from_wkb(bytes(wkb)).wkt if wkb else ""]
-            )
-            if buffer.tell() > CSV_FLUSH_BYTES:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
+        rows = itertools.chain([first] if first is not None else [], rest)
+        values = (([row._mapping[n] for n in collection.properties], _shape(row)) for row in rows)
+        yield from writers.csv_chunks(collection.properties, values)
     finally:
         conn.close()
         release()
@@ -82,33 +70,10 @@ def _frame(engine: Engine, collection: Collection, query: features.ItemQuery) ->
     with engine.connect() as conn:
         statement, _ = features.items_statement(conn, collection, query, encoding="wkb")
         rows = conn.execute(statement).all()
-    data = pd.DataFrame(
-        [{n: r._mapping[n] for n in collection.properties} for r in rows], columns=list(collection.properties)
-    )
-    geometry = [shapely.from_wkb(bytes(r._mapping["_wkb"])) if r._mapping["_wkb"] else None for r in rows]
-    return gpd.GeoDataFrame(data, geometry=geometry, crs=f"EPSG:{query.crs.srid}" if query.crs.epsg else "OGC:CRS84")
-
-
-def _xlsx(frame: gpd.GeoDataFrame, collection: Collection) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = collection.id[:31]
-    points = frame.geometry.representative_point()
-    table = pd.DataFrame(frame[list(collection.properties)]).assign(
-        x=pd.Series([None if p is None else p.x for p in points], index=frame.index, dtype="float64"),
-        y=pd.Series([None if p is None else p.y for p in points], index=frame.index, dtype="float64"),
-    )
-    write_rows(sheet, table)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
-
-
-def _gpkg(frame: gpd.GeoDataFrame, collection: Collection) -> bytes:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"{collection.id}.gpkg"
-        pyogrio.write_dataframe(frame, path, layer=collection.id.replace("-", "_"), driver="GPKG")
-        return path.read_bytes()
+    types = {name: collection.table.c[name].type for name in collection.properties}
+    values = [[row._mapping[name] for name in collection.properties] for row in rows]
+    crs = f"EPSG:{query.crs.srid}" if query.crs.epsg else "OGC:CRS84"
+    return writers.features(values, types, [_shape(row) for row in rows], crs)
 
 
 def download(
@@ -121,7 +86,10 @@ def download(
         return StreamingResponse(rows, media_type=FORMATS[fmt], headers=headers)
     with store.export_slot():
         frame = _frame(engine, collection, query)
-        body = _xlsx(frame, collection) if fmt == "xlsx" else _gpkg(frame, collection)
+        if fmt == "xlsx":
+            body = writers.to_xlsx([(collection.id, frame)])
+        else:
+            body = writers.to_gpkg([(collection.id.replace("-", "_"), frame)])
     return Response(body, media_type=FORMATS[fmt], headers=headers)
 
 

@@ -1,10 +1,13 @@
 """Files for spreadsheets: a name from the data that a spreadsheet would run as a formula stays text, in every XLSX
-(openpyxl: a string cell, never a formula) and every CSV (a leading quote, as OWASP advises)."""
+(openpyxl: a string cell, never a formula) and every CSV (a leading quote, as OWASP advises); the same priorities
+give the same files from the OGC items and from the officers' downloads."""
 
 import csv
 import io
 
 import openpyxl
+import pandas as pd
+import pyogrio
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -56,3 +59,51 @@ def test_formulas_in_target_names_are_quoted_in_the_priorities_csv(client):
     names = [row["name"] for row in sorted(rows, key=lambda r: int(r["rank"]))[:5]]
     assert names == ["'" + name for name in [PAYLOAD, *OTHERS]]
     assert all(not row["capex_eur"].startswith("'") for row in rows)  # numbers stay numbers
+
+
+UTM = "http://www.opengis.net/def/crs/EPSG/0/32632"  # the officers' files are in the working CRS
+
+
+def _gpkg(body: bytes, path) -> tuple[list[tuple[str, str]], pd.DataFrame]:
+    path.write_bytes(body)
+    (layer, _), *_ = pyogrio.list_layers(path)
+    info = pyogrio.read_info(path, layer=layer)
+    frame = pyogrio.read_dataframe(path, layer=layer)
+    return list(zip(info["fields"], info["dtypes"], strict=True)), frame
+
+
+def test_the_same_priorities_give_the_same_files_by_either_path(client, tmp_path):
+    """The OGC items of the priority collections and the officers' files of the run: same columns, same types, same
+    values (XLSX sheets, GeoPackage layers and CSV), written by the same writers."""
+    export = openpyxl.load_workbook(io.BytesIO(client.get("/downloads/priorities.xlsx").content))
+    items = client.get("/collections/priorities/items", params={"f": "xlsx", "crs": UTM})
+    sheet = list(openpyxl.load_workbook(io.BytesIO(items.content)).active.iter_rows(values_only=True))
+    provinces = [list(export[name].iter_rows(values_only=True)) for name in export.sheetnames if "provincia" in name]
+    assert all(rows[0] == sheet[0] for rows in provinces) and sheet[0][-2:] == ("x", "y")
+    by_target = sheet[0].index("target_id")
+    exported = sorted((row for rows in provinces for row in rows[1:]), key=lambda row: row[by_target])
+    assert len(exported) > 1000 and exported == sorted(sheet[1:], key=lambda row: row[by_target])
+
+    export_path = tmp_path / "export.gpkg"
+    export_path.write_bytes(client.get("/downloads/priorities.gpkg").content)
+    for layer, collection, keys in (
+        ("targets", "priorities", ["target_id"]),
+        ("routes", "priority-routes", ["target_id"]),
+        ("placements", "priority-placements", ["target_id", "grd_id"]),
+    ):
+        response = client.get(f"/collections/{collection}/items", params={"f": "gpkg", "crs": UTM})
+        fields, served = _gpkg(response.content, tmp_path / f"{collection}.gpkg")
+        info = pyogrio.read_info(export_path, layer=layer)
+        assert list(zip(info["fields"], info["dtypes"], strict=True)) == fields, layer
+        written = pyogrio.read_dataframe(export_path, layer=layer)
+        assert len(written) > 1000
+        pd.testing.assert_frame_equal(
+            written.sort_values(keys).reset_index(drop=True).to_wkb(),
+            served.sort_values(keys).reset_index(drop=True).to_wkb(),
+        )
+
+    exported_csv = list(csv.reader(io.StringIO(client.get("/downloads/priorities.csv").text)))
+    served_csv = list(csv.reader(io.StringIO(client.get("/collections/priorities/items?f=csv&crs=" + UTM).text)))
+    assert exported_csv[0] == served_csv[0] and exported_csv[0][-1] == "geometry_wkt"
+    target = served_csv[0].index("target_id")
+    assert sorted(exported_csv[1:], key=lambda row: row[target]) == sorted(served_csv[1:], key=lambda row: row[target])

@@ -1,30 +1,32 @@
 """Priority lists as files for infrastructure officers, each saying what it rests on: CSV (UTF-8, codes as text,
 input status on every row), XLSX (a ``note`` sheet first, a summary and one sheet per province; numbers as numbers;
 text that a spreadsheet would run as a formula kept as text), GeoPackage (targets, routes, the modelled placement
-of civic numbers, and the note as a table) and GeoJSON (the note as a member of the collection)."""
+of civic numbers, and the note as a table) and GeoJSON (the note as a member of the collection).
+
+The targets, routes and placements have the columns of the ``priorities``, ``priority-routes`` and
+``priority-placements`` collections (geo.analysis.priorities), typed by the model and written by geo.writers as the
+OGC downloads are: the same run gives the same fields there and here (in the working CRS, EPSG:32632, here; GeoJSON
+in WGS 84)."""
 
 from __future__ import annotations
 
-import io
 import json
-import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-import pyogrio
-from openpyxl import Workbook
-from sqlalchemy import Engine, text
+import shapely
+from sqlalchemy import Connection, Engine, Table, func, select, text
 
+from geo import writers
 from geo.analysis.costs import BOUNDS
-from geo.analysis.priorities import ITEM_COLUMNS
+from geo.analysis.priorities import PLACEMENT_PROPERTIES, ROUTE_PROPERTIES, TARGET_PROPERTIES
 from geo.analysis.runs import AnalysisError, latest_run
 from geo.italian import euro, number
-from geo.spreadsheet import csv_cell, write_rows
+from geo.models import WORKING_SRID, PriorityItem, priority_placement_features
 
-COLUMNS = ("run_id", *ITEM_COLUMNS)
 FORMATS = ("csv", "xlsx", "gpkg", "geojson")
 STATUS_IT = {
     "V": "verificato sulla fonte primaria",
@@ -96,35 +98,33 @@ def load(engine: Engine, run_id: int | None = None, scenario: str | None = None)
         ).one_or_none()
         if record is None:
             raise AnalysisError(f"no successful priorities run {run_id}")
-        targets = gpd.read_postgis(
-            text(f"SELECT {', '.join(COLUMNS)}, geom FROM out.priority_item WHERE run_id = :r ORDER BY rank"),
-            conn,
-            geom_col="geom",
-            params={"r": run_id},
-        )
-        routes = gpd.read_postgis(
-            text(
-                "SELECT rank, target_id, name, selected, route_length_m, backhaul_eur, marginal_capex_eur, "
-                "road_classes, roads_status, run_id, route AS geom "
-                "FROM out.priority_item WHERE run_id = :r AND route IS NOT NULL ORDER BY rank"
-            ),
-            conn,
-            geom_col="geom",
-            params={"r": run_id},
-        )
-        placements = gpd.read_postgis(
-            text(
-                "SELECT target_id, grd_id, pro_com_t, comune, civici, civici_by_street, population, density_per_km2, "
-                "geotype, distribution_eur, location, run_id, geom FROM out.priority_placement_features "
-                "WHERE run_id = :r ORDER BY target_id, grd_id"
-            ),
-            conn,
-            geom_col="geom",
-            params={"r": run_id},
+        items = PriorityItem.__table__
+        targets = _features(conn, items, TARGET_PROPERTIES, "geom", run_id, ("rank",))
+        routes = _features(conn, items, ROUTE_PROPERTIES, "route", run_id, ("rank",))
+        placements = _features(
+            conn, priority_placement_features, PLACEMENT_PROPERTIES, "geom", run_id, ("target_id", "grd_id")
         )
     if targets.empty:
         raise AnalysisError(f"priorities run {run_id} has no items")
     return Loaded(run_id, dict(record._mapping), targets, routes, placements)
+
+
+def _features(
+    conn: Connection, table: Table, names: Sequence[str], geometry: str, run_id: int, order: Sequence[str]
+) -> gpd.GeoDataFrame:
+    """The run's rows of ``table`` that have a ``geometry``: the columns ``names`` (typed by the model) and it."""
+    statement = (
+        select(*(table.c[name] for name in names), func.ST_AsBinary(table.c[geometry]))
+        .where(table.c.run_id == run_id, table.c[geometry].is_not(None))
+        .order_by(*(table.c[name] for name in order))
+    )
+    rows = conn.execute(statement).all()
+    return writers.features(
+        [row[:-1] for row in rows],
+        {name: table.c[name].type for name in names},
+        [shapely.from_wkb(bytes(row[-1])) for row in rows],
+        f"EPSG:{WORKING_SRID}",
+    )
 
 
 def note(loaded: Loaded) -> pd.DataFrame:
@@ -208,6 +208,15 @@ def note(loaded: Loaded) -> pd.DataFrame:
             rows.append((f"Stabilità dell'ordine ({label})", f"Spearman {value} rispetto all'ordine centrale", "", "C"))
     rows.append(
         (
+            "Coordinate",
+            f"EPSG:{WORKING_SRID} (WGS 84 / UTM fuso 32N, metri): x e y nei fogli, geometry_wkt nel CSV, le geometrie "
+            "nel GeoPackage; il GeoJSON è in WGS 84 (longitudine, latitudine)",
+            "",
+            "",
+        )
+    )
+    rows.append(
+        (
             "Come leggere gli intervalli",
             "capex_low_eur ≤ capex_eur ≤ capex_high_eur: ogni voce ai suoi valori bassi, centrali e alti; il budget "
             "si confronta con cumulative_eur (somma dei costi marginali dei selezionati)",
@@ -222,14 +231,12 @@ def note(loaded: Loaded) -> pd.DataFrame:
 
 def to_csv(loaded: Loaded) -> bytes:
     """The targets as CSV; a name a spreadsheet would run as a formula is written with a leading ``'``."""
-    return loaded.targets[list(COLUMNS)].map(csv_cell).to_csv(index=False).encode("utf-8")
+    return writers.to_csv(loaded.targets)
 
 
 def to_xlsx(loaded: Loaded) -> bytes:
+    """The note, a summary per province, and the targets of each province."""
     targets = loaded.targets
-    book = Workbook()
-    book.active.title = "note"
-    write_rows(book.active, note(loaded))
     summary = (
         targets.groupby("cod_uts")
         .agg(
@@ -244,24 +251,14 @@ def to_xlsx(loaded: Loaded) -> bytes:
         )
         .reset_index()
     )
-    write_rows(book.create_sheet("riepilogo"), summary)
-    for province, part in targets.groupby("cod_uts"):
-        write_rows(book.create_sheet(f"provincia {province}"), pd.DataFrame(part[list(COLUMNS)]))
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    provinces = [(f"provincia {province}", part) for province, part in targets.groupby("cod_uts")]
+    return writers.to_xlsx([("note", note(loaded)), ("riepilogo", summary), *provinces])
 
 
 def to_gpkg(loaded: Loaded) -> bytes:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"{loaded.file_stem}.gpkg"
-        pyogrio.write_dataframe(loaded.targets, path, layer="targets", driver="GPKG")
-        if not loaded.routes.empty:
-            pyogrio.write_dataframe(loaded.routes, path, layer="routes", driver="GPKG", append=True)
-        if not loaded.placements.empty:
-            pyogrio.write_dataframe(loaded.placements, path, layer="placements", driver="GPKG", append=True)
-        pyogrio.write_dataframe(note(loaded), path, layer="note", driver="GPKG", append=True)
-        return path.read_bytes()
+    """Targets, routes and placements (the layers that have rows) and the note as a table."""
+    layers = [("targets", loaded.targets), ("routes", loaded.routes), ("placements", loaded.placements)]
+    return writers.to_gpkg([*((name, table) for name, table in layers if not table.empty), ("note", note(loaded))])
 
 
 def to_geojson(loaded: Loaded) -> bytes:
