@@ -23,6 +23,7 @@ from typer.core import TyperGroup
 from typer.main import get_command_from_info
 from typer.models import CommandInfo
 
+from geo import tasks
 from geo.ingest.layers import LAYERS
 
 if TYPE_CHECKING:
@@ -646,8 +647,6 @@ def ingest_everything(
     """Load every layer found in the sources folder plus the offline boundaries and population. Exit status 1 when
     a layer fails or a data file cannot be read; a layer with no file is missing, not failed.
     """
-    from geo.ingest.catalog import ingest_all
-
     settings = _settings()
     folder = sources or settings.sources_dir
     if not folder.is_dir():
@@ -658,7 +657,7 @@ def ingest_everything(
         )
     engine = _ingest_store(settings)
     _territory(engine, settings, replace)
-    results = ingest_all(engine, settings, folder, replace_territory=replace)
+    results = tasks.ingest_everything(engine, settings, sources=folder, show_progress=True, replace_territory=replace)
     _report(results)
     search = _Search(folder, _origin(settings, sources), next_command="areavasta ingest all")
     _guidance(results, search, _loaded(engine), {})
@@ -740,17 +739,16 @@ def fetch_sources(
 
 
 def _analyze(settings: Settings, scheduler: str | None = None) -> bool:
-    from geo.analysis import coverage
     from geo.analysis.runs import AnalysisError
 
     with _errors():
         engine = _store(settings)
     try:
         if scheduler is None:
-            run = coverage.analyze(engine)
+            run = tasks.analyse_coverage(engine)
         else:
             with _partitioned(engine, scheduler) as partitioned:
-                run = coverage.analyze(engine, partitioned=partitioned)
+                run = tasks.analyse_coverage(engine, partitioned)
     except AnalysisError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         return False
@@ -768,27 +766,21 @@ def priorities_command(
     ] = None,
 ) -> None:
     """Rank the targets by persons served per euro, select within the budget, store the run (and export it)."""
-    from geo.analysis import exports, priorities
-    from geo.analysis.costs import scenarios
     from geo.analysis.runs import AnalysisError
     from geo.italian import euro
     from geo.reference import ReferenceTableError
 
-    known = scenarios()
-    if scenario not in known:
-        _fail(f"unknown scenario {scenario!r}; known: {', '.join(known)}")
-    chosen = known[scenario] if budget is None else known[scenario].model_copy(update={"budget_eur": budget})
+    try:
+        chosen = tasks.scenario(scenario, budget)
+    except tasks.UnknownScenario as exc:
+        _fail(str(exc))
     with _errors():
         engine = _store(_settings())
     try:
-        run = priorities.analyze(engine, chosen)
-        loaded = exports.load(engine, run.id)
-        if export is not None:
-            export.mkdir(parents=True, exist_ok=True)
-            for fmt in exports.FORMATS:
-                (export / f"{loaded.file_stem}.{fmt}").write_bytes(exports.export(engine, fmt, run.id)[1])
+        ranking = tasks.rank(engine, chosen, export)
     except (AnalysisError, ReferenceTableError) as exc:
         _fail(str(exc))
+    run, loaded = ranking.run, ranking.loaded
     selected = loaded.targets[loaded.targets["selected"]]
     summary = loaded.record["summary"]
     per_civic = summary["eur_per_civico_list"]
@@ -979,7 +971,6 @@ def run_all(
     priorities, are absent, so a script should hear it; the distinct code tells "not fed yet" from "broken". With
     --serve the job serves what is loaded and ends with the service.
     """
-    from geo.ingest.catalog import ingest_all
     from geo.ingest.pipeline import MAX_SHRINK
 
     settings = _settings()
@@ -991,7 +982,9 @@ def run_all(
     search = _Search(folder, _origin(settings, None))
     if fetch_missing:
         search.fetched = _fetch_missing(settings, folder)
-    results = ingest_all(engine, settings, folder, synthesise_roads=True, replace_territory=replace)
+    results = tasks.ingest_everything(
+        engine, settings, sources=folder, show_progress=True, synthesise_roads=True, replace_territory=replace
+    )
     _report(results)
     failed = any(r.failed for r in results)
     loaded = _loaded(engine)

@@ -7,16 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
+if TYPE_CHECKING:  # the command line imports this module for --help, which loads no heavy library
+    from sqlalchemy import Engine
 
-from geo.settings import Settings
-
-if TYPE_CHECKING:
     from geo.analysis.costs import Scenario
     from geo.analysis.exports import Loaded
     from geo.analysis.partitioned import Partitioned
     from geo.analysis.runs import Run
     from geo.ingest.catalog import LayerOutcome
+    from geo.settings import Settings
 
 
 class UnknownScenario(ValueError):
@@ -27,17 +26,19 @@ def ingest_everything(
     engine: Engine,
     settings: Settings,
     *,
+    sources: Path | None = None,
     show_progress: bool = False,
     synthesise_roads: bool = False,
     replace_territory: bool = False,
 ) -> list[LayerOutcome]:
-    """Load every layer the sources folder provides (``ingest all``), each in its own transaction."""
+    """Load every layer the sources folder (``sources``, else the settings') provides (``ingest all``), each in its
+    own transaction."""
     from geo.ingest.catalog import ingest_all
 
     return ingest_all(
         engine,
         settings,
-        settings.sources_dir,
+        sources or settings.sources_dir,
         show_progress=show_progress,
         synthesise_roads=synthesise_roads,
         replace_territory=replace_territory,
