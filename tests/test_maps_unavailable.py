@@ -3,7 +3,6 @@ them, with a 404 status; never a raw JSON error nor an empty map."""
 
 import httpx
 
-from geo.ingest import boundaries, population
 from tests.served import serving
 
 
@@ -23,13 +22,9 @@ def test_maps_of_an_empty_store_say_what_to_load(store):
         assert "Non esiste la graduatoria n. 7" in page
 
 
-def test_the_page_lists_only_what_is_still_missing(store):
-    settings = store.settings
-    boundaries.ingest(
-        store.engine, boundaries.from_geopop(settings.geopop_year), settings.provinces, settings.working_crs
-    )
-    population.ingest(store.engine, population.from_geopop(settings.geopop_year), settings.provinces)
-    with serving(store.settings.database_url) as base:
+def test_the_page_lists_only_what_is_still_missing(area_vasta):
+    """Boundaries and population loaded (the offline ones), nothing else."""
+    with serving(area_vasta.settings.database_url) as base:
         page = httpx.get(base + "/maps/coverage").text
     assert "Confini comunali" not in page and "Popolazione residente" not in page
     assert "Famiglie raggiunte dalla rete fissa per comune (AGCOM Broadband Map)" in page
