@@ -28,6 +28,7 @@ class CrsInfo:
 
 
 def epsg_uri(code: int) -> str:
+    """The OGC URI of EPSG code ``code``."""
     return f"http://www.opengis.net/def/crs/EPSG/0/{code}"
 
 

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine, text
 
@@ -15,11 +16,14 @@ PREFIX_LENGTH = 8
 
 @dataclass(frozen=True)
 class ApiKey:
+    """A stored API key: its id, name and role."""
+
     id: int
     name: str
     role: str
 
     def allows(self, role: str) -> bool:
+        """Whether this key's role is ``role`` or above it."""
         return ROLES.index(self.role) >= ROLES.index(role)
 
 
@@ -52,7 +56,8 @@ def verify(engine: Engine, secret: str) -> ApiKey | None:
     return ApiKey(row.id, row.name, row.role)
 
 
-def listing(engine: Engine) -> list[dict]:
+def listing(engine: Engine) -> list[dict[str, Any]]:
+    """Every key, revoked ones included: id, name, role, prefix, creation and revocation times (never the digest)."""
     with engine.connect() as conn:
         rows = conn.execute(
             text("SELECT id, name, role, prefix, created_at, revoked_at FROM meta.api_key ORDER BY id")
@@ -61,6 +66,7 @@ def listing(engine: Engine) -> list[dict]:
 
 
 def revoke(engine: Engine, key_id: int) -> bool:
+    """Revoke key ``key_id``; False when there is no such unrevoked key."""
     with engine.begin() as conn:
         result = conn.execute(
             text("UPDATE meta.api_key SET revoked_at = now() WHERE id = :i AND revoked_at IS NULL"), {"i": key_id}

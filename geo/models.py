@@ -37,7 +37,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
 
-from geo.srid import WORKING_SRID  # re-exported: the models' geometries are in it
+from geo.srid import WORKING_SRID as WORKING_SRID  # re-exported: the models' geometries are in it
 
 # every stored point and polygon lies, finite, near Italy (metres in the working CRS; the bounding box is cheap to
 # check, validity is the readers' job: geo.ingest.vector.to_multipolygons)
@@ -59,6 +59,8 @@ naming = {
 
 
 class Base(DeclarativeBase):
+    """The declarative base of the models, with the naming convention of constraints and indexes."""
+
     metadata = MetaData(naming_convention=naming)
     # every model here maps one table (SQLAlchemy types it as any FromClause)
     __table__: ClassVar[Table]  # type: ignore[misc]

@@ -77,9 +77,12 @@ class UnitCosts:
     sources: dict[str, str]
 
     def value(self, item: str, bound: Bound = "central") -> float:
+        """The figure of ``item`` at ``bound``."""
         return self.values[item][bound]
 
     def civil_per_m(self, method: Method, bound: Bound = "central") -> float:
+        """Civil-works cost per metre of trench by ``method``; duct reuse and aerial are priced off the minitrench
+        figure."""
         minitrench = self.value("civil_minitrench", bound)
         # the high cost goes with the low saving and the low cost with the high one
         saving = self.value("duct_reuse_saving", OPPOSITE[bound])
@@ -95,6 +98,8 @@ class UnitCosts:
         return self.value(f"premise_{cost_class}", bound)
 
     def multiplier(self, highway: str, exclude: bool) -> float:
+        """Cost factor of road class ``highway`` (``*`` when unlisted); an excluded class counts 1 unless
+        ``exclude``."""
         value = self.multipliers.get(highway, self.multipliers["*"])
         return 1.0 if math.isinf(value) and not exclude else value
 
@@ -150,6 +155,7 @@ def build_unit_costs(
 
 @lru_cache
 def unit_costs() -> UnitCosts:
+    """The bundled unit costs, price-indexed and road-class factors included (read once)."""
     return build_unit_costs(read_rows("unit_costs"), read_rows("price_index"), read_rows("highway_multipliers"))
 
 
@@ -173,6 +179,7 @@ class Geotypes:
 
 @lru_cache
 def geotypes() -> Geotypes:
+    """The bundled geotype classes, densest first; the sparsest takes every density below the others (read once)."""
     rows = sorted(read_rows("geotypes"), key=lambda r: -float(r["density_min"]))
     minimums = np.array([float(r["density_min"]) for r in rows])
     minimums[-1] = -np.inf  # the last class takes every cell

@@ -7,7 +7,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -93,7 +93,7 @@ def rows_sql() -> str:
     return sql("coverage_comune_rows").format(gap_class=gap_class_sql())
 
 
-def class_parameters(classes: GapClasses) -> dict[str, list]:
+def class_parameters(classes: GapClasses) -> dict[str, list[Any]]:
     """The bound parameters :func:`gap_class_sql` reads."""
     return {
         "class_names": classes.names,

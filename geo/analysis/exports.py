@@ -75,10 +75,12 @@ class Loaded:
 
     @property
     def scenario(self) -> str:
+        """The scenario name the run's parameters give (``default`` when unnamed)."""
         return str(self.record["parameters"].get("name", "default"))
 
     @property
     def file_stem(self) -> str:
+        """The stem of this run's download file names: ``priorities-run<id>-<scenario>``."""
         return f"priorities-run{self.run_id}-{self.scenario}"
 
 
@@ -262,6 +264,7 @@ def to_gpkg(loaded: Loaded) -> bytes:
 
 
 def to_geojson(loaded: Loaded) -> bytes:
+    """The targets as GeoJSON (EPSG:4326, UTF-8 bytes) with the note as a foreign member ``note``."""
     targets = loaded.targets.assign(coverage_ref_date=loaded.targets["coverage_ref_date"].astype(str))
     collection = json.loads(targets.to_crs(4326).to_json(drop_id=True, na="null"))
     collection["note"] = note(loaded).to_dict("records")  # a foreign member (RFC 7946 §6.1)

@@ -60,6 +60,7 @@ class Partitioned:
         return f"dask.distributed at {address}: {workers} workers, {self.threads} threads"
 
     def coverage_rows(self, conn: Connection, parameters: dict[str, Any], run_id: int) -> pd.DataFrame:
+        """The coverage rows of all provinces, computed in a few tasks of whole provinces on the cluster."""
         provinces = conn.execute(text("SELECT cod_uts FROM ref.province ORDER BY cod_uts")).scalars().all()
         # a few tasks per worker thread, each a set of whole provinces: 107 one-province tasks would spend more
         # on connections than on work
@@ -74,6 +75,7 @@ class Partitioned:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def weighted_coverage(self, coverage: Path, population: Path, comuni: gpd.GeoDataFrame) -> pd.DataFrame:
+        """Coverage weighted by population per municipality, computed on the cluster in slices of municipalities."""
         partitions = max(1, min(len(comuni), self.threads * TASKS_PER_THREAD))
         parts = dask_geopandas.from_geopandas(comuni.sort_values("pro_com_t"), npartitions=partitions)
         meta = pd.DataFrame({c: pd.Series(dtype="object" if c == "pro_com_t" else "float64") for c in GRID_COLUMNS})

@@ -30,6 +30,7 @@ class RoadNetwork:
 
     @classmethod
     def load(cls, engine: Engine) -> RoadNetwork:
+        """The stored road network (``net.node``, ``net.edge``); ValueError when none is loaded."""
         with engine.connect() as conn:
             nodes = pd.read_sql(text("SELECT id, ST_X(geom) AS x, ST_Y(geom) AS y FROM net.node ORDER BY id"), conn)
             edges = pd.read_sql(text("SELECT id, source, target, length_m, highway FROM net.edge ORDER BY id"), conn)
@@ -47,6 +48,7 @@ class RoadNetwork:
         )
 
     def graph(self, costs: np.ndarray) -> Graph:
+        """The routing graph of this network with ``costs`` as edge weights."""
         return Graph(self, costs)
 
 
@@ -102,6 +104,7 @@ class Graph:
         return self._edges[np.searchsorted(self._keys, keys)]
 
     def edge(self, a: int, b: int) -> int:
+        """The position of the edge joining adjacent nodes ``a`` and ``b``."""
         return int(self.edges_between(np.array([a]), np.array([b]))[0])
 
     def from_sources(self, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -24,6 +24,7 @@ class AnalysisError(RuntimeError):
 
 
 def sql(name: str) -> str:
+    """The text of ``sql/<name>.sql`` beside this module."""
     return (SQL_DIR / f"{name}.sql").read_text()
 
 
@@ -39,11 +40,14 @@ def input_runs(conn: Connection) -> dict[str, list[int]]:
 
 @dataclass
 class Run:
+    """A run in progress: its id and the seconds each named step took."""
+
     id: int
     timings: dict[str, float] = field(default_factory=dict)
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
+        """Time the block as step ``name`` (seconds, rounded to the millisecond)."""
         start = time.perf_counter()
         yield
         self.timings[name] = round(time.perf_counter() - start, 3)

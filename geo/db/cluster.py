@@ -29,6 +29,8 @@ class ClusterError(RuntimeError):
 
 @dataclass(frozen=True)
 class ClusterStatus:
+    """Whether the managed cluster exists and runs, and where its data and binaries are."""
+
     initialized: bool
     running: bool
     port: int
@@ -36,6 +38,7 @@ class ClusterStatus:
     bin_dir: Path | None
 
     def describe(self) -> str:
+        """One line for operators: the state, port, data folder and binaries."""
         state = "running" if self.running else ("stopped" if self.initialized else "not created")
         return f"{state} (port {self.port}, data {self.pgdata}, binaries {self.bin_dir or 'not found'})"
 
@@ -118,25 +121,31 @@ class Cluster:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Cluster:
+        """The cluster the settings describe (``AREAVASTA_PG_*``)."""
         return cls(settings.pg_dir, settings.pg_port, settings.pg_user, settings.pg_database, settings.pg_bin_dir)
 
     @property
     def pgdata(self) -> Path:
+        """The data folder (PGDATA)."""
         return self.root / "cluster"
 
     @property
     def socket_dir(self) -> Path:
+        """The folder of the server's Unix socket."""
         return self.root / "run"
 
     @property
     def logfile(self) -> Path:
+        """The server's log file."""
         return self.root / "server.log"
 
     @property
     def password_file(self) -> Path:
+        """The file holding the generated password of the cluster's user."""
         return self.root / "password"
 
     def bin_dir(self) -> Path:
+        """The PostgreSQL bin folder, found again when the given one has no initdb; ClusterError when there is none."""
         if self._bin_dir is None or not (self._bin_dir / "initdb").exists():
             self._bin_dir = find_bin_dir(self._bin_dir)
         return self._bin_dir
@@ -149,15 +158,18 @@ class Cluster:
         return subprocess.run([*prefix, *args], capture_output=True, text=True, check=False, env=environment)
 
     def initialized(self) -> bool:
+        """Whether initdb has created the data folder."""
         return (self.pgdata / "PG_VERSION").exists()
 
     def running(self) -> bool:
+        """Whether pg_ctl reports the server running."""
         if not self.initialized():
             return False
         result = self._run(str(self.bin_dir() / "pg_ctl"), "status", "-D", str(self.pgdata))
         return result.returncode == 0
 
     def status(self) -> ClusterStatus:
+        """The cluster's status; binaries that cannot be found are reported as None, not raised."""
         try:
             bin_dir: Path | None = self.bin_dir()
         except ClusterError:
@@ -166,6 +178,7 @@ class Cluster:
         return ClusterStatus(self.initialized(), running, self.port, self.pgdata, bin_dir)
 
     def password(self) -> str:
+        """The password of the cluster's user; ClusterError when the cluster has not been created."""
         if not self.password_file.exists():
             raise ClusterError(f"The managed cluster in {self.root} has not been created: run 'areavasta db start'.")
         return self.password_file.read_text().strip()

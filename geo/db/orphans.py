@@ -42,6 +42,8 @@ def process_tag() -> str:
 
 @dataclass(frozen=True)
 class Orphan:
+    """An unfinished run or job marked failed: its table, id and the reason recorded."""
+
     table: str
     id: str
     reason: str

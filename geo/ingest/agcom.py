@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, Engine
@@ -51,6 +52,8 @@ FTTH_BLANK_MEANS_ZERO = (
 
 @dataclass
 class AgcomTable:
+    """An AGCOM municipal table read as text, with its decimal separator, reference dates and source."""
+
     rows: pd.DataFrame
     decimal: str
     ref_dates: list[dt.date]
@@ -87,7 +90,7 @@ def read(path: Path, ref_date: dt.date | None = None) -> AgcomTable:
 
 def validate(
     table: AgcomTable, known: set[str], provinces: tuple[str, ...] | None
-) -> tuple[pd.DataFrame, dict, list[Problem]]:
+) -> tuple[pd.DataFrame, dict[str, Any], list[Problem]]:
     """Typed rows of the configured provinces, with blanks resolved, and the rows left out for naming no loaded
     municipality (see :func:`municipality_codes`); raises with every bad row."""
     rows, problems, unknown = municipality_codes(table.rows, "code", provinces, known, "pro_com")

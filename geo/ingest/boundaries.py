@@ -142,6 +142,7 @@ def _istat_members(path: Path) -> tuple[str, str | None, int]:
 
 
 def is_istat_archive(path: Path) -> bool:
+    """Whether ``path`` is an ISTAT boundaries archive: a folder with a municipal shapefile, or a zip named as one."""
     if path.is_dir():
         return any(ISTAT_COMUNI.search(p.name) for p in path.rglob("*.shp"))
     return path.suffix.lower() == ".zip" and BOUNDARIES.key_from_name(path.name) is not None

@@ -85,6 +85,7 @@ class LayerOutcome:
 
     @property
     def failed(self) -> bool:
+        """Whether loading the layer raised an error."""
         return self.error is not None
 
     @property

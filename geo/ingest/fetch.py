@@ -14,6 +14,7 @@ import re
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import httpx
@@ -42,6 +43,9 @@ class Official:
 
 @dataclass
 class Fetched:
+    """One source as the manifest records it: file, size, SHA-256, when, and whether downloaded, resumed or
+    unchanged."""
+
     name: str
     url: str
     file: str
@@ -121,7 +125,8 @@ def _intact(path: Path, sha256: str) -> bool:
     return path.exists() and _sha256(path) == sha256
 
 
-def read_manifest(folder: Path) -> dict[str, dict]:
+def read_manifest(folder: Path) -> dict[str, dict[str, Any]]:
+    """The sources folder's manifest, by source name; empty when there is none."""
     path = folder / MANIFEST
     return json.loads(path.read_text()) if path.exists() else {}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, Engine
@@ -40,6 +41,8 @@ REQUIRED = ("strada", "civico", "caratteristica")
 
 @dataclass
 class InfratelList:
+    """An Infratel list of municipalities read as text, with its reference date and source."""
+
     rows: pd.DataFrame
     ref_date: dt.date
     source: Source
@@ -47,6 +50,8 @@ class InfratelList:
 
 
 def read(path: Path, ref_date: dt.date | None = None) -> InfratelList:
+    """Read one Infratel list; IngestError when it has no ISTAT code column or no rows. The date defaults to the
+    publication's."""
     table = read_table(path, COLUMNS, REQUIRED)
     if "code" not in table.frame.columns:
         raise IngestError(
@@ -65,7 +70,7 @@ def read(path: Path, ref_date: dt.date | None = None) -> InfratelList:
 
 def validate(
     listing: InfratelList, known: set[str], provinces: tuple[str, ...] | None
-) -> tuple[pd.DataFrame, dict, list[Problem]]:
+) -> tuple[pd.DataFrame, dict[str, Any], list[Problem]]:
     """Typed, normalised rows, and the rows left out for naming no loaded municipality (see
     :func:`municipality_codes`); raises with every bad row."""
     rows, problems, unknown = municipality_codes(listing.rows, "code", provinces, known, "com_istat_code")

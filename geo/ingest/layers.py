@@ -63,6 +63,7 @@ class Download:
 
     @property
     def variable(self) -> str:
+        """The environment variable holding the download's address."""
         return f"AREAVASTA_{self.setting.upper()}"
 
 
@@ -106,6 +107,7 @@ class Layer:
 
     @property
     def table(self) -> str:
+        """The layer's main table."""
         return self.tables[0]
 
     @property

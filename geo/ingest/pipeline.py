@@ -117,11 +117,14 @@ class Source:
 
     @classmethod
     def from_path(cls, path: Path) -> Source:
+        """The source at ``path``, hashing a file's bytes or a folder's tree."""
         return cls(str(path), sha256_file(path) if path.is_file() else sha256_tree(path))
 
 
 @dataclass(frozen=True)
 class IngestResult:
+    """What one ingest run recorded: its id, layer, status, row counts, reference date and content hash."""
+
     run_id: int
     layer: str
     status: str
@@ -134,6 +137,7 @@ class IngestResult:
 
 
 def sha256_file(path: Path) -> str:
+    """The SHA-256 hex digest of a file's bytes."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):

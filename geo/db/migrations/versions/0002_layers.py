@@ -5,6 +5,8 @@ Revises: 0001
 Create Date: 2026-11-24
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
@@ -31,11 +33,11 @@ AGCOM_COUNTS = (
 )
 
 
-def _run_fk() -> sa.Column:
+def _run_fk() -> sa.Column[Any]:
     return sa.Column("ingest_run_id", sa.Integer, sa.ForeignKey("meta.ingest_run.id"), nullable=False)
 
 
-def _point() -> sa.Column:
+def _point() -> sa.Column[Any]:
     return sa.Column("geom", Geometry("POINT", srid=SRID, spatial_index=False), nullable=False)
 
 

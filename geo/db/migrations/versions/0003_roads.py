@@ -5,6 +5,8 @@ Revises: 0002
 Create Date: 2026-11-24
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
@@ -17,7 +19,7 @@ depends_on = None
 SRID = 32632
 
 
-def _run_fk() -> sa.Column:
+def _run_fk() -> sa.Column[Any]:
     return sa.Column("ingest_run_id", sa.Integer, sa.ForeignKey("meta.ingest_run.id"), nullable=False)
 
 

@@ -5,6 +5,8 @@ Revises: 0003
 Create Date: 2026-11-24
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -14,7 +16,7 @@ branch_labels = None
 depends_on = None
 
 
-def _run_fk() -> sa.Column:
+def _run_fk() -> sa.Column[Any]:
     return sa.Column("ingest_run_id", sa.Integer, sa.ForeignKey("meta.ingest_run.id"), nullable=False)
 
 

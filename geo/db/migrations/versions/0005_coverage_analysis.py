@@ -5,6 +5,8 @@ Revises: 0004
 Create Date: 2026-11-24
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
@@ -15,7 +17,7 @@ branch_labels = None
 depends_on = None
 
 
-def _run_fk() -> sa.Column:
+def _run_fk() -> sa.Column[Any]:
     return sa.Column("run_id", sa.Integer, sa.ForeignKey("out.analysis_run.id", ondelete="CASCADE"), primary_key=True)
 
 

@@ -7,6 +7,8 @@ Revises: 0009
 Create Date: 2026-11-30
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
@@ -23,7 +25,7 @@ OUTLOOK_NAMES = (
 )  # fmt: skip
 
 
-def _outlook() -> tuple[sa.Column, ...]:
+def _outlook() -> tuple[sa.Column[Any], ...]:
     """The outlook columns (new objects for each table)."""
     return (
         sa.Column("outlook_from", sa.Date, comment="first reference date of the observed pace"),
