@@ -28,6 +28,7 @@ class KeyGuard:
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
 
     def check(self, client: str) -> None:
+        """Refuse ``client`` with a 429 and Retry-After while its wrong keys of the last minute reach the limit."""
         if not self.limiter.test(self.rate, NAMESPACE, client):
             reset = self.limiter.get_window_stats(self.rate, NAMESPACE, client).reset_time
             retry = max(1, math.ceil(reset - time.time()))
@@ -39,6 +40,7 @@ class KeyGuard:
             )
 
     def failed(self, client: str) -> None:
+        """Count one wrong key from ``client``."""
         self.limiter.hit(self.rate, NAMESPACE, client)
 
 

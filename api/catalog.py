@@ -62,6 +62,9 @@ def priorities_download(
         str | None, Query(pattern=r"^[\w.-]{1,64}$", description="Named scenario: its latest run")
     ] = None,
 ) -> Response:
+    """The officers' priority list as a CSV, XLSX, GeoPackage or GeoJSON file: of the run given, else of the named
+    scenario's latest run, else of the latest run. 404 when there is no such run; 503 with Retry-After while every
+    export slot is taken."""
     try:
         with request.app.state.store.export_slot():
             return downloads.priorities_file(engine, fmt, run, scenario)
@@ -76,6 +79,8 @@ def priorities_download(
     responses={200: {"description": "The catalogue", "content": {"application/ld+json": {}}}},
 )
 def catalog(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> JSONResponse:
+    """The published collections as a DCAT-AP_IT catalogue in JSON-LD, each with its source, licence, date of last
+    change and file distributions."""
     base = str(request.base_url).rstrip("/")
     with engine.connect() as conn:
         modified = {c.id: reference_date(conn, c) for c in COLLECTIONS.values()}

@@ -50,6 +50,8 @@ class StoreState:
         self.stopping = threading.Event()
 
     def engine(self) -> Engine:
+        """The engine for requests, opened on first use: opening it starts the version watch and the sweep of runs left
+        running by dead processes."""
         with self._lock:
             opened = self._engine is None
             if self._engine is None:
@@ -89,6 +91,8 @@ class StoreState:
             self.reap_orphans()
 
     def job_engine(self) -> Engine:
+        """The engine for background jobs and writes, on the primary and without the requests' statement timeout (opened
+        on first use)."""
         with self._lock:
             if self._job_engine is None:
                 limits = EngineLimits.serving(self.settings, statements=False)
@@ -96,6 +100,8 @@ class StoreState:
             return self._job_engine
 
     def dispose(self) -> None:
+        """Stop the sweep, let the submitted jobs finish, drop the queued map builds, stop the version watch and close
+        the engines."""
         self.stopping.set()
         self.executor.shutdown(wait=True)
         self.map_builds.shutdown(wait=False, cancel_futures=True)
@@ -131,6 +137,7 @@ class StoreState:
 
 
 def get_engine(request: Request) -> Engine:
+    """The request engine of the application's store (dependency)."""
     return request.app.state.store.engine()
 
 

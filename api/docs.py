@@ -21,6 +21,7 @@ router = APIRouter()
 
 @router.get("/api", include_in_schema=False)
 def api(request: Request) -> Response:
+    """The OpenAPI 3.0 description of the service (built on the first request)."""
     app = request.app
     if app.openapi_schema is None:  # built once per process: the routes and settings do not change
         app.openapi_schema = openapi.build(app, app.state.store.settings)
@@ -30,6 +31,7 @@ def api(request: Request) -> Response:
 
 @router.get("/docs", include_in_schema=False)
 def docs() -> HTMLResponse:
+    """Swagger UI reading ``/api``."""
     return get_swagger_ui_html(
         openapi_url="/api",
         title="areavasta – API",

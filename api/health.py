@@ -20,11 +20,14 @@ router = APIRouter()
 
 @router.get("/health", summary="Liveness: the process answers")
 def health() -> dict[str, str]:
+    """Always ``{"status": "ok"}``: the process answers, whatever the state of the store."""
     return {"status": "ok"}
 
 
 @router.get("/ready", summary="Readiness: the store is reachable, has PostGIS and the newest schema")
 def ready(request: Request) -> JSONResponse:
+    """Status ``ready`` with the PostGIS version and schema revision when the store is reachable and its schema
+    current; 503 otherwise, saying why."""
     checks: dict[str, Any] = {}
     try:
         engine = request.app.state.store.engine()

@@ -156,6 +156,8 @@ class CachedHits:
         return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the stored answer (or a 304) for a GET of this URL and representation when the data version is known,
+        building plain requests here; pass everything else on."""
         if scope["type"] == "lifespan":
             await self.app(scope, self._closing(receive), send)
             return

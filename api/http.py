@@ -35,6 +35,7 @@ def base_url(request: Request) -> str:
 
 
 def etag_of(body: bytes) -> str:
+    """A strong ETag: the quoted BLAKE2b-128 hex digest of ``body``."""
     return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
@@ -75,10 +76,12 @@ class Encoded:
     def of(
         cls, body: str | bytes, media_type: str, headers: dict[str, str] | None = None, status: int = 200
     ) -> Encoded:
+        """An answer of ``body`` (text encoded as UTF-8) with its ETag."""
         data = body.encode() if isinstance(body, str) else body
         return cls(data, media_type, headers or {}, etag_of(data), status=status)
 
     def gzipped(self) -> bytes:
+        """The body gzipped (without a timestamp: the same bytes each time), made on the first call and kept."""
         if self._gzip is None:
             self._gzip = gzip.compress(self.body, GZIP_LEVEL, mtime=0)
         return self._gzip
@@ -141,9 +144,11 @@ class ResponseCache:
 
     @property
     def held_bytes(self) -> int:
+        """The bytes the entries hold, as ``entry_size`` counts them."""
         return self._bytes
 
     def get(self, key: tuple[str, str]) -> Encoded | None:
+        """The entry of ``key``, marked most recently used, or None."""
         with self._lock:
             found = self._entries.get(key)
             if found is None:
@@ -152,6 +157,8 @@ class ResponseCache:
             return found[0]
 
     def put(self, key: tuple[str, str], entry: Encoded) -> Encoded:
+        """Keep a successful ``entry`` unless it alone exceeds the size bound, evicting the least recently used; returns
+        the entry already kept for ``key`` if there is one, else ``entry``."""
         if not entry.cacheable:
             return entry
         if len(entry.body) >= GZIP_FROM_BYTES:

@@ -100,6 +100,8 @@ def start_job(
     key: Annotated[ApiKey, Depends(require("editor"))],
     scenario: Annotated[str | None, Query(description="priorities: a named scenario")] = None,
 ) -> JSONResponse:
+    """Start a job of ``kind`` (a priorities job may name a scenario); 201 with its status and a Location to poll. Jobs
+    run one at a time, in order."""
     if kind not in JOBS:
         raise not_found(f"no job type {kind!r}; available: {', '.join(JOBS)}")
     parameters: dict[str, Any] = {}
@@ -127,6 +129,7 @@ def start_job(
 
 @router.get("/jobs/{job_id}", summary="Status of a job", dependencies=[Depends(read_access)])
 def job_status(request: Request, job_id: str) -> dict[str, Any]:
+    """The job's status and times, its result and, for a failed job, the error; 404 for an unknown id."""
     request.app.state.store.engine()
     engine = request.app.state.store.job_engine()  # where the job is written: its status is never behind it
     with engine.connect() as conn:

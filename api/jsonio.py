@@ -16,8 +16,10 @@ def _default(value: Any) -> Any:
 
 
 def dumps(value: Any) -> str:
+    """``value`` as JSON text (orjson); Decimals are written as floats."""
     return orjson.dumps(value, default=_default).decode()
 
 
 def loads(text: str | bytes) -> Any:
+    """The value of JSON ``text``."""
     return orjson.loads(text)

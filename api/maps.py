@@ -25,6 +25,7 @@ PROVINCE_CODE = re.compile(r"\d{3}")
 
 @router.get("/maps/", response_class=HTMLResponse, summary="The planners' page: maps, loaded data, downloads")
 def index(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Response:
+    """The planners' HTML page: the maps, what data is loaded and the downloads."""
     settings = request.app.state.store.settings
 
     def render(_conn: object) -> Encoded:
@@ -40,6 +41,7 @@ async def coverage_map(
     date: Annotated[str | None, Query(description="AGCOM reference date YYYY-MM-DD (latest by default)")] = None,
     province: Annotated[str | None, PROVINCES_QUERY] = None,
 ) -> Response:
+    """FTTH coverage by municipality at an AGCOM reference date (the latest by default), for some provinces or all."""
     try:
         day = dt.date.fromisoformat(date) if date else None
     except ValueError as exc:
@@ -100,6 +102,7 @@ async def schools(
         str | None, Query(description=f"School level: {', '.join(schools_priorities.LEVELS)} (all by default)")
     ] = None,
 ) -> Response:
+    """Schools by connectivity status, for some provinces or all, of one school level or all."""
     provinces = _provinces(province)
     if level is not None and level not in schools_priorities.LEVELS:
         levels = ", ".join(schools_priorities.LEVELS)
@@ -120,6 +123,7 @@ async def priorities(
     top: Annotated[int, Query(ge=1, le=5000, description="How many ranked targets")] = 100,
     run: Annotated[int | None, Query(ge=1, description="Priorities run (latest by default)")] = None,
 ) -> Response:
+    """The ``top`` ranked targets of a priorities run (the latest by default) with their routes."""
     basemap = _basemap(request)
     return await _page(
         request, engine, lambda: schools_priorities.priorities_map(engine, run, top, basemap=basemap), ("top", "run")
@@ -132,5 +136,6 @@ async def municipality(
     code: Annotated[str, Path(pattern=r"^\d{6}$", description="ISTAT code, e.g. 016024")],
     engine: Annotated[Engine, Depends(get_engine)],
 ) -> Response:
+    """One municipality (ISTAT code): its boundary and figures, its schools, and its priority targets and routes."""
     basemap = _basemap(request)
     return await _page(request, engine, lambda: schools_priorities.municipality_map(engine, code, basemap))

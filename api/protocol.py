@@ -37,6 +37,8 @@ class Protocol:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer a HEAD as the GET without its body, refuse an address holding a NUL byte with a 400, and answer a 500
+        for an error raised before any response."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -70,6 +72,7 @@ class NegotiatedGZip(GZipMiddleware):
     Accept-Encoding admits it (Starlette looks for the word, so ``gzip;q=0``, a refusal, would get gzip)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Gzip the answer as Starlette does when the client accepts gzip; pass it through untouched otherwise."""
         if scope["type"] == "http" and not accepts_gzip(Headers(scope=scope).get("accept-encoding", "")):
             await self.app(scope, receive, send)
             return

@@ -53,10 +53,12 @@ class VersionWatch:
         self._thread = threading.Thread(target=self._run, name="areavasta-version-watch", daemon=True)
 
     def start(self) -> None:
+        """Start listening, and forget the version at every local commit."""
         event.listen(Engine, "commit", self._local_commit)
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop listening (waiting at most 5 s for the thread)."""
         if event.contains(Engine, "commit", self._local_commit):
             event.remove(Engine, "commit", self._local_commit)
         self._stop.set()
@@ -71,6 +73,7 @@ class VersionWatch:
             self._version = None
 
     def current(self) -> str | None:
+        """The data version now, or None while it cannot be vouched for."""
         return self._version
 
     def wait_for(self, predicate: object = None, timeout: float = 5.0) -> str | None:

@@ -25,6 +25,8 @@ class Classes:
     missing: str = "#bdbdbd"
 
     def colour(self, value: float | None) -> str:
+        """The colour of the first class whose upper bound exceeds ``value`` (the last class above them all; ``missing``
+        for None)."""
         if value is None:
             return self.missing
         return next((c for b, c in zip(self.bounds, self.colours, strict=False) if value < b), self.colours[-1])

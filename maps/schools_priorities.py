@@ -329,6 +329,8 @@ def priorities_map(
     municipality: str | None = None,
     basemap: Basemap | None = None,
 ) -> str:
+    """The priorities map page (HTML): the ``top`` ranked targets of a run (the latest by default), in one municipality
+    or all, over the municipalities and provinces."""
     run, features, synthetic = _priorities(engine, run, top, municipality)
     display = territory_display(engine)
     m = offline_map()

@@ -23,9 +23,11 @@ class Identifier64(TypeDecorator[str]):
     cache_ok = True
 
     def process_bind_param(self, value: object, dialect: object) -> int | None:
+        """The text id as an integer for SQL."""
         return None if value is None else int(str(value))
 
     def process_result_value(self, value: object, dialect: object) -> str | None:
+        """The stored integer as text."""
         return None if value is None else str(value)
 
 
@@ -43,6 +45,9 @@ JSON_SCHEMAS: tuple[tuple[type, dict[str, str]], ...] = (
 
 @dataclass(frozen=True)
 class Collection:
+    """A published collection: the table or view it reads, its id column and published properties in order, its
+    provenance, and how its results and tiles are served. A property its relation lacks fails at import."""
+
     id: str
     title: str
     description: str

@@ -122,6 +122,7 @@ class Operand:
 
     @property
     def described(self) -> str:
+        """How messages name the operand: its property or value, and its type."""
         value = self.value
         if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
             value = int(value)  # the parser reads every number as a float; show what the client wrote
@@ -159,6 +160,8 @@ class Translator:
 
     # predicates --------------------------------------------------------------------------------------------------
     def predicate(self, node: Any) -> ColumnElement:
+        """The SQL condition of a parsed CQL2 node; a 400 naming the fault when it is no condition or its operands do
+        not fit."""
         if isinstance(node, bool):
             return literal(node)
         if isinstance(node, dict) and "property" in node:
@@ -230,6 +233,8 @@ class Translator:
 
     # operands ----------------------------------------------------------------------------------------------------
     def operand(self, node: Any) -> Operand:
+        """The operand a parsed CQL2 node stands for: a literal, property, date, timestamp, bbox, geometry or CASEI; a
+        400 when unsupported."""
         if isinstance(node, bool):
             return Operand("boolean", value=node)
         if isinstance(node, int | float):

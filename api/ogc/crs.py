@@ -11,6 +11,7 @@ SUPPORTED_EPSG = (4326, 32632, 6707, 7791, 3003, 3035, 25832)
 
 
 def supported_uris() -> list[str]:
+    """The URIs of the output CRSs served: CRS84 first, then the supported EPSG codes."""
     return [CRS84_URI, *(crs_info(code).uri for code in SUPPORTED_EPSG)]
 
 

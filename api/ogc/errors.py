@@ -21,16 +21,20 @@ log = logging.getLogger(__name__)
 
 
 class OGCError(Exception):
+    """An error answered as an OGC exception document (code and description) with its status and extra headers."""
+
     def __init__(self, status: int, code: str, description: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(description)
         self.status, self.code, self.description, self.headers = status, code, description, headers
 
 
 def bad_request(parameter: str, description: str) -> OGCError:
+    """A 400 InvalidParameterValue naming ``parameter``."""
     return OGCError(400, "InvalidParameterValue", f"{parameter}: {description}")
 
 
 def not_found(description: str) -> OGCError:
+    """A 404 NotFound."""
     return OGCError(404, "NotFound", description)
 
 

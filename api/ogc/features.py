@@ -35,6 +35,8 @@ DIALECT = PGDialect_psycopg()
 
 @dataclass
 class ItemQuery:
+    """The parsed parameters of an items request (and of tiles and downloads, which filter the same way)."""
+
     bbox: tuple[float, float, float, float] | None
     bbox_crs: CrsInfo
     crs: CrsInfo
@@ -107,6 +109,7 @@ def collection_or_404(collection_id: str) -> Collection:
 
 
 def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
+    """The four numbers of a ``bbox`` parameter (a 3D box loses its heights), None when absent; a 400 otherwise."""
     if value is None:
         return None
     try:
@@ -135,6 +138,8 @@ def property_filters(
 
 
 def parse_sortby(value: str | None, collection: Collection) -> list[tuple[str, bool]]:
+    """The (property, descending) keys of a ``sortby`` parameter (``-`` sorts descending); a 400 for an unknown
+    property."""
     if not value:
         return []
     keys = []
@@ -160,6 +165,8 @@ def _geometry(collection: Collection, crs: CrsInfo, encoding: str) -> ColumnElem
 
 
 def where_clauses(conn: Connection, collection: Collection, query: ItemQuery) -> list[ColumnElement]:
+    """The conditions a feature must meet: a geometry, the run, the bbox, the CQL2 filter and the simple property
+    filters."""
     table = collection.table
     # features are served with a geometry (the Part 1 1.0 schema); routeless priority items stay in `priorities`
     clauses: list[ColumnElement] = [table.c[collection.geometry_column].is_not(None)]
@@ -184,6 +191,8 @@ def where_clauses(conn: Connection, collection: Collection, query: ItemQuery) ->
 def items_statement(
     conn: Connection, collection: Collection, query: ItemQuery, encoding: str = "geojson"
 ) -> tuple[Select, Select]:
+    """The SELECT of a page of features (id, properties, geometry as GeoJSON or WKB, in a stable order) and the SELECT
+    counting every match."""
     table = collection.table
     columns = [table.c[name] for name in collection.properties]
     where = and_(true(), *where_clauses(conn, collection, query))
@@ -229,9 +238,11 @@ class Compiled:
     converters: tuple[Callable[[Any], Any] | None, ...]
 
     def bind(self, **values: Any) -> dict[str, Any]:
+        """The parameters to execute it with: its constant ones updated with ``values``."""
         return {**self.params, **values}
 
     def values(self, row: Sequence[Any]) -> list[Any]:
+        """A driver row converted as SQLAlchemy would."""
         return [v if c is None or v is None else c(v) for v, c in zip(row, self.converters, strict=True)]
 
     def rows(self, conn: Connection, **values: Any) -> list[list[Any]]:
@@ -240,6 +251,7 @@ class Compiled:
 
 
 def compile_select(statement: Select) -> Compiled:
+    """``statement`` compiled once for the PostgreSQL dialect, with its result conversions."""
     compiled = statement.compile(dialect=DIALECT)
     converters = tuple(
         (lambda value, kind=column.type: kind.process_result_value(value, DIALECT))
@@ -372,6 +384,7 @@ def page_matched(rows: int, limit: int, offset: int) -> int | None:
 
 
 def fetch_items(conn: Connection, collection: Collection, query: ItemQuery) -> tuple[list[str], int]:
+    """The GeoJSON features of a page as text and the number matched, by the compiled statements for plain queries."""
     if prepared(collection) and not (query.filter or query.sortby or query.properties) and query.limit is not None:
         template = page_template(collection.id, query.crs, query.bbox is not None)
         values: dict[str, Any] = {"limit": query.limit, "offset": query.offset}
@@ -392,6 +405,7 @@ def fetch_items(conn: Connection, collection: Collection, query: ItemQuery) -> t
 def fetch_item(
     conn: Connection, collection: Collection, feature_id: str, crs: CrsInfo, run_id: int | None
 ) -> str | None:
+    """One GeoJSON feature as text in ``crs``, or None when there is no feature of that id."""
     value = feature_key(collection, feature_id)
     if value is None:
         return None

@@ -67,6 +67,7 @@ def _html_link(href: str) -> str:
 
 
 def landing(request: Request, document: dict[str, Any]) -> Encoded:
+    """The landing page in Italian, linking the conformance, collections and maps pages."""
     links = [
         {
             "href": _html_link(link["href"]) if link["rel"] in ("conformance", "data") else link["href"],
@@ -85,10 +86,12 @@ def landing(request: Request, document: dict[str, Any]) -> Encoded:
 
 
 def conformance(request: Request, classes: list[str]) -> Encoded:
+    """The conformance classes page."""
     return _render(request, "conformance.html", "Classi di conformità", [], classes=classes)
 
 
 def collections(request: Request, documents: list[dict[str, Any]], known: dict[str, Collection]) -> Encoded:
+    """The collections page: title, source, reference date and whether the data is synthetic."""
     rows = [
         {
             "id": d["id"],
@@ -104,6 +107,7 @@ def collections(request: Request, documents: list[dict[str, Any]], known: dict[s
 
 
 def collection(request: Request, document: dict[str, Any], described: Collection) -> Encoded:
+    """The page of one collection, with its extent and links to its items and queryables."""
     boxes = document["extent"]["spatial"]["bbox"]
     extent = boxes[0] if boxes else None
     extent_text = (
@@ -127,6 +131,7 @@ def collection(request: Request, document: dict[str, Any], described: Collection
 
 
 def queryables(request: Request, document: dict[str, Any], described: Collection) -> Encoded:
+    """The page of a collection's queryables, sorted by name."""
     properties = sorted(document["properties"].items())
     return _render(request, "queryables.html", f"{described.title_it}: proprietà", _crumbs(request, described),
                    properties=properties)  # fmt: skip
@@ -149,6 +154,7 @@ def _display(value: Any) -> tuple[str, str]:
 
 
 def items(request: Request, described: Collection, page: dict[str, Any]) -> Encoded:
+    """A page of features as a table, with the paging links and counts."""
     base = f"{base_url(request)}/collections/{described.id}/items"
     rows = []
     for feature in page["features"]:
@@ -184,6 +190,7 @@ def items(request: Request, described: Collection, page: dict[str, Any]) -> Enco
 
 
 def feature(request: Request, described: Collection, document: dict[str, Any]) -> Encoded:
+    """The page of one feature: its properties and its geometry on a map."""
     properties = [(name, *_display(value)) for name, value in document["properties"].items()]
     crumb = {"href": f"{base_url(request)}/collections/{described.id}/items?f=html", "title": "Elementi"}
     return _render(

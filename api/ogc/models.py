@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Link(BaseModel):
+    """A link of an OGC API document."""
+
     href: str
     rel: str
     type: str | None = None
@@ -16,25 +18,35 @@ class Link(BaseModel):
 
 
 class LandingPage(BaseModel):
+    """The landing page document (OGC API - Common)."""
+
     title: str
     description: str | None = None
     links: list[Link]
 
 
 class Conformance(BaseModel):
+    """The conformance classes the service implements."""
+
     conformsTo: list[str]
 
 
 class SpatialExtent(BaseModel):
+    """Bounding boxes of a collection and the CRS of their coordinates."""
+
     bbox: list[list[float]]
     crs: str
 
 
 class Extent(BaseModel):
+    """The extent of a collection."""
+
     spatial: SpatialExtent
 
 
 class CollectionInfo(BaseModel):
+    """One collection's description; members beyond these (source, reference date…) are allowed."""
+
     model_config = ConfigDict(extra="allow")
 
     id: str
@@ -48,6 +60,8 @@ class CollectionInfo(BaseModel):
 
 
 class Collections(BaseModel):
+    """The collections document, with the CRSs they can be served in."""
+
     links: list[Link]
     crs: list[str]
     collections: list[CollectionInfo]
@@ -77,6 +91,8 @@ class Feature(BaseModel):
 
 
 class FeatureCollection(BaseModel):
+    """A GeoJSON feature collection: a page of features with the numbers matched and returned."""
+
     type: Literal["FeatureCollection"]
     numberMatched: int = Field(ge=0)
     numberReturned: int = Field(ge=0)
@@ -85,6 +101,8 @@ class FeatureCollection(BaseModel):
 
 
 class Queryables(BaseModel):
+    """A JSON Schema of a collection's properties (queryables and schema documents)."""
+
     model_config = ConfigDict(populate_by_name=True)
 
     schema_: str = Field(alias="$schema")

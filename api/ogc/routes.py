@@ -64,6 +64,7 @@ def _document(request: Request, body: Any, f: str | None, page: Callable[[], Enc
 
 @router.get("/", summary="Landing page", response_class=Response)
 def landing(request: Request, f: Format = None) -> Response:
+    """The landing page, in JSON or HTML."""
     body = _landing(request)
     return _document(request, body, f, lambda: html.landing(request, body))
 
@@ -91,6 +92,7 @@ def _landing(request: Request) -> dict[str, Any]:
 
 @router.get("/conformance", summary="Conformance classes implemented", response_class=Response)
 def conformance(request: Request, f: Format = None) -> Response:
+    """The conformance classes the service implements, in JSON or HTML."""
     return _document(request, {"conformsTo": CONFORMANCE}, f, lambda: html.conformance(request, CONFORMANCE))
 
 
@@ -127,6 +129,7 @@ def _describe(request: Request, conn: Connection, collection: Collection) -> dic
 # Extents are aggregates over whole tables: built once per data version, then served from the cache.
 @router.get("/collections", summary="The collections", response_class=Response)
 def collections(request: Request, engine: Annotated[Engine, Depends(get_engine)], f: Format = None) -> Response:
+    """Every collection with its extent, reference date and links, in JSON or HTML."""
     base = base_url(request)
     as_html = html.wants_html(request, f)
 
@@ -152,6 +155,7 @@ def collection(
     engine: Annotated[Engine, Depends(get_engine)],
     f: Format = None,
 ) -> Response:
+    """One collection with its extent, reference date and links, in JSON or HTML; 404 for an unknown id."""
     described = features.collection_or_404(collection_id)
     as_html = html.wants_html(request, f)
 
@@ -182,6 +186,7 @@ def _json_schema(request: Request, item: Collection, resource: str) -> dict[str,
     "/collections/{collection_id}/queryables", summary="Properties that filters may use", response_class=Response
 )
 def queryables(request: Request, collection_id: features.CollectionId, f: Format = None) -> Response:
+    """The properties a filter may name and their types, as JSON Schema or HTML."""
     item = features.collection_or_404(collection_id)
     body = _json_schema(request, item, "queryables")
     if html.wants_html(request, f):
@@ -191,6 +196,7 @@ def queryables(request: Request, collection_id: features.CollectionId, f: Format
 
 @router.get("/collections/{collection_id}/schema", summary="Properties of the features and their types")
 def schema(request: Request, collection_id: features.CollectionId) -> JSONResponse:
+    """The properties of the features and their types, as JSON Schema."""
     return JSONResponse(
         _json_schema(request, features.collection_or_404(collection_id), "schema"), media_type=SCHEMA_JSON
     )
@@ -219,6 +225,8 @@ def items(
         Literal["json", "geojson", "html", "csv", "xlsx", "gpkg"], Query(description="Output format")
     ] = "geojson",
 ) -> Response:
+    """A page of features as GeoJSON or HTML, or every matching feature as a CSV, XLSX or GeoPackage file; filtered by
+    bbox, CQL2 and property values, sorted by sortby."""
     item = features.collection_or_404(collection_id)
     settings = request.app.state.store.settings
     is_file = f in downloads.FORMATS  # a file holds every matching feature unless a limit is given
@@ -265,6 +273,7 @@ def item(
     run: Annotated[int | None, Query(ge=1)] = None,
     f: Format = None,
 ) -> Response:
+    """One feature as GeoJSON or HTML; 404 when the collection holds no such feature."""
     target = features.collection_or_404(collection_id)
     as_html = html.wants_html(request, f)
     output_crs = ogc_crs.parse(None if as_html else crs, "crs")

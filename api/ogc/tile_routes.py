@@ -23,17 +23,20 @@ Coordinate = Annotated[int, Path(ge=0, le=2**30)]
 
 @router.get("/tileMatrixSets", summary="Tile matrix sets (grids) of the tiles", response_class=Response)
 def tile_matrix_sets(request: Request) -> Response:
+    """The tile matrix sets the tiles are served in."""
     return Encoded.json(tiles.tile_matrix_sets_document(base_url(request))).response(request)
 
 
 @router.get("/tileMatrixSets/{tms_id}", summary="One tile matrix set", response_class=Response)
 def tile_matrix_set(request: Request, tms_id: TmsId) -> Response:
+    """The definition of one tile matrix set (OGC 2D TMS)."""
     tms = tiles.tile_matrix_set(tms_id)
     return Encoded.json(tms.model_dump(exclude_none=True, mode="json")).response(request)
 
 
 @router.get("/collections/{collection_id}/tiles", summary="Vector tilesets of a collection", response_class=Response)
 def tilesets(request: Request, collection_id: features.CollectionId) -> Response:
+    """The vector tilesets of a collection, one per tile matrix set."""
     collection = features.collection_or_404(collection_id)
     base = base_url(request)
     body = {
@@ -52,6 +55,7 @@ def tilesets(request: Request, collection_id: features.CollectionId) -> Response
 
 @router.get("/collections/{collection_id}/tiles/{tms_id}", summary="Tileset metadata", response_class=Response)
 def tileset(request: Request, collection_id: features.CollectionId, tms_id: TmsId) -> Response:
+    """The metadata of a collection's tileset."""
     collection, tms = features.collection_or_404(collection_id), tiles.tile_matrix_set(tms_id)
     return Encoded.json(tiles.tileset_document(base_url(request), collection, tms)).response(request)
 
@@ -67,6 +71,7 @@ def tilejson(
     tms_id: TmsId,
     engine: Annotated[Engine, Depends(get_engine)],
 ) -> Response:
+    """The tileset as TileJSON, with the collection's extent."""
     collection, tms = features.collection_or_404(collection_id), tiles.tile_matrix_set(tms_id)
 
     def build(conn: Connection) -> Encoded:
@@ -103,6 +108,7 @@ def tile(
     run: Annotated[int | None, Query(ge=1, description="Analysis run (results collections; latest by default)")] = None,
     f: Annotated[Literal["mvt"], Query(description="Tile format")] = "mvt",
 ) -> Response:
+    """The tile as Mapbox Vector Tile, one layer named after the collection; 204 when no feature touches it."""
     collection = features.collection_or_404(collection_id)
     where = tiles.address(tms_id, z, x, y)
     crs84 = ogc_crs.parse(None, "crs")

@@ -30,15 +30,19 @@ MAX_ZOOM = 22
 
 @dataclass(frozen=True)
 class TileAddress:
+    """A tile of a tile matrix set."""
+
     tms: TileMatrixSet
     tile: morecantile.Tile
 
     @property
     def srid(self) -> int:
+        """The SRID of the tile matrix set's CRS."""
         return _srid(self.tms.id)
 
 
 def tile_matrix_set(tms_id: str) -> TileMatrixSet:
+    """The tile matrix set ``tms_id``; a 404 when it is not served."""
     if tms_id not in TILE_MATRIX_SETS:
         raise not_found(f"no tile matrix set {tms_id!r}; served: {', '.join(TILE_MATRIX_SETS)}")
     return _grid(tms_id)
@@ -138,6 +142,7 @@ def tile_bytes(conn: Connection, collection: Collection, query: ItemQuery, where
 
 
 def tile_matrix_sets_document(base: str) -> dict[str, Any]:
+    """The tile matrix sets document: id, title, URI and link of each grid served."""
     return {
         "tileMatrixSets": [
             {
