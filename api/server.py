@@ -190,4 +190,8 @@ def config(settings: Settings, host: str | None = None, port: int | None = None)
 
 def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
     """Serve until interrupted (``areavasta serve``)."""
+    # the service's log formats show no thread, process or source line: a record without them costs an access line
+    # about 10 µs less (the logging HOWTO's "Optimization")
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    logging._srcfile = None
     uvicorn.Server(config(settings, host, port)).run()

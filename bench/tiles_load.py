@@ -537,7 +537,7 @@ def main() -> None:
         servers = Servers(Server(ours_url, ours.pid), Server(cold_url, cold.pid), Server(tipg_url, tipg.pid))
         tmp = Path(tmp_name)
         www = tmp / "www"
-        lists, passes = check_tiles(servers, www)
+        lists, passes = check_tiles(servers, www) if args.part != "requests" else ([], {})
         notes = check_small(servers, www)
         with nginx(tmp, nginx_port) as files:
             servers.nginx = files
@@ -555,15 +555,18 @@ def main() -> None:
         f"uncached {spread(cells, 'cold', 'tipg')} TiPg"
         for name, cells in small_cells.items()
     ]
-    lines = [
+    cells_are = (
+        "- cached: areavasta as deployed; uncached: areavasta with its response cache off (every answer built from "
+        "the store, as TiPg does); CPU: the server's process (with its workers) and PostgreSQL's (postmaster and "
+        "every backend) over the cell, divided by the requests answered"
+    )
+    took = f"run took {(time.perf_counter() - started) / 60:.1f} min"
+    tile_lines = [
         header("Tiles: areavasta, TiPg and nginx (the same bytes from files)"),
         f"- store: {municipalities:,} municipalities, {edges:,} road edges; tiles over lon {BOUNDS[0]}–{BOUNDS[2]}, "
         f"lat {BOUNDS[1]}–{BOUNDS[3]}, at most {TILES_PER_ZOOM} per zoom (morecantile, WebMercatorQuad)",
-        f"- wrk -t1 cycling over the tiles of each row, {args.seconds} s per cell; one worker per server; "
-        f"run took {(time.perf_counter() - started) / 60:.1f} min",
-        "- cached: areavasta as deployed; uncached: areavasta with its response cache off (every answer built from "
-        "the store, as TiPg does); CPU: the server's process (with its workers) and PostgreSQL's (postmaster and "
-        "every backend) over the cell, divided by the requests answered",
+        f"- wrk -t1 cycling over the tiles of each row, {args.seconds} s per cell; one worker per server; {took}",
+        cells_are,
         "- empty on both servers (areavasta: 204, TiPg: 200 with no body) and left out: "
         + ", ".join(f"{k.layer.name} z{k.zooms[0]}–{k.zooms[-1]} {k.empty_both}" for k in lists)
         + ("; empty on one side only: " + "; ".join(empty_one) if empty_one else "; none empty on one side only"),
@@ -589,9 +592,12 @@ def main() -> None:
         "default (mean sizes in the second table); a tile with features only inside the 64-unit buffer is empty on "
         "TiPg, which selects by the tile's own bounds, and is left out of the lists.",
         "",
-        "## Features and pages: areavasta, TiPg and nginx",
-        "",
-        f"- wrk -t1, {args.seconds} s per cell; nginx serves areavasta's bytes as sent (gzipped when asked)",
+    ]
+    small_lines = [
+        header("Features and pages: areavasta, TiPg and nginx"),
+        f"- store: {municipalities:,} municipalities; wrk -t1, {args.seconds} s per cell, each row's four cells one "
+        f"after the other; one worker per server; nginx serves areavasta's bytes as sent (gzipped when asked); {took}",
+        cells_are,
         *notes,
         "",
         f"| request | gzip | c | {COLUMNS} bytes areavasta / TiPg |",
@@ -606,11 +612,12 @@ def main() -> None:
         f"PostgreSQL CPU per cached answer: {cpu_spread(every_small, 'ours', 'pg_ms')} ms; server CPU per cached "
         f"answer {cpu_spread(every_small, 'ours', 'server_ms')} ms against nginx's "
         f"{cpu_spread(every_small, 'files', 'server_ms')} ms: most of the distance to nginx is the Python HTTP "
-        "server's own work per request (uvicorn's h11 protocol and its access log). areavasta gzips a body once and "
-        "keeps it; the bytes column is the mean response with its headers as wrk received it.",
+        "server's own work per request (uvicorn, the application's middleware and the access log). areavasta gzips a "
+        "body once and keeps it; the bytes column is the mean response with its headers as wrk received it.",
         "",
     ]
-    print("\n".join(lines))
+    parts = {"all": tile_lines + small_lines, "tiles": tile_lines, "requests": small_lines}
+    print("\n".join(parts[args.part]))
 
 
 if __name__ == "__main__":
