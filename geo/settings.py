@@ -154,7 +154,9 @@ class Settings(BaseSettings):
         default=None, description="EDIANAGRAFESTA… CSV; its current file name is not verified, so none by default."
     )
     fetch_infratel_url: str | None = Field(
-        default=None, description="Infratel 'Mappatura 2025' regional CSV; no stable address is verified."
+        default=None,
+        description="Infratel 'Mappatura 2025' regional CSV; no stable address is verified (the files are listed on "
+        "https://www.infratelitalia.it/archivio-documenti/documenti/esiti-mappatura-2025).",
     )
     fetch_osm_url: str = "https://download.geofabrik.de/europe/italy/nord-ovest-latest.osm.pbf"
     fetch_connect_timeout_s: float = Field(

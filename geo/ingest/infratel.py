@@ -23,7 +23,6 @@ from geo.ingest.tabular import read_table
 from geo.models import InfratelCivico
 
 LAYER = INFRATEL.name
-DEFAULT_URL = "https://www.infratelitalia.it/archivio-documenti/documenti/esiti-mappatura-2025"
 # Publication of the results of "Mappatura 2025 delle reti fisse" (Infratel, 5 Aug 2025); see SOURCE.md.
 PUBLISHED = dt.date(2025, 8, 5)
 CLASSES = ("A", "B", "C")
