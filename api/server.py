@@ -51,6 +51,7 @@ class GuardedHttpTools(HttpToolsProtocol):
     header_max_bytes: int = 16 * 1024
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Start the connection's bounds: the header timer runs from now."""
         super().connection_made(transport)
         self._header_timer: asyncio.TimerHandle | None = None
         self._awaiting_headers = True  # the next request's line and headers are not all in
@@ -59,6 +60,7 @@ class GuardedHttpTools(HttpToolsProtocol):
         self._arm_header_timer()
 
     def data_received(self, data: bytes) -> None:
+        """Parse a read; refuse the request when its unfinished line and headers pass the size bound."""
         self._ended_in_read = False
         super().data_received(data)
         if self._awaiting_headers and not self.transport.is_closing():
@@ -71,6 +73,7 @@ class GuardedHttpTools(HttpToolsProtocol):
                 self.transport.close()
 
     def on_headers_complete(self) -> None:
+        """Stop the header timer; a request whose line and headers pass the bound is answered 431."""
         self._awaiting_headers = False
         self._disarm_header_timer()
         size = len(self.url) + sum(len(name) + len(value) + HEADER_LINE_BYTES for name, value in self.headers)
@@ -80,16 +83,19 @@ class GuardedHttpTools(HttpToolsProtocol):
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
+        """The next request's line and headers are awaited (and counted) from here."""
         super().on_message_complete()
         self._awaiting_headers, self._unparsed_bytes, self._ended_in_read = True, 0, True
 
     def on_response_complete(self) -> None:
+        """On a kept-alive connection with no request queued, the header timer runs from now."""
         queued = bool(self.pipeline)  # a pipelined request, its headers in, starts now
         super().on_response_complete()
         if not queued and self._awaiting_headers and not self.transport.is_closing():
             self._arm_header_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        """Stop the header timer with the connection."""
         self._disarm_header_timer()
         super().connection_lost(exc)
 
@@ -118,6 +124,7 @@ class ShortTargets(logging.Filter):
         self.chars = chars
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Cut the record's target when it is longer than the bound; keep every record."""
         args = record.args
         target = args[ACCESS_PATH_ARG] if isinstance(args, tuple) and len(args) > ACCESS_PATH_ARG else None
         if isinstance(args, tuple) and isinstance(target, str) and len(target) > self.chars:
