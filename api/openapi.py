@@ -58,6 +58,10 @@ ERRORS = {
     "503": "The data store is unreachable, the request took too long, or the service is busy; retry after the "
     "Retry-After header's seconds.",
 }
+CONFLICT = (  # answered by pages only: a next link's data version that a new load has replaced
+    "The data changed since this paging started (the version of a next link is no longer the data's); start again "
+    "from the first page."
+)
 KEYED = ("401", "403", "429")  # answered where a key is checked: not by the operations' own probes
 UNKEYED = frozenset({"/health", "/ready"})
 NOT_FOUND = ("/maps/coverage", "/maps/schools", "/maps/priorities", "/downloads/")  # 404 without a path parameter
@@ -73,6 +77,8 @@ def _served_errors(path: str) -> dict[str, str]:
         errors.pop("404")
     if path == "/health":
         errors.pop("503")  # liveness answers without the store
+    if path.endswith("/items"):
+        errors["409"] = CONFLICT
     return errors
 
 
