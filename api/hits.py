@@ -298,11 +298,9 @@ class CachedHits:
         values = self._page_values(scope["query_string"])
         if values is None:
             return None
-        pinned = None
-        if collection.layers:
-            pinned = features.Pin("version", await self._version(collection, data_version))
-            if values.pop("version", pinned.value) != pinned.value:
-                return None  # the routes answer the 409
+        given, pinned = values.pop("version", None), None
+        if collection.layers:  # a stale version is a 409: raised here, answered by the routes (see _plain)
+            pinned = features.version_pin(collection, given, await self._version(collection, data_version))
         template = features.page_template(collection.id, CRS84, "bbox" in values)
         rows = [template.rows.values(row) for row in await reads.rows(template.rows.sql, template.rows.bind(**values))]
         found, matched = template.read(rows, values["limit"], values["offset"])

@@ -108,8 +108,10 @@ def start_job(
     if scenario is not None:
         if kind != "priorities":
             raise bad_request("scenario", "only priorities jobs take a scenario")
-        if scenario not in tasks.scenario_names():
-            raise bad_request("scenario", f"unknown scenario {scenario!r}; known: {', '.join(tasks.scenario_names())}")
+        try:
+            tasks.scenario(scenario)
+        except tasks.UnknownScenario as exc:
+            raise bad_request("scenario", str(exc)) from None
         parameters["scenario"] = scenario
     request.app.state.store.engine()  # opens the store (and its checks) as every request does
     engine = request.app.state.store.job_engine()  # the primary, where a read replica serves the rest

@@ -74,13 +74,6 @@ def scenario(name: str, budget_eur: float | None = None) -> Scenario:
     return known[name] if budget_eur is None else known[name].model_copy(update={"budget_eur": budget_eur})
 
 
-def scenario_names() -> list[str]:
-    """The scenarios a ranking may be asked for."""
-    from geo.analysis.costs import scenarios
-
-    return list(scenarios())
-
-
 @dataclass(frozen=True)
 class Ranking:
     """A stored priorities run and its scenario, read back as its exports show it."""

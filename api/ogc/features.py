@@ -87,7 +87,12 @@ def pin(conn: Connection, collection: Collection, query: ItemQuery, version: int
         return Pin("run", query.run_id) if query.run_id is not None else None
     if not collection.layers:
         return None
-    current = version_of(conn, collection)
+    return version_pin(collection, version, version_of(conn, collection))
+
+
+def version_pin(collection: Collection, version: int | None, current: int) -> Pin:
+    """The pin of a page of ``collection``, whose source layers are at version ``current``; a 409 when ``version``
+    (from a next link) is another."""
     if version is not None and version != current:
         raise conflict(
             "version",
