@@ -30,11 +30,14 @@ run: install
 	@echo "==> areavasta run: store, sources, ingest, analyses, then the service"
 	$(BIN)/areavasta run
 
-# two workers, a test file each (files share their module's database copy): 4 min instead of 7 on 2 cores
+# two workers, a test file each (files share their module's database copy); the sources are compiled first because
+# machines that set PYTHONDONTWRITEBYTECODE would otherwise compile them again in every service and command the
+# tests start
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python -m compileall -q geo api maps
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)

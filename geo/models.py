@@ -702,7 +702,7 @@ class GridCoverage(Base):
 class PriorityItem(Base):
     """A ranked target of a priorities run: persons served, costs and their range, selection, input status, reason,
     its location and its route. The columns are declared in the order they are published (the ``priorities``
-    collection, the officers' files: geo.analysis.priorities.TARGET_PROPERTIES)."""
+    collection, the officers' files: TARGET_PROPERTIES below)."""
 
     __tablename__ = "priority_item"
     __table_args__ = (
@@ -789,6 +789,19 @@ class PriorityPlacement(Base):
     distribution_eur: Mapped[float] = mapped_column(Float, nullable=False)
     geom: Mapped[Any] = _polygon_column()
 
+
+# the columns stored per target besides the run and the geometries, in the order the model declares and publishes them
+ITEM_COLUMNS = tuple(c.name for c in PriorityItem.__table__.columns if c.name not in ("run_id", "geom", "route"))
+# what is published of a run, the same in the OGC collections and the officers' files (geo.analysis.exports)
+TARGET_PROPERTIES = (*ITEM_COLUMNS, "run_id")
+ROUTE_PROPERTIES = (
+    "rank", "target_id", "kind", "name", "route_length_m", "capex_eur", "marginal_capex_eur", "selected",
+    "road_classes", "roads_status", "scenario", "run_id",
+)  # fmt: skip
+PLACEMENT_PROPERTIES = (
+    "target_id", "grd_id", "pro_com_t", "comune", "civici", "civici_by_street", "population", "density_per_km2",
+    "geotype", "distribution_eur", "location", "run_id",
+)  # fmt: skip
 
 SCHEMAS = ("meta", "ref", "cov", "school", "net", "out")
 

@@ -397,7 +397,10 @@ def test_settlement_names_appear_by_zoom(served, browser):
     page.wait_for_selector("path.leaflet-interactive")
     opening = set(page.locator(".areavasta-label").all_inner_texts())
     assert {"Bergamo", "Brescia", "Cremona", "Mantova"} <= opening  # the cities from the opening zoom
-    page.evaluate("() => Object.values(window).find(v => v instanceof L.Map).setView([45.70, 9.67], 13)")
+    # a block, not an expression: Playwright would serialise the returned map, every layer in it (8 s)
+    page.evaluate(
+        "() => { Object.values(window).find(v => v instanceof L.Map).setView([45.7, 9.67], 13, {animate: false}); }"
+    )
     page.wait_for_function("() => document.querySelectorAll('.areavasta-label').length > 0")
     close = set(page.locator(".areavasta-label").all_inner_texts())
     assert close - opening  # villages and suburbs once zoomed in

@@ -12,7 +12,7 @@ from sqlalchemy import BigInteger, Column, Connection, Float, Integer, MetaData,
 from sqlalchemy.types import Boolean, Date, TypeDecorator, TypeEngine
 
 from geo import models
-from geo.analysis.priorities import PLACEMENT_PROPERTIES, ROUTE_PROPERTIES, TARGET_PROPERTIES
+from geo.models import PLACEMENT_PROPERTIES, ROUTE_PROPERTIES, TARGET_PROPERTIES
 
 
 class Identifier64(TypeDecorator[str]):

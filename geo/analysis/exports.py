@@ -22,10 +22,16 @@ from sqlalchemy import Connection, Engine, Table, func, select, text
 
 from geo import writers
 from geo.analysis.costs import BOUNDS
-from geo.analysis.priorities import PLACEMENT_PROPERTIES, ROUTE_PROPERTIES, TARGET_PROPERTIES
 from geo.analysis.runs import AnalysisError, latest_run
 from geo.italian import euro, number
-from geo.models import WORKING_SRID, PriorityItem, priority_placement_features
+from geo.models import (
+    PLACEMENT_PROPERTIES,
+    ROUTE_PROPERTIES,
+    TARGET_PROPERTIES,
+    WORKING_SRID,
+    PriorityItem,
+    priority_placement_features,
+)
 
 FORMATS = ("csv", "xlsx", "gpkg", "geojson")
 STATUS_IT = {

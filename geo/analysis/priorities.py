@@ -22,7 +22,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.stats import spearmanr
 from sqlalchemy import Connection, Engine, text
 
 from geo.analysis.costs import BOUNDS, Scenario, UnitCosts, edge_costs, geotypes, npv, unit_costs
@@ -30,7 +29,7 @@ from geo.analysis.placement import civic_targets, point_of, school_targets
 from geo.analysis.routing import Graph, RoadNetwork, Route
 from geo.analysis.runs import AnalysisError, Run, insert_rows, latest_run, run_analysis
 from geo.italian import euro, number
-from geo.models import PriorityItem
+from geo.models import ITEM_COLUMNS
 from geo.reference import coverage_rules
 
 KIND = "priorities"
@@ -124,6 +123,8 @@ def _rank(gain: np.ndarray, capex: np.ndarray, ids: np.ndarray) -> np.ndarray:
 def _spearman(a: np.ndarray, b: np.ndarray) -> float | None:
     if len(a) < 3:
         return None
+    from scipy.stats import spearmanr  # scipy.stats takes over a second to import: the service never needs it
+
     value = spearmanr(a, b).statistic
     return None if not np.isfinite(value) else round(float(value), 4)
 
@@ -344,20 +345,6 @@ def _reason(row: pd.Series, route: Route | None, scenario: Scenario) -> str:
             f"cumulato {euro(row['cumulative_eur'])} su {euro(scenario.budget_eur)}"
         )
     return f"{what}; {gain}; {cost}; non rientra nel budget di {euro(scenario.budget_eur)}"
-
-
-# the columns stored per target besides the run and the geometries, in the order the model declares and publishes them
-ITEM_COLUMNS = tuple(c.name for c in PriorityItem.__table__.columns if c.name not in ("run_id", "geom", "route"))
-# what is published of a run, the same in the OGC collections and the officers' files (geo.analysis.exports)
-TARGET_PROPERTIES = (*ITEM_COLUMNS, "run_id")
-ROUTE_PROPERTIES = (
-    "rank", "target_id", "kind", "name", "route_length_m", "capex_eur", "marginal_capex_eur", "selected",
-    "road_classes", "roads_status", "scenario", "run_id",
-)  # fmt: skip
-PLACEMENT_PROPERTIES = (
-    "target_id", "grd_id", "pro_com_t", "comune", "civici", "civici_by_street", "population", "density_per_km2",
-    "geotype", "distribution_eur", "location", "run_id",
-)  # fmt: skip
 
 
 def analyze(engine: Engine, scenario: Scenario | None = None) -> Run:
