@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
@@ -25,6 +26,11 @@ from geo.db.engine import EngineLimits, StoreError, database_url, make_engine, w
 from geo.db.orphans import mark_orphans
 from geo.settings import Settings
 
+if TYPE_CHECKING:
+    from starlette.types import Scope
+
+    from api.hits import Answer
+
 log = logging.getLogger(__name__)
 ORPHAN_SWEEP_S = 600  # how often a running server looks for runs that dead processes left running
 
@@ -39,6 +45,9 @@ class StoreState:
         self._engine: Engine | None = None
         self._job_engine: Engine | None = None
         self.watch: VersionWatch | None = None
+        # the stored answer to a GET, if ready without waiting (api.hits.CachedHits.ready, set when the application's
+        # layers are built): the HTTP protocol writes it itself (api.server)
+        self.ready_answer: Callable[[Scope], Answer | None] | None = None
         self._lock = threading.Lock()
         self.cache = ResponseCache(settings.response_cache_mb * 2**20, settings.response_cache_entries)
         # jobs run one at a time: two ingests must not race for the same tables

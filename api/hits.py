@@ -92,6 +92,29 @@ def wire(entry: Encoded, compress: bool) -> Wire:
     return made
 
 
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]  # status, header list and body as sent
+
+
+def answer(sent: Wire, tags: bytes) -> Answer:
+    """The stored answer as sent, or its 304 when ``If-None-Match`` names its tag (or ``*``)."""
+    if tags and (sent.tag in (wanted := {t.strip() for t in tags.split(b",")}) or b"*" in wanted):
+        return 304, sent.not_modified, b""
+    return sent.status, sent.headers, sent.body
+
+
+@dataclass(frozen=True)
+class Look:
+    """What a GET asks of this layer: the data version and URL its answer is filed under, the representation, the
+    request headers the answer depends on, and the stored answer if there is one."""
+
+    version: str
+    html: bool
+    url: str
+    encoding: bytes  # Accept-Encoding
+    tags: bytes  # If-None-Match
+    entry: Encoded | None
+
+
 @dataclass(frozen=True)
 class Plain:
     """A plain request this layer builds: what, of which collection, and the variant its route files it under."""
@@ -134,6 +157,7 @@ class CachedHits:
         self._reads: Reads | None = None
         self._building: dict[tuple[str, str], asyncio.Future[Encoded | None]] = {}
         self._versions: dict[tuple[str, str], int] = {}  # (collection, data version): features.version_of
+        store.ready_answer = self.ready  # for the HTTP protocol (api.server)
 
     def _remember(self, memo: dict[bytes, bool], value: bytes, decide: bool) -> bool:
         if len(memo) >= HEADER_CACHE:
@@ -155,15 +179,9 @@ class CachedHits:
             return self._remember(self._html, accept, html >= 0 and (json < 0 or html < json))
         return found
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Send the stored answer (or a 304) for a GET of this URL and representation when the data version is known,
-        building plain requests here; pass everything else on."""
-        if scope["type"] == "lifespan":
-            await self.app(scope, self._closing(receive), send)
-            return
-        if scope["type"] != "http" or scope["method"] != "GET":
-            await self.app(scope, receive, send)
-            return
+    def look(self, scope: Scope) -> Look | None:
+        """What a GET asks of this layer and the stored answer for it, if any; None when the layer must leave the
+        request to the application (no vouched data version, a key needed, an ``Origin``, a NUL byte)."""
         watch = self.store.watch
         version = watch.current() if watch is not None else None
         query = scope["query_string"]
@@ -174,13 +192,11 @@ class CachedHits:
             or b"\x00" in query
             or "\x00" in scope["path"]
         ):
-            await self.app(scope, receive, send)
-            return
+            return None
         found: dict[bytes, bytes] = {}
         for name, value in scope["headers"]:
             if name == b"origin":
-                await self.app(scope, receive, send)
-                return
+                return None
             if name in ASKED:
                 found.setdefault(name, value)  # the first, as Starlette's Headers.get
         accept, encoding, tags = (found.get(name, b"") for name in ASKED)
@@ -192,26 +208,49 @@ class CachedHits:
         url = str(URL(scope=scope))
         cache = self.store.cache
         entry = cache.get((version, f"{'html' if html else ''} {url}")) or cache.get((version, f"{ONE_VARIANT} {url}"))
+        return Look(version, html, url, encoding, tags, entry)
+
+    def ready(self, scope: Scope) -> Answer | None:
+        """The answer to a GET when the cache holds it in the form asked, with no store round trip and no thread to
+        wait for: what the HTTP protocol (api.server) writes at once, before any ASGI work."""
+        look = self.look(scope)
+        if look is None or look.entry is None:
+            return None
+        compress = self._compress(look.entry, look.encoding)
+        if compress and not look.entry.compressed and len(look.entry.body) > INLINE_GZIP_BYTES:
+            return None  # compressed in a thread by __call__, once
+        return answer(wire(look.entry, compress), look.tags)
+
+    def _compress(self, entry: Encoded, encoding: bytes) -> bool:
+        return len(entry.body) >= GZIP_FROM_BYTES and bool(encoding) and self._wants_gzip(encoding)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the stored answer (or a 304) for a GET of this URL and representation when the data version is known,
+        building plain requests here; pass everything else on."""
+        if scope["type"] == "lifespan":
+            await self.app(scope, self._closing(receive), send)
+            return
+        look = self.look(scope) if scope["type"] == "http" and scope["method"] == "GET" else None
+        if look is None:
+            await self.app(scope, receive, send)
+            return
+        entry = look.entry
         if entry is None:
-            plain = plain_request(scope["path"], query)
-            if plain is not None and (not html or plain.variant == ONE_VARIANT):
-                entry = await self._plain(plain, scope, (version, f"{plain.variant} {url}"), url)
+            plain = plain_request(scope["path"], scope["query_string"])
+            if plain is not None and (not look.html or plain.variant == ONE_VARIANT):
+                entry = await self._plain(plain, scope, (look.version, f"{plain.variant} {look.url}"), look.url)
                 if entry is TOO_LONG or entry is BUSY:
                     await self._unavailable(send, entry is BUSY)
                     return
         if entry is None:
             await self.app(scope, receive, send)
             return
-        compress = len(entry.body) >= GZIP_FROM_BYTES and bool(encoding) and self._wants_gzip(encoding)
+        compress = self._compress(entry, look.encoding)
         if compress and not entry.compressed and len(entry.body) > INLINE_GZIP_BYTES:
             await asyncio.to_thread(entry.gzipped)
-        answer = wire(entry, compress)
-        if tags and (answer.tag in (wanted := {t.strip() for t in tags.split(b",")}) or b"*" in wanted):
-            await send({"type": "http.response.start", "status": 304, "headers": answer.not_modified})
-            await send({"type": "http.response.body", "body": b""})
-            return
-        await send({"type": "http.response.start", "status": answer.status, "headers": answer.headers})
-        await send({"type": "http.response.body", "body": answer.body})
+        status, headers, body = answer(wire(entry, compress), look.tags)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     def _closing(self, receive: Receive) -> Receive:
         """``receive`` of the lifespan, closing this layer's connections when the server shuts down."""

@@ -17,13 +17,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
+import httptools
 import uvicorn
 from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
 from geo.settings import Settings
+
+if TYPE_CHECKING:
+    from api.deps import StoreState
 
 log = logging.getLogger(__name__)
 ACCESS_PATH_ARG = 2  # uvicorn's access record: (client, method, path with query, HTTP version, status)
@@ -34,6 +40,11 @@ TOO_LARGE_HEADERS = [
     (b"content-length", str(len(TOO_LARGE)).encode()),
     (b"connection", b"close"),
 ]
+# requests whose answer is never written by the protocol itself: a body, an upgrade, or what uvicorn's proxy layer
+# rewrites (the scheme and client of a trusted proxy)
+LEFT_TO_APPLICATION = frozenset(
+    {b"content-length", b"transfer-encoding", b"expect", b"upgrade", b"x-forwarded-proto", b"x-forwarded-for"}
+)
 
 
 async def headers_too_large(scope: Scope, receive: Receive, send: Send) -> None:
@@ -45,10 +56,16 @@ async def headers_too_large(scope: Scope, receive: Receive, send: Send) -> None:
 class GuardedHttpTools(HttpToolsProtocol):
     """uvicorn's httptools protocol with two bounds on a request's line and headers: the time to send them (from
     the connection's start, or from the end of the previous response on a kept-alive connection; then the
-    connection closes) and their size (then 431 and the connection closes)."""
+    connection closes) and their size (then 431 and the connection closes).
+
+    A GET whose answer the application's response cache holds, ready as asked (api.hits.CachedHits.ready), is
+    written here as soon as its headers are parsed, with the headers and access line uvicorn would give it: no ASGI
+    scope, task or message. Anything else, and any request while an earlier one on the connection is unanswered,
+    goes to the application."""
 
     header_timeout_s: float = 10.0
     header_max_bytes: int = 16 * 1024
+    store: StoreState | None = None  # the application's
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Start the connection's bounds: the header timer runs from now."""
@@ -57,6 +74,7 @@ class GuardedHttpTools(HttpToolsProtocol):
         self._awaiting_headers = True  # the next request's line and headers are not all in
         self._unparsed_bytes = 0  # bytes read towards them so far
         self._ended_in_read = False  # a request ended within the read being parsed
+        self._written: bool | None = None  # this request's stored answer was written here (True: keep alive)
         self._arm_header_timer()
 
     def data_received(self, data: bytes) -> None:
@@ -80,12 +98,63 @@ class GuardedHttpTools(HttpToolsProtocol):
         if size > self.header_max_bytes:
             log.info("refused a request whose line and headers exceed %s bytes", self.header_max_bytes)
             self.app = headers_too_large  # the connection closes after this answer
+        elif self._write_stored():
+            return
         super().on_headers_complete()
 
+    def _write_stored(self) -> bool:
+        """Write the stored answer to this GET if the application has it ready; False to leave the request to it."""
+        ready = self.store.ready_answer if self.store is not None else None
+        if ready is None or self.parser.get_method() != b"GET" or self.pipeline or self.flow.write_paused:
+            return False
+        if self.cycle is not None and not self.cycle.response_complete:
+            return False  # answers go out in the order of the requests
+        if any(name in LEFT_TO_APPLICATION for name, _ in self.headers):
+            return False
+        try:
+            url = httptools.parse_url(self.url)
+            path = url.path.decode("ascii")
+        except (httptools.HttpParserInvalidURLError, UnicodeDecodeError):
+            return False  # uvicorn's own path answers these
+        http_version = self.parser.get_http_version()
+        scope: Scope = {
+            "type": "http",
+            "http_version": http_version,
+            "method": "GET",
+            "scheme": self.scheme,
+            "server": self.server,
+            "client": self.client,
+            "root_path": self.root_path,
+            "path": self.root_path + (unquote(path) if "%" in path else path),
+            "query_string": url.query or b"",
+            "headers": self.headers,
+        }
+        found = ready(scope)
+        if found is None:
+            return False
+        status, headers, body = found
+        keep_alive = http_version != "1.0" and self.parser.should_keep_alive()
+        if self.access_log:
+            client, target = get_client_addr(scope), get_path_with_query_string(scope)  # type: ignore[arg-type]
+            self.access_logger.info('%s - "%s %s HTTP/%s" %d', client, "GET", target, http_version, status)
+        head = [STATUS_LINE[status]]
+        for name, value in (*self.server_state.default_headers, *headers):
+            head += (name, b": ", value, b"\r\n")
+        head.append(b"\r\n" if keep_alive else b"connection: close\r\n\r\n")
+        self.transport.writelines((b"".join(head), body))
+        self._written = keep_alive
+        return True
+
     def on_message_complete(self) -> None:
-        """The next request's line and headers are awaited (and counted) from here."""
-        super().on_message_complete()
+        """The next request's line and headers are awaited (and counted) from here; an answer written here ends."""
+        written, self._written = self._written, None
+        if written is None:
+            super().on_message_complete()
         self._awaiting_headers, self._unparsed_bytes, self._ended_in_read = True, 0, True
+        if written is not None:
+            if not written:
+                self.transport.close()
+            self.on_response_complete()
 
     def on_response_complete(self) -> None:
         """On a kept-alive connection with no request queued, the header timer runs from now."""
@@ -182,10 +251,11 @@ def config(settings: Settings, host: str | None = None, port: int | None = None)
     """The uvicorn configuration of the service."""
     from api.app import create_app
 
+    app = create_app(settings)
     bounds = {"header_timeout_s": settings.header_timeout_s, "header_max_bytes": settings.header_max_kb * 1024}
-    protocol = type("AreavastaHttp", (GuardedHttpTools,), bounds)
+    protocol = type("AreavastaHttp", (GuardedHttpTools,), {**bounds, "store": app.state.store})
     return uvicorn.Config(
-        create_app(settings),
+        app,
         host=host or settings.host,
         port=port or settings.port,
         http=protocol,

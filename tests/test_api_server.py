@@ -3,6 +3,7 @@ pipelined requests answered in turn, logs rotated by size, long URLs cut in the 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -163,3 +164,126 @@ def test_the_log_file_rotates_at_its_size(tmp_path: Path):
     assert all((tmp_path / name).stat().st_size <= 2**20 for name in files)
     newest = (tmp_path / "areavasta.log").read_text()
     assert "data store unavailable: 1999" in newest
+
+
+class Recording(asyncio.Transport):
+    """A transport that keeps what the protocol writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data = bytearray()
+        self.closed = False
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(name, default)
+
+    def write(self, data: bytes) -> None:  # type: ignore[override]
+        self.data += data
+
+    def writelines(self, parts) -> None:  # type: ignore[no-untyped-def]
+        for part in parts:
+            self.write(part)
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+def _responses(data: bytes) -> list[tuple[int, dict[bytes, bytes], bytes]]:
+    """The complete responses in ``data``: status, headers without Date, body."""
+    conn, found = h11.Connection(h11.CLIENT), []
+    if not data:
+        return found  # (no data would tell h11 the connection closed)
+    conn.receive_data(bytes(data))
+    while True:
+        if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
+            conn.start_next_cycle()
+        if conn.our_state is h11.IDLE:
+            conn.send(h11.Request(method="GET", target="/", headers=[("Host", "x")]))
+            conn.send(h11.EndOfMessage())
+        status, headers, body = 0, {}, b""
+        while (event := conn.next_event()) is not h11.NEED_DATA and not isinstance(event, h11.EndOfMessage):
+            if isinstance(event, h11.Response):
+                status, headers = event.status_code, {k: v for k, v in event.headers if k != b"date"}
+            elif isinstance(event, h11.Data):
+                body += event.data
+        if event is h11.NEED_DATA or event is h11.PAUSED:
+            return found
+        found.append((status, headers, body))
+        if conn.their_state is h11.MUST_CLOSE:
+            return found
+
+
+def test_a_stored_answer_is_written_by_the_protocol_as_the_application_sends_it(area_vasta):
+    """A GET whose answer is stored goes out within the read that completes it (no task, no ASGI message), with the
+    status, headers and body the application sent the first time; pipelined behind a request the application is
+    still answering, it waits its turn; HTTP/1.0 closes the connection and a GET with a body goes to the application."""
+    from uvicorn.lifespan.on import LifespanOn
+    from uvicorn.server import ServerState
+
+    from api import server
+
+    feature = b"GET /collections/municipalities/items/016024 HTTP/1.1\r\nHost: x\r\n\r\n"
+    other = b"GET /collections/municipalities/items/016001 HTTP/1.1\r\nHost: x\r\n\r\n"
+    config = server.config(area_vasta.settings)
+    config.load()
+
+    async def scenario() -> None:
+        lifespan = LifespanOn(config)
+        await lifespan.startup()
+        try:
+            store = config.loaded_app.app.state.store  # under uvicorn's proxy-headers layer
+            assert await asyncio.to_thread(store.watch.wait_for, None) is not None
+
+            def connect() -> tuple[server.GuardedHttpTools, Recording]:
+                protocol = config.http_protocol_class(config=config, server_state=ServerState(), app_state={})
+                transport = Recording()
+                protocol.connection_made(transport)
+                return protocol, transport
+
+            async def settle(transport: Recording, count: int) -> list:
+                for _ in range(WAIT_S * 100):
+                    if len(found := _responses(transport.data)) >= count:
+                        return found
+                    await asyncio.sleep(0.01)
+                pytest.fail(f"{count} answers expected, got {_responses(transport.data)}")
+
+            protocol, transport = connect()
+            protocol.data_received(feature)
+            assert transport.data == b""  # the first answer is built by the application, in a task
+            (built,) = await settle(transport, 1)
+            assert built[0] == 200 and b'"016024"' in built[2]
+            transport.data.clear()
+            protocol.data_received(feature)
+            assert _responses(transport.data) == [built]  # written before any task could run
+            transport.data.clear()
+            protocol.data_received(other + feature)  # pipelined behind one the application answers
+            assert transport.data == b""
+            answers = await settle(transport, 2)
+            assert [a[0] for a in answers] == [200, 200] and b'"016001"' in answers[0][2] and answers[1] == built
+            transport.data.clear()
+            protocol.data_received(
+                feature.replace(b"\r\n\r\n", b"\r\nIf-None-Match: " + built[1][b"etag"] + b"\r\n\r\n")
+            )
+            assert [a[0] for a in _responses(transport.data)] == [304] and not transport.closed
+            transport.data.clear()
+            protocol.data_received(feature.replace(b"\r\n\r\n", b"\r\nContent-Length: 2\r\n\r\n{}"))
+            assert transport.data == b""  # a body: the application's
+            assert await settle(transport, 1) == [built]
+
+            protocol, transport = connect()
+            protocol.data_received(feature.replace(b"HTTP/1.1", b"HTTP/1.0"))
+            ((status, headers, body),) = _responses(transport.data)
+            assert (status, body) == (200, built[2]) and headers[b"connection"] == b"close" and transport.closed
+        finally:
+            await lifespan.shutdown()
+
+    asyncio.run(scenario())
