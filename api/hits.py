@@ -12,7 +12,8 @@ statements and document builders), filed in the cache under the same key; anythi
 found and a parameter the routes would refuse included, goes on to the application unchanged.
 
 The headers are those the whole stack would send for the same entry (api.http.Encoded.response, then the CORS
-layer's ``Vary: Origin``).
+layer's ``Vary: Origin``). A stored answer ready as asked (``CachedHits.ready``) is written by the HTTP protocol
+itself (api.server), before any ASGI work; this layer answers the rest of what it can.
 """
 
 from __future__ import annotations

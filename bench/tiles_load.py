@@ -612,8 +612,9 @@ def main() -> None:
         f"PostgreSQL CPU per cached answer: {cpu_spread(every_small, 'ours', 'pg_ms')} ms; server CPU per cached "
         f"answer {cpu_spread(every_small, 'ours', 'server_ms')} ms against nginx's "
         f"{cpu_spread(every_small, 'files', 'server_ms')} ms: most of the distance to nginx is the Python HTTP "
-        "server's own work per request (uvicorn, the application's middleware and the access log). areavasta gzips a "
-        "body once and keeps it; the bytes column is the mean response with its headers as wrk received it.",
+        "server's own work per request (a stored answer is written by the HTTP protocol itself, api.server: what is "
+        "left is parsing the request in Python, the cache look-up and the access line). areavasta gzips a body once "
+        "and keeps it; the bytes column is the mean response with its headers as wrk received it.",
         "",
     ]
     parts = {"all": tile_lines + small_lines, "tiles": tile_lines, "requests": small_lines}

@@ -75,6 +75,9 @@ def test_generalisation_keeps_low_zoom_tiles_small(client):
     close = _tile(client, "municipalities", TMS.tile(9.6696, 45.6947, 12))
     assert national.status_code == close.status_code == 200
     assert len(national.content) < 400_000  # 625 municipal outlines at zoom 6
+    for lon, lat in ((9.67, 45.69), (10.21, 45.54), (10.02, 45.13), (10.79, 45.16)):  # the four chief towns
+        province = _tile(client, "coverage", TMS.tile(lon, lat, 8))
+        assert province.status_code == 200 and 1_000 < len(province.content) < 100_000  # a province's coverage, z8
 
 
 def test_empty_off_grid_and_cached_tiles(client):
