@@ -41,6 +41,7 @@ def test_tile_matrix_sets_and_tileset_metadata(client):
     template = next(link for link in tileset["links"] if link["rel"] == "item")
     assert template["href"].endswith("/collections/coverage/tiles/WebMercatorQuad/{tileMatrix}/{tileCol}/{tileRow}")
     assert template["type"] == MVT
+    assert "the newest ref_date among the features asked for" in tileset["description"]
     assert tileset["layers"][0]["propertiesSchema"]["properties"]["ref_date"] == {"type": "string", "format": "date"}
     tilejson = client.get("/collections/coverage/tiles/WebMercatorQuad/tilejson.json").json()
     assert tilejson["tiles"][0].endswith("/collections/coverage/tiles/WebMercatorQuad/{z}/{x}/{y}")
@@ -61,12 +62,19 @@ def test_every_collection_has_tiles_over_the_area(client, collection, tmp_path):
 def test_tile_content_codes_and_filters(client, tmp_path):
     municipalities = _read(_tile(client, "municipalities"), tmp_path, "municipalities")
     assert "016024" in set(municipalities["pro_com_t"])  # codes stay text, with their leading zero
-    both = _read(_tile(client, "coverage"), tmp_path, "coverage")
-    assert set(both["ref_date"]) == {"2025-03-31", "2025-06-30"}
+    newest = _read(_tile(client, "coverage"), tmp_path, "coverage")
+    assert set(newest["ref_date"]) == {"2025-06-30"}  # one map: each municipality once, at the newest date
+    assert newest["pro_com_t"].is_unique and "016024" in set(newest["pro_com_t"])
     one = _read(_tile(client, "coverage", ref_date="2025-06-30"), tmp_path, "coverage")
-    assert set(one["ref_date"]) == {"2025-06-30"} and len(one) * 2 == len(both)
-    gaps = _read(_tile(client, "coverage", filter="ref_date = '2025-06-30' AND ftth_share < 0.5"), tmp_path, "coverage")
-    assert 0 < len(gaps) < len(one) and (gaps["ftth_share"] < 0.5).all()
+    assert set(one["ref_date"]) == {"2025-06-30"} and len(one) == len(newest)
+    earlier = _read(_tile(client, "coverage", ref_date="2025-03-31"), tmp_path, "coverage")
+    assert set(earlier["ref_date"]) == {"2025-03-31"} and set(earlier["pro_com_t"]) == set(one["pro_com_t"])
+    chosen = _read(_tile(client, "coverage", filter="ref_date < DATE('2025-06-01')"), tmp_path, "coverage")
+    assert set(chosen["ref_date"]) == {"2025-03-31"}  # the newest among the features the filter asks for
+    gaps = _read(_tile(client, "coverage", filter="ftth_share < 0.5"), tmp_path, "coverage")
+    assert 0 < len(gaps) < len(one) and (gaps["ftth_share"] < 0.5).all() and set(gaps["ref_date"]) == {"2025-06-30"}
+    speeds = _read(_tile(client, "broadband-speeds", TMS.tile(10.0, 45.5, 7)), tmp_path, "broadband-speeds")
+    assert speeds["quarter"].nunique() == 1 and speeds["code"].is_unique  # one quarter of the fourteen measured
     assert _tile(client, "coverage", filter="cod_uts = 16").status_code == 400
 
 

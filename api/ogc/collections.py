@@ -63,9 +63,14 @@ class Collection:
     synthetic_note: str | None = None
     title_it: str = ""  # the title on the Italian HTML pages
     tile_properties: tuple[str, ...] = ()  # properties in vector tiles (all when empty)
+    # a date (or period) column of features drawn one per date: a tile shows only the newest value among the features
+    # asked for (its filters pick another), one map rather than every date's shapes on top of each other
+    tile_date: str | None = None
 
     def __post_init__(self) -> None:
         named = {self.id_column, self.geometry_column, *self.properties, *self.tile_properties}
+        if self.tile_date is not None:
+            named.add(self.tile_date)
         if self.run_kind is not None:
             named.add("run_id")
         missing = named - set(self.table.c.keys())
@@ -161,6 +166,7 @@ COLLECTIONS: dict[str, Collection] = {
             run_kind="coverage",
             layers=("agcom",),
             title_it="Copertura in banda ultralarga per comune",
+            tile_date="ref_date",
             tile_properties=(
                 "pro_com_t",
                 "comune",
@@ -194,6 +200,7 @@ COLLECTIONS: dict[str, Collection] = {
             run_kind="coverage",
             layers=("agcom",),
             title_it="Copertura per provincia e per l'intera area",
+            tile_date="ref_date",
         ),
         Collection(
             "school-connectivity",
@@ -211,6 +218,7 @@ COLLECTIONS: dict[str, Collection] = {
             run_kind="coverage",
             layers=("schools", "infratel"),
             title_it="Connettività delle scuole",
+            tile_date="ref_date",
         ),
         Collection(
             "broadband-speeds",
@@ -226,6 +234,7 @@ COLLECTIONS: dict[str, Collection] = {
             "CC-BY-NC-SA-4.0",
             layers=("ookla",),
             title_it="Velocità misurate della banda larga fissa (Ookla, contesto)",
+            tile_date="quarter",
         ),
         Collection(
             "schools",
@@ -265,6 +274,7 @@ COLLECTIONS: dict[str, Collection] = {
             "cite the source",
             layers=("infratel",),
             title_it="Civici senza >300 Mbit/s entro il 2028 (per comune)",
+            tile_date="ref_date",
         ),
         Collection(
             "roads",

@@ -96,6 +96,9 @@ def _tile_select(collection: Collection, srid: int, where: list[ColumnElement]) 
     geometry = collection.table.c[collection.geometry_column]
     projected = func.ST_Simplify(func.ST_Transform(geometry, srid), tolerance, True)
     shaped = func.ST_AsMVTGeom(projected, envelope, EXTENT, BUFFER, True).label("mvt_geom")
+    if collection.tile_date is not None:
+        date = collection.table.c[collection.tile_date]
+        where = [*where, date == select(func.max(date)).where(*where).scalar_subquery()]
     rows = select(shaped, *_properties(collection)).where(geometry.op("&&")(search), *where).subquery("tile")
     layer: BindParameter[str] = bindparam("layer", collection.id)
     return select(func.coalesce(func.ST_AsMVT(literal_column("tile"), layer, EXTENT, "mvt_geom"), b"")).select_from(
@@ -156,11 +159,23 @@ def tile_matrix_sets_document(base: str) -> dict[str, Any]:
     }
 
 
+def tiles_description(collection: Collection) -> str:
+    """What a collection's tiles hold, said in the tileset metadata and TileJSON."""
+    if collection.tile_date is None:
+        return collection.title
+    date = collection.tile_date
+    return (
+        f"{collection.title}: each tile shows the newest {date} among the features asked for; "
+        f"ask for another with ?{date}=… or a filter"
+    )
+
+
 def tileset_document(base: str, collection: Collection, tms: TileMatrixSet) -> dict[str, Any]:
     """OGC API - Tiles tileset metadata: vector data, its grid, zooms and the tile URL template."""
     url = f"{base}/collections/{collection.id}/tiles/{tms.id}"
     return {
         "title": f"{collection.title} ({tms.id})",
+        "description": tiles_description(collection),
         "dataType": "vector",
         "crs": tms.crs.srs if hasattr(tms.crs, "srs") else str(tms.crs),
         "tileMatrixSetURI": tms.uri,
@@ -210,7 +225,7 @@ def tilejson_document(
     return {
         "tilejson": "3.0.0",
         "name": collection.id,
-        "description": collection.title,
+        "description": tiles_description(collection),
         "attribution": collection.publisher,
         "tiles": [f"{url}/{{z}}/{{x}}/{{y}}"],
         "minzoom": 0,
