@@ -95,6 +95,8 @@ class GuardedHttpTools(HttpToolsProtocol):
         self._awaiting_headers = False
         self._disarm_header_timer()
         size = len(self.url) + sum(len(name) + len(value) + HEADER_LINE_BYTES for name, value in self.headers)
+        # a request is under way: no idle timer (one an answer written here armed for a request later in this read)
+        self._unset_keepalive_if_required()
         if size > self.header_max_bytes:
             log.info("refused a request whose line and headers exceed %s bytes", self.header_max_bytes)
             self.app = headers_too_large  # the connection closes after this answer
@@ -107,6 +109,8 @@ class GuardedHttpTools(HttpToolsProtocol):
         ready = self.store.ready_answer if self.store is not None else None
         if ready is None or self.parser.get_method() != b"GET" or self.pipeline or self.flow.write_paused:
             return False
+        if self.transport.is_closing() or self.limit_concurrency is not None:
+            return False  # a request after an answer that closes the connection; uvicorn's concurrency bound
         if self.cycle is not None and not self.cycle.response_complete:
             return False  # answers go out in the order of the requests
         if any(name in LEFT_TO_APPLICATION for name, _ in self.headers):
@@ -129,7 +133,11 @@ class GuardedHttpTools(HttpToolsProtocol):
             "query_string": url.query or b"",
             "headers": self.headers,
         }
-        found = ready(scope)
+        try:
+            found = ready(scope)
+        except Exception:  # within the parser's callback an error would become a 400: the application answers
+            log.exception("stored answer not written; the application answers")
+            return False
         if found is None:
             return False
         status, headers, body = found

@@ -69,6 +69,8 @@ def test_tile_content_codes_and_filters(client, tmp_path):
     assert set(one["ref_date"]) == {"2025-06-30"} and len(one) == len(newest)
     earlier = _read(_tile(client, "coverage", ref_date="2025-03-31"), tmp_path, "coverage")
     assert set(earlier["ref_date"]) == {"2025-03-31"} and set(earlier["pro_com_t"]) == set(one["pro_com_t"])
+    both = _read(_tile(client, "coverage", ref_date=["2025-03-31", "2025-06-30"]), tmp_path, "coverage")
+    assert set(both["ref_date"]) == {"2025-03-31", "2025-06-30"} and len(both) == 2 * len(one)  # each date asked
     chosen = _read(_tile(client, "coverage", filter="ref_date < DATE('2025-06-01')"), tmp_path, "coverage")
     assert set(chosen["ref_date"]) == {"2025-03-31"}  # the newest among the features the filter asks for
     gaps = _read(_tile(client, "coverage", filter="ftth_share < 0.5"), tmp_path, "coverage")

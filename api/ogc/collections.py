@@ -63,8 +63,9 @@ class Collection:
     synthetic_note: str | None = None
     title_it: str = ""  # the title on the Italian HTML pages
     tile_properties: tuple[str, ...] = ()  # properties in vector tiles (all when empty)
-    # a date (or period) column of features drawn one per date: a tile shows only the newest value among the features
-    # asked for (its filters pick another), one map rather than every date's shapes on top of each other
+    # a date (or period) column of features drawn once per date: a tile shows only the newest value among the
+    # features asked for (and the undated ones), one map rather than every date's shapes on top of each other; the
+    # parameter of that name picks other dates
     tile_date: str | None = None
 
     def __post_init__(self) -> None:
@@ -274,7 +275,6 @@ COLLECTIONS: dict[str, Collection] = {
             "cite the source",
             layers=("infratel",),
             title_it="Civici senza >300 Mbit/s entro il 2028 (per comune)",
-            tile_date="ref_date",
         ),
         Collection(
             "roads",

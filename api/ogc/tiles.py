@@ -13,7 +13,7 @@ from typing import Any
 
 import morecantile
 from morecantile import TileMatrixSet
-from sqlalchemy import Connection, Date, Float, Select, Text, bindparam, cast, func, literal_column, select
+from sqlalchemy import Connection, Date, Float, Select, Text, bindparam, cast, func, literal_column, or_, select
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from api.ogc.collections import COLLECTIONS, Collection
@@ -84,8 +84,9 @@ NO_JIT = "SET LOCAL jit = off"
 PLACES = ("left", "bottom", "right", "top", "margin", "segment", "tolerance")  # a tile's parameters
 
 
-def _tile_select(collection: Collection, srid: int, where: list[ColumnElement]) -> Select:
-    """The tile's statement, its place given by the parameters named in PLACES."""
+def _tile_select(collection: Collection, srid: int, where: list[ColumnElement], newest: bool = True) -> Select:
+    """The tile's statement, its place given by the parameters named in PLACES; with ``newest``, only the newest
+    ``tile_date`` among the features matched (and those without one)."""
     left, bottom, right, top, margin, segment, tolerance = (bindparam(name, type_=Float) for name in PLACES)
     envelope = func.ST_MakeEnvelope(left, bottom, right, top, bindparam("srid", srid))
     # the tile (with its buffer) in the working CRS, densified so the transformed edges stay covering; a scalar
@@ -96,9 +97,9 @@ def _tile_select(collection: Collection, srid: int, where: list[ColumnElement]) 
     geometry = collection.table.c[collection.geometry_column]
     projected = func.ST_Simplify(func.ST_Transform(geometry, srid), tolerance, True)
     shaped = func.ST_AsMVTGeom(projected, envelope, EXTENT, BUFFER, True).label("mvt_geom")
-    if collection.tile_date is not None:
+    if newest and collection.tile_date is not None:
         date = collection.table.c[collection.tile_date]
-        where = [*where, date == select(func.max(date)).where(*where).scalar_subquery()]
+        where = [*where, or_(date == select(func.max(date)).where(*where).scalar_subquery(), date.is_(None))]
     rows = select(shaped, *_properties(collection)).where(geometry.op("&&")(search), *where).subquery("tile")
     layer: BindParameter[str] = bindparam("layer", collection.id)
     return select(func.coalesce(func.ST_AsMVT(literal_column("tile"), layer, EXTENT, "mvt_geom"), b"")).select_from(
@@ -140,7 +141,8 @@ def tile_bytes(conn: Connection, collection: Collection, query: ItemQuery, where
     conn.exec_driver_sql(NO_JIT)
     if plain(collection, query):
         return bytes(tile_template(collection.id, where.tms.id).rows(conn, **place(where))[0][0])
-    statement = _tile_select(collection, where.srid, where_clauses(conn, collection, query))
+    newest = collection.tile_date not in query.properties  # ?ref_date=…: the dates asked for, all of them
+    statement = _tile_select(collection, where.srid, where_clauses(conn, collection, query), newest)
     return bytes(conn.execute(statement, place(where)).scalar_one())
 
 
@@ -165,8 +167,8 @@ def tiles_description(collection: Collection) -> str:
         return collection.title
     date = collection.tile_date
     return (
-        f"{collection.title}: each tile shows the newest {date} among the features asked for; "
-        f"ask for another with ?{date}=… or a filter"
+        f"{collection.title}: each tile shows the newest {date} among the features asked for (and those without "
+        f"one); ?{date}=… shows the {date} given (repeated: each of them), a filter the newest it matches"
     )
 
 
