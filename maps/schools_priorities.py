@@ -11,6 +11,7 @@ import folium
 import pandas as pd
 from branca.element import Figure
 from folium.plugins import FastMarkerCluster
+from folium.utilities import JsCode
 from sqlalchemy import Engine, text
 
 from geo.analysis.runs import latest_run
@@ -260,12 +261,25 @@ def _euro(value: float | None) -> str:
     return "n.d." if value is None else euro(value)
 
 
-def add_priorities(m: folium.Map, features: dict[str, Any], synthetic: bool) -> folium.FeatureGroup:
+# each target's popup and tooltip, built in the browser from its rows as text (never markup: names come from data)
+TARGET_DETAILS = JsCode(
+    """function (feature, layer) {
+        var p = feature.properties;
+        var fields = p.righe.map(function (row, i) { return [row[0], i, 'text']; });
+        var values = p.righe.map(function (row) { return row[1]; });
+        layer.bindPopup(function () { return window.areavasta.figures(fields, values); },
+                        {maxWidth: 460, maxHeight: 420});
+        var tip = document.createElement('span');
+        tip.textContent = p.etichetta;
+        layer.bindTooltip(tip);
+    }"""
+)
+
+
+def add_priorities(m: folium.Map, features: dict[str, Any], synthetic: bool) -> folium.GeoJson:
     """The targets (selected ones drawn last, on top), their routes and the modelled placement of their civic
-    numbers; returns the targets' layer."""
+    numbers, each one layer (one element to render, not one per target); returns the targets' layer."""
     label = " (su rete stradale SINTETICA)" if synthetic else ""
-    routes = folium.FeatureGroup(name=f"Tracciati{label}")
-    targets = folium.FeatureGroup(name="Obiettivi")
     if features.get("placements", {}).get("features"):
         folium.GeoJson(
             features["placements"],
@@ -273,6 +287,8 @@ def add_priorities(m: folium.Map, features: dict[str, Any], synthetic: bool) -> 
             style_function=lambda _f: {"color": PLACEMENT, "weight": 1, "dashArray": "4", "fillOpacity": 0.08},
             tooltip=folium.GeoJsonTooltip(["civici"], aliases=["Civici collocati (modello)"]),
         ).add_to(m)
+    points: list[dict[str, Any]] = []
+    traced: list[dict[str, Any]] = []
     for feature in sorted(features["features"], key=lambda f: bool(f["properties"]["selezionato"])):
         p = feature["properties"]
         colour = PRIORITY.colours[0 if p["selezionato"] else 1]
@@ -300,24 +316,45 @@ def add_priorities(m: folium.Map, features: dict[str, Any], synthetic: bool) -> 
             ("Fonti in fibra", "stimate (proxy), non censite"),
             ("Perché", p["motivo"]),
         ]
+        points.append(
+            {
+                "type": "Feature",
+                "geometry": feature["geometry"],
+                "properties": {
+                    "righe": [[name, str(value)] for name, value in rows],
+                    "etichetta": f"{p['rank']}. {p['nome'] or p['target']}",
+                    "colore": colour,
+                    "tratteggio": None if p["posizione"] == "geocoded" else "3",
+                },
+            }
+        )
         if feature.get("route"):
-            folium.GeoJson(
-                feature["route"],
-                style_function=lambda _f, c=colour: {"color": c, "weight": 3},
-                tooltip=f"tracciato n. {p['rank']}",
-            ).add_to(routes)
-        lon, lat = feature["geometry"]["coordinates"]
-        folium.CircleMarker(
-            [lat, lon],
-            radius=7,
-            color=colour,
-            fill=True,
-            fill_opacity=0.9,
-            dash_array=None if p["posizione"] == "geocoded" else "3",
-            popup=folium.Popup(popup_table(rows), max_width=460, max_height=420),
-            tooltip=html.escape(f"{p['rank']}. {p['nome'] or p['target']}"),
-        ).add_to(targets)
+            traced.append(
+                {
+                    "type": "Feature",
+                    "geometry": feature["route"],
+                    "properties": {"tracciato": f"tracciato n. {int(p['rank'])}", "colore": colour},
+                }
+            )
+    routes = folium.FeatureGroup(name=f"Tracciati{label}")
+    if traced:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": traced},
+            style_function=lambda f: {"color": f["properties"]["colore"], "weight": 3},
+            tooltip=folium.GeoJsonTooltip(["tracciato"], labels=False),  # text made here from a rank
+        ).add_to(routes)
     routes.add_to(m)
+    targets = folium.GeoJson(
+        {"type": "FeatureCollection", "features": points},
+        name="Obiettivi",
+        marker=folium.CircleMarker(radius=7, fill=True, fill_opacity=0.9),
+        style_function=lambda f: {
+            "color": f["properties"]["colore"],
+            "fillColor": f["properties"]["colore"],
+            "dashArray": f["properties"]["tratteggio"],
+        },
+        on_each_feature=TARGET_DETAILS,
+    )
     targets.add_to(m)
     return targets
 
