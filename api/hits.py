@@ -103,6 +103,11 @@ def answer(sent: Wire, tags: bytes) -> Answer:
     return sent.status, sent.headers, sent.body
 
 
+def _gzip_in_thread(entry: Encoded) -> bool:
+    """Whether the entry's gzip form is still to make and too large to make on the event loop."""
+    return not entry.compressed and len(entry.body) > INLINE_GZIP_BYTES
+
+
 @dataclass(frozen=True)
 class Look:
     """What a GET asks of this layer: the data version and URL its answer is filed under, the representation, the
@@ -218,7 +223,7 @@ class CachedHits:
         if look is None or look.entry is None:
             return None
         compress = self._compress(look.entry, look.encoding)
-        if compress and not look.entry.compressed and len(look.entry.body) > INLINE_GZIP_BYTES:
+        if compress and _gzip_in_thread(look.entry):
             return None  # compressed in a thread by __call__, once
         return answer(wire(look.entry, compress), look.tags)
 
@@ -247,7 +252,7 @@ class CachedHits:
             await self.app(scope, receive, send)
             return
         compress = self._compress(entry, look.encoding)
-        if compress and not entry.compressed and len(entry.body) > INLINE_GZIP_BYTES:
+        if compress and _gzip_in_thread(entry):
             await asyncio.to_thread(entry.gzipped)
         status, headers, body = answer(wire(entry, compress), look.tags)
         await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -280,7 +285,7 @@ class CachedHits:
         try:
             entry = await self._build(plain, scope, url, key[0])
             if entry is not None and keeps:
-                if len(entry.body) > INLINE_GZIP_BYTES:
+                if _gzip_in_thread(entry):
                     await asyncio.to_thread(entry.gzipped)  # the cache keeps the gzip form beside the body
                 entry = cache.put(key, entry)
         except psycopg.errors.QueryCanceled:

@@ -4,7 +4,7 @@ text that a spreadsheet would run as a formula kept as text), GeoPackage (target
 of civic numbers, and the note as a table) and GeoJSON (the note as a member of the collection).
 
 The targets, routes and placements have the columns of the ``priorities``, ``priority-routes`` and
-``priority-placements`` collections (geo.analysis.priorities), typed by the model and written by geo.writers as the
+``priority-placements`` collections (geo.models), typed by the model and written by geo.writers as the
 OGC downloads are: the same run gives the same fields there and here (in the working CRS, EPSG:32632, here; GeoJSON
 in WGS 84)."""
 
