@@ -51,6 +51,9 @@ SMALL_CONNECTIONS = (1, 8)
 NGINX_CONNECTIONS = (1, 8)
 TILE_BUFFER = 64  # areavasta's api.ogc.tiles.BUFFER, given to TiPg too
 GZIP = {"Accept-Encoding": "gzip"}
+# what wrk sends by default: httpx would otherwise ask for gzip, and nginx serve compressed bytes as the plain ones
+PLAIN = {"Accept-Encoding": "identity"}
+HEADER_SLACK = 512  # bytes a response's headers may differ by between areavasta and nginx
 
 
 @dataclass(frozen=True)
@@ -244,7 +247,7 @@ def check_tiles(servers: Servers, www: Path) -> tuple[list[TileList], dict[tuple
     sides are kept and areavasta's bytes written under ``www`` for nginx."""
     lists: list[TileList] = []
     passes: dict[tuple[str, int], ZoomPass] = {}
-    with httpx.Client(timeout=120) as client:
+    with httpx.Client(timeout=120, headers=PLAIN) as client:
         for layer in LAYERS:
             for band in ZOOM_BANDS:
                 kept = TileList(layer, band)
@@ -298,7 +301,7 @@ def check_small(servers: Servers, www: Path) -> list[str]:
     """Both servers answer each small request with the same features (a note when a page differs); areavasta's
     bytes as sent, plain and gzipped, written under ``www`` for nginx."""
     notes = []
-    with httpx.Client(timeout=60) as client:
+    with httpx.Client(timeout=60, headers=PLAIN) as client:
         for index, query in enumerate(SMALL):
             ours = client.get(servers.ours.url + query.ours).raise_for_status().json()
             tipg = client.get(servers.tipg.url + query.tipg).raise_for_status().json()
@@ -413,6 +416,15 @@ class Cells:
             f"**{ratio(self.cold, self.tipg)}** | {ratio(self.ours, self.files)}"
         )
 
+    def same_bytes(self, what: str) -> None:
+        """Stop when nginx sent bodies of another size than areavasta's: the anchor must serve the same bytes (the
+        headers differ by a few hundred bytes)."""
+        if self.files is None:
+            return
+        ours, files = (c["bytes"] / max(c["requests"], 1) for c in (self.ours, self.files))
+        if abs(ours - files) > HEADER_SLACK + 0.01 * ours:
+            raise SystemExit(f"nginx sent {files:,.0f} bytes a response for {what}, areavasta {ours:,.0f}")
+
 
 def load_tiles(servers: Servers, lists: list[TileList], load: Load) -> tuple[list[str], list[Cells]]:
     rows, cells = [], []
@@ -432,6 +444,7 @@ def load_tiles(servers: Servers, lists: list[TileList], load: Load) -> tuple[lis
                 else None,
             )
             zooms = f"{kept.zooms[0]}–{kept.zooms[-1]}"
+            row.same_bytes(f"{kept.layer.name} {zooms}")
             cells.append(row)
             rows.append(f"| {kept.layer.name} | {zooms} ({len(kept.tiles)}) | {connections} | {row.columns()} |")
             print(rows[-1], flush=True)
@@ -452,6 +465,7 @@ def load_small(servers: Servers, load: Load) -> tuple[list[str], dict[str, list[
                     wrk(load, servers.tipg, [query.tipg], connections, headers),
                     wrk(load, servers.nginx, [file_path(prefix, index)], connections, headers),
                 )
+                row.same_bytes(query.name)
                 size = " / ".join(f"{c['bytes'] / max(c['requests'], 1):,.0f}" for c in (row.ours, row.tipg))
                 cells.setdefault(query.name, []).append(row)
                 rows.append(
