@@ -45,6 +45,7 @@ HEADER_CACHE = 256  # distinct Accept / Accept-Encoding values remembered (clien
 VARY = "Accept, Accept-Encoding, Origin"  # Encoded.response's Vary, and the CORS layer's Origin after it
 INLINE_GZIP_BYTES = 32 * 1024  # larger bodies are compressed in a thread, not on the event loop
 ASKED = (b"accept", b"accept-encoding", b"if-none-match")  # the request headers an answer depends on
+URL_MEMO = 4096  # request URLs remembered as text (starlette's URL takes several µs to build one)
 PAGE_PARAMETERS = frozenset({"limit", "offset", "bbox", "version"})
 NUMBER = re.compile(r"[0-9]{1,9}")
 MAX_OFFSET = 10_000_000  # as the items route
@@ -163,6 +164,7 @@ class CachedHits:
         self._reads: Reads | None = None
         self._building: dict[tuple[str, str], asyncio.Future[Encoded | None]] = {}
         self._versions: dict[tuple[str, str], int] = {}  # (collection, data version): features.version_of
+        self._urls: dict[tuple[Any, ...], str] = {}
         store.ready_answer = self.ready  # for the HTTP protocol (api.server)
 
     def _remember(self, memo: dict[bytes, bool], value: bytes, decide: bool) -> bool:
@@ -203,18 +205,29 @@ class CachedHits:
         for name, value in scope["headers"]:
             if name == b"origin":
                 return None
-            if name in ASKED:
-                found.setdefault(name, value)  # the first, as Starlette's Headers.get
+            if name in ASKED or name == b"host":
+                found.setdefault(name, value)  # the first, as Starlette's Headers.get and URL
         accept, encoding, tags = (found.get(name, b"") for name in ASKED)
         if b"f=" in query:
             f = QueryParams(query).get("f")
             html = f == "html" if f is not None else self._wants_html(accept)
         else:
             html = self._wants_html(accept)
-        url = str(URL(scope=scope))
+        url = self._url(scope, found.get(b"host"))
         cache = self.store.cache
         entry = cache.get((version, f"{'html' if html else ''} {url}")) or cache.get((version, f"{ONE_VARIANT} {url}"))
         return Look(version, html, url, encoding, tags, entry)
+
+    def _url(self, scope: Scope, host: bytes | None) -> str:
+        """The request's URL as the routes file it (``str(request.url)``), built once per distinct request."""
+        server = scope.get("server")  # a list from some clients
+        key = (scope.get("scheme"), host, server and tuple(server), scope["path"], scope.get("query_string"))
+        found = self._urls.get(key)
+        if found is None:
+            if len(self._urls) >= URL_MEMO:
+                self._urls.clear()
+            found = self._urls[key] = str(URL(scope=scope))
+        return found
 
     def ready(self, scope: Scope) -> Answer | None:
         """The answer to a GET when the cache holds it in the form asked, with no store round trip and no thread to
@@ -284,7 +297,9 @@ class CachedHits:
         entry: Encoded | None = None
         try:
             entry = await self._build(plain, scope, url, key[0])
-            if entry is not None and keeps:
+            if entry is not None and not keeps:
+                entry.sent_once()
+            elif entry is not None:
                 if _gzip_in_thread(entry):
                     await asyncio.to_thread(entry.gzipped)  # the cache keeps the gzip form beside the body
                 entry = cache.put(key, entry)

@@ -26,7 +26,8 @@ from geo.db import data_version
 
 ONE_VARIANT = "*"  # the key's variant for answers that do not depend on Accept (tiles, maps)
 GZIP_FROM_BYTES = 1024  # smaller bodies gain nothing from compression
-GZIP_LEVEL = 6
+GZIP_LEVEL = 6  # an answer the cache keeps is compressed once, and its smaller body goes out on every hit
+GZIP_LEVEL_ONCE = 1  # an answer sent once and not kept: 3-4x faster, 15-20 % larger (nginx's default gzip_comp_level)
 
 
 def base_url(request: Request) -> str:
@@ -50,6 +51,7 @@ class Encoded:
     _gzip: bytes | None = field(default=None, repr=False)
     status: int = 200  # 204 for an empty tile
     wire: dict[bool, Any] = field(default_factory=dict, repr=False, compare=False)  # api.hits: as sent, by gzip
+    gzip_level: int = field(default=GZIP_LEVEL, repr=False, compare=False)
 
     @property
     def nbytes(self) -> int:
@@ -83,8 +85,14 @@ class Encoded:
     def gzipped(self) -> bytes:
         """The body gzipped (without a timestamp: the same bytes each time), made on the first call and kept."""
         if self._gzip is None:
-            self._gzip = gzip.compress(self.body, GZIP_LEVEL, mtime=0)
+            self._gzip = gzip.compress(self.body, self.gzip_level, mtime=0)
         return self._gzip
+
+    def sent_once(self) -> Encoded:
+        """This answer, marked as one no cache keeps: compressed fast if at all."""
+        if self._gzip is None:
+            self.gzip_level = GZIP_LEVEL_ONCE
+        return self
 
     def response(self, request: Request) -> Response:
         """The body, gzipped when the client accepts it, or an empty 304 when the client already holds it."""
@@ -179,7 +187,7 @@ class ResponseCache:
     def get_or_build(self, key: tuple[str, str], build: Callable[[], Encoded]) -> Encoded:
         """The stored entry, or the one ``build`` makes; concurrent requests for one key build it once."""
         if self.max_bytes == 0 or self.max_entries == 0:
-            return build()
+            return build().sent_once()
         entry = self.get(key)
         if entry is not None:
             return entry

@@ -203,3 +203,20 @@ def test_another_process_commit_arrives_by_notification(area_vasta):
         with psycopg.connect(conninfo(area_vasta.settings.database_url), autocommit=True) as other:
             other.execute("UPDATE meta.ingest_run SET finished_at = finished_at + interval '1 second'")
         assert watch.wait_for(before, timeout=5) not in (None, before)
+
+
+@pytest.mark.parametrize("cache_mb", [0, 64])
+def test_an_answer_no_cache_keeps_is_compressed_fast(area_vasta, cache_mb):
+    """Kept answers are gzipped once at level 6; with the cache off each answer is gzipped fast (level 1), same bytes
+    underneath. The gzip header's XFL byte says which: 4 for the fastest level, 0 for the default ones."""
+    settings = area_vasta.settings.model_copy(update={"response_cache_mb": cache_mb})
+    for url in (
+        "/collections/municipalities/items?limit=200",
+        "/collections/municipalities/items?limit=200&filter=cod_uts='019'",
+    ):
+        with TestClient(create_app(settings)) as client:
+            with client.stream("GET", url, headers={"Accept-Encoding": "gzip"}) as raw:
+                packed = b"".join(raw.iter_raw())
+            plain = client.get(url, headers={"Accept-Encoding": "identity"}).content
+        assert gzip.decompress(packed) == plain and len(plain) > 32 * 1024
+        assert packed[8] == (4 if cache_mb == 0 else 0)

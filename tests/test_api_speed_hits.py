@@ -4,6 +4,9 @@ sends for the same stored answer; requests it must not answer (an Origin, HEAD, 
 import morecantile
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from starlette.datastructures import URL
 
 from api.app import create_app
 from api.hits import CachedHits
@@ -92,3 +95,31 @@ def test_no_hit_without_public_reading(area_vasta):
     with TestClient(create_app(settings)) as client:
         assert client.get(URLS[0]).status_code == 401
         assert client.get(URLS[0]).status_code == 401
+
+
+HOSTS = st.one_of(st.none(), st.sampled_from([b"example.org", b"example.org:8080", b"[::1]:81", b"bad host:x"]))
+SERVERS = st.one_of(st.none(), st.sampled_from([("127.0.0.1", 80), ["10.0.0.1", 8000], ("::1", 443)]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    calls=st.lists(
+        st.tuples(
+            st.sampled_from(["http", "https"]),
+            HOSTS,
+            SERVERS,
+            st.text(alphabet="/ab?#\\%é", max_size=12).map(lambda p: "/" + p),
+            st.text(alphabet="a=&%,", max_size=8).map(str.encode),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_the_remembered_url_is_starlettes(calls):
+    """The layer files answers under the URL text the routes use (``str(request.url)``), remembered per request."""
+    layer = CachedHits.__new__(CachedHits)
+    layer._urls = {}
+    for scheme, host, server, path, query in calls * 2:  # each twice: once built, once remembered
+        scope = {"type": "http", "scheme": scheme, "server": server, "path": path, "query_string": query}
+        scope["headers"] = [(b"host", host)] if host is not None else []
+        assert layer._url(scope, host) == str(URL(scope=scope))
