@@ -35,6 +35,13 @@ def test_start_stop_reset_are_idempotent(cluster):
     assert _postgis_version(cluster).startswith("3.")
     with psycopg.connect(cluster.url().replace("postgresql+psycopg", "postgresql")) as conn:
         conn.execute("CREATE TABLE marker (x int)")
+        # byte-order collation, UTF-8 character classes: accented names still change case, and sort by code point
+        locale = conn.execute("SELECT datcollate, datctype FROM pg_database WHERE datname = current_database()")
+        assert locale.fetchone() == ("C", "C.UTF-8")
+        assert conn.execute("SELECT upper('forlì')").fetchone()[0] == "FORLÌ"
+        words = ["zola", "Zogno", "Àrcore", "ùmbria", "Èrba", "019", "0160"]
+        ordered = conn.execute("SELECT array_agg(w ORDER BY w) FROM unnest(%s::text[]) w", [words]).fetchone()[0]
+        assert ordered == sorted(words)  # Python compares code points: the order C.UTF-8 gave
     cluster.stop()
     cluster.stop()
     assert not cluster.status().running

