@@ -5,6 +5,7 @@ import json
 import re
 from urllib.parse import unquote
 
+import orjson
 import pyogrio
 import pytest
 from fastapi.testclient import TestClient
@@ -28,7 +29,7 @@ def client(results):
 def _items(client, collection, **params):
     response = client.get(f"/collections/{collection}/items", params={"limit": 10_000, **params})
     assert response.status_code == 200, response.text
-    return response.json()
+    return orjson.loads(response.content)  # 3-4x faster than json for these pages
 
 
 def _ids(client, collection, **params):
@@ -334,7 +335,7 @@ def test_random_filters_give_the_reference_rows_or_a_400(client, coverage_rows, 
         return
     assert response.status_code == 200, (cql, response.text[:300])
     expected = {fid for fid, row in coverage_rows.items() if evaluate(predicate, row) is True}
-    assert {f["id"] for f in response.json()["features"]} == expected, cql
+    assert {f["id"] for f in orjson.loads(response.content)["features"]} == expected, cql
 
 
 # The API contract ----------------------------------------------------------------------------------------------

@@ -37,14 +37,15 @@ def running(database_url: str, **settings: str) -> Iterator[tuple[str, int]]:
     )
     try:
         deadline = time.monotonic() + WAIT_S
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the service did not start")
+        with httpx.Client(timeout=1) as client:  # one client: each new one loads the CA store
+            while time.monotonic() < deadline:
+                try:
+                    if client.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            else:
+                pytest.fail("the service did not start")
         yield "127.0.0.1", port
     finally:
         process.terminate()

@@ -4,10 +4,13 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from geo.ingest import boundaries, population
 from geo.ingest.pipeline import IngestError, municipality_policy
+from geo.ingest.tabular import parse_numbers
 
 HEADER = "com_istat_code,age,pop_f,pop_m,pop_tot\n"
 
@@ -133,3 +136,23 @@ def test_population_needs_boundaries_first(store, tmp_path):
     path.write_text(HEADER + "016024,0,1,1,2\n")
     with pytest.raises(IngestError, match="ingest the boundaries first"):
         population.ingest(store.engine, population.open_population(str(path), 2023), None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(st.integers(-(10**6), 10**6), st.floats(-1e6, 1e6, allow_nan=False).map(lambda v: round(v, 3))),
+        min_size=1,
+        max_size=30,
+    ),
+    integer=st.booleans(),
+)
+def test_numbers_given_as_numbers_read_as_their_text(values, integer):
+    """A bundled table's numbers skip the text parsing: same numbers, same rows flagged, as written in a file."""
+    rows = pd.Series(range(1, len(values) + 1))
+    given_numbers = pd.Series(values)
+    as_text = given_numbers.astype(str)
+    numbers, problems = parse_numbers(given_numbers, rows, "n", ".", integer=integer)
+    read, read_problems = parse_numbers(as_text, rows, "n", ".", integer=integer)
+    assert numbers.astype(float).tolist() == read.astype(float).tolist()
+    assert [(p.row, p.reason.split()[-1]) for p in problems] == [(p.row, p.reason.split()[-1]) for p in read_problems]

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
@@ -44,7 +45,7 @@ def _features(client: TestClient, collection_id: str) -> Iterator[dict[str, Any]
     while True:
         response = client.get(f"/collections/{collection_id}/items", params={"limit": PAGE, "offset": offset})
         assert response.status_code == 200, response.text
-        features = response.json()["features"]
+        features = orjson.loads(response.content)["features"]
         yield from features
         if len(features) < PAGE:
             return

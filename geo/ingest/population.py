@@ -43,7 +43,7 @@ def from_geopop(year: int) -> PopulationSet:
     rows = pd.DataFrame(
         {
             "_row": range(1, len(frame) + 1),
-            "pro_com_t": frame["municipality_code"].map(lambda c: f"{int(c):06d}"),
+            "pro_com_t": frame["municipality_code"].astype("int64").astype(str).str.zfill(6),
             "age": frame["age"],
             "males": frame["M"],
             "females": frame["F"],

@@ -130,11 +130,15 @@ def parse_numbers(
     Returns the values and a problem for each cell that is not a number (not whole, for ``integer``;
     negative, for ``non_negative``).
     """
-    text = values.astype(str).str.strip()
-    blank = is_missing(values)
-    if decimal == ",":
-        text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-    numbers = pd.to_numeric(text.where(~blank), errors="coerce")
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        blank = values.isna()  # numbers already (a bundled table): no text to read, no marker to find
+        numbers = pd.to_numeric(values, errors="coerce")
+    else:
+        text = values.astype(str).str.strip()
+        blank = is_missing(values)
+        if decimal == ",":
+            text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        numbers = pd.to_numeric(text.where(~blank), errors="coerce")
     bad = ~blank & (numbers.isna() | (integer & (numbers % 1 != 0)))
     kind = "a whole number" if integer else "a number"
     problems = flag(bad, rows, values, "{value!r} is not " + kind, column)
