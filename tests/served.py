@@ -18,6 +18,8 @@ import pytest
 
 from maps.browser import CHROMIUM
 
+START_S = 60  # a bound on waiting for a service to start
+
 
 def require_chromium() -> None:
     """Skip without Debian's chromium; under CI=true its absence is a failure."""
@@ -25,6 +27,19 @@ def require_chromium() -> None:
         if os.environ.get("CI") == "true":
             pytest.fail("chromium is not installed (scripts/system-packages.txt)")
         pytest.skip("chromium is not installed: apt-get install chromium")
+
+
+def healthy_within(base: str, seconds: float) -> bool:
+    """Whether the service at ``base`` answers ``/health`` within ``seconds`` (asked every 0.2 s)."""
+    deadline = time.monotonic() + seconds
+    with httpx.Client(timeout=1) as client:  # one client: each new one loads the CA store (~50 ms of CPU)
+        while time.monotonic() < deadline:
+            try:
+                if client.get(f"{base}/health").status_code == 200:
+                    return True
+            except httpx.HTTPError:
+                time.sleep(0.2)
+    return False
 
 
 @contextmanager
@@ -48,16 +63,9 @@ def serving(database_url: str, access_log: Path | None = None, **settings: str) 
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            with httpx.Client(timeout=1) as client:  # one client: each new one loads the CA store (~50 ms of CPU)
-                for _ in range(150):
-                    try:
-                        if client.get(f"{base}/health").status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        time.sleep(0.2)
-                else:
-                    log.seek(0)
-                    pytest.fail(f"the service did not start: {log.read().decode(errors='replace')[-2000:]}")
+            if not healthy_within(base, START_S):
+                log.seek(0)
+                pytest.fail(f"the service did not start: {log.read().decode(errors='replace')[-2000:]}")
             yield base
         finally:
             process.terminate()

@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
+from tests.served import healthy_within
 
 WAIT_S = 60  # a bound on waiting for the server, far above any timeout the tests set
 HEALTH = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -36,16 +36,8 @@ def running(database_url: str, **settings: str) -> Iterator[tuple[str, int]]:
         [sys.executable, "-c", script], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        deadline = time.monotonic() + WAIT_S
-        with httpx.Client(timeout=1) as client:  # one client: each new one loads the CA store
-            while time.monotonic() < deadline:
-                try:
-                    if client.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
-            else:
-                pytest.fail("the service did not start")
+        if not healthy_within(f"http://127.0.0.1:{port}", WAIT_S):
+            pytest.fail("the service did not start")
         yield "127.0.0.1", port
     finally:
         process.terminate()
