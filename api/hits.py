@@ -46,6 +46,7 @@ VARY = "Accept, Accept-Encoding, Origin"  # Encoded.response's Vary, and the COR
 INLINE_GZIP_BYTES = 32 * 1024  # larger bodies are compressed in a thread, not on the event loop
 ASKED = (b"accept", b"accept-encoding", b"if-none-match")  # the request headers an answer depends on
 URL_MEMO = 4096  # request URLs remembered as text (starlette's URL takes several µs to build one)
+URL_MEMO_CHARS = 512  # longer paths and queries are built each time: invented long URLs cannot fill the memory
 PAGE_PARAMETERS = frozenset({"limit", "offset", "bbox", "version"})
 NUMBER = re.compile(r"[0-9]{1,9}")
 MAX_OFFSET = 10_000_000  # as the items route
@@ -220,8 +221,10 @@ class CachedHits:
 
     def _url(self, scope: Scope, host: bytes | None) -> str:
         """The request's URL as the routes file it (``str(request.url)``), built once per distinct request."""
-        server = scope.get("server")  # a list from some clients
-        key = (scope.get("scheme"), host, server and tuple(server), scope["path"], scope.get("query_string"))
+        path, query, server = scope["path"], scope.get("query_string", b""), scope.get("server")
+        if len(path) + len(query) + len(host or b"") > URL_MEMO_CHARS:
+            return str(URL(scope=scope))
+        key = (scope.get("scheme"), host, server and tuple(server), path, query)  # a list from some clients
         found = self._urls.get(key)
         if found is None:
             if len(self._urls) >= URL_MEMO:
