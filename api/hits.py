@@ -224,7 +224,7 @@ class CachedHits:
         path, query, server = scope["path"], scope.get("query_string", b""), scope.get("server")
         if len(path) + len(query) + len(host or b"") > URL_MEMO_CHARS:
             return str(URL(scope=scope))
-        key = (scope.get("scheme"), host, server and tuple(server), path, query)  # a list from some clients
+        key = (scope.get("scheme"), host, tuple(server) if server is not None else None, path, query)  # or a list
         found = self._urls.get(key)
         if found is None:
             if len(self._urls) >= URL_MEMO:
@@ -300,7 +300,7 @@ class CachedHits:
         entry: Encoded | None = None
         try:
             entry = await self._build(plain, scope, url, key[0])
-            if entry is not None and not keeps:
+            if entry is not None and not cache.would_keep(key, entry):
                 entry.sent_once()
             elif entry is not None:
                 if _gzip_in_thread(entry):

@@ -164,11 +164,17 @@ class ResponseCache:
             self._entries.move_to_end(key)
             return found[0]
 
+    def would_keep(self, key: tuple[str, str], entry: Encoded) -> bool:
+        """Whether ``put`` could keep the entry: a success answer within the bounds (counted before its gzip form)."""
+        if not entry.cacheable or self.max_bytes == 0 or self.max_entries == 0:
+            return False
+        return entry_size(key, entry) <= self.max_bytes
+
     def put(self, key: tuple[str, str], entry: Encoded) -> Encoded:
         """Keep a successful ``entry`` unless it alone exceeds the size bound, evicting the least recently used; returns
         the entry already kept for ``key`` if there is one, else ``entry``."""
-        if not entry.cacheable:
-            return entry
+        if not self.would_keep(key, entry):
+            return entry.sent_once()
         if len(entry.body) >= GZIP_FROM_BYTES:
             entry.gzipped()  # compressed now, so that its size is counted (nearly every client asks for it)
         size = entry_size(key, entry)
@@ -187,7 +193,7 @@ class ResponseCache:
     def get_or_build(self, key: tuple[str, str], build: Callable[[], Encoded]) -> Encoded:
         """The stored entry, or the one ``build`` makes; concurrent requests for one key build it once."""
         if self.max_bytes == 0 or self.max_entries == 0:
-            return build().sent_once()
+            return build().sent_once()  # what would_keep says of any entry
         entry = self.get(key)
         if entry is not None:
             return entry

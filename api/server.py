@@ -24,6 +24,7 @@ import httptools
 import uvicorn
 from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
 from geo.settings import Settings
 
@@ -142,8 +143,7 @@ class GuardedHttpTools(HttpToolsProtocol):
         status, headers, body = found
         keep_alive = http_version != "1.0" and self.parser.should_keep_alive()
         if self.access_log:
-            client = f"{self.client[0]}:{self.client[1]}" if self.client else ""  # as uvicorn's get_client_addr
-            target = self.url.decode("latin-1")  # as sent: uvicorn logs the same path quoted again
+            client, target = get_client_addr(scope), get_path_with_query_string(scope)  # type: ignore[arg-type]
             self.access_logger.info('%s - "%s %s HTTP/%s" %d', client, "GET", target, http_version, status)
         head = [STATUS_LINE[status]]
         for name, value in (*self.server_state.default_headers, *headers):

@@ -51,7 +51,7 @@ SMALL_CONNECTIONS = (1, 8)
 NGINX_CONNECTIONS = (1, 8)
 TILE_BUFFER = 64  # areavasta's api.ogc.tiles.BUFFER, given to TiPg too
 GZIP = {"Accept-Encoding": "gzip"}
-# what wrk sends by default: httpx would otherwise ask for gzip, and nginx serve compressed bytes as the plain ones
+# no compression, as wrk asks for none: httpx asks for gzip by default, and nginx would serve those bytes as plain
 PLAIN = {"Accept-Encoding": "identity"}
 HEADER_SLACK = 512  # bytes a response's headers may differ by between areavasta and nginx
 

@@ -38,7 +38,8 @@ def healthy_within(base: str, seconds: float) -> bool:
                 if client.get(f"{base}/health").status_code == 200:
                     return True
             except httpx.HTTPError:
-                time.sleep(0.2)
+                pass
+            time.sleep(0.2)
     return False
 
 

@@ -205,18 +205,20 @@ def test_another_process_commit_arrives_by_notification(area_vasta):
         assert watch.wait_for(before, timeout=5) not in (None, before)
 
 
-@pytest.mark.parametrize("cache_mb", [0, 64])
-def test_an_answer_no_cache_keeps_is_compressed_fast(area_vasta, cache_mb):
-    """Kept answers are gzipped once at level 6; with the cache off each answer is gzipped fast (level 1), same bytes
-    underneath. The gzip header's XFL byte says which: 4 for the fastest level, 0 for the default ones."""
+@pytest.mark.parametrize("cache_mb", [0, 1, 64])
+@pytest.mark.parametrize("filtered", [False, True])  # built by the outermost layer, or by the routes
+def test_an_answer_no_cache_keeps_is_compressed_fast(area_vasta, cache_mb, filtered):
+    """Kept answers are gzipped once at level 6; an answer no cache keeps (the cache off, or the page larger than the
+    whole cache) is gzipped fast (level 1), same bytes underneath. The gzip header's XFL byte says which: 4 for the
+    fastest level, 0 for the default ones."""
     settings = area_vasta.settings.model_copy(update={"response_cache_mb": cache_mb})
-    for url in (
-        "/collections/municipalities/items?limit=200",
-        "/collections/municipalities/items?limit=200&filter=cod_uts='019'",
-    ):
-        with TestClient(create_app(settings)) as client:
+    where = "&filter=cod_uts<>'x'" if filtered else ""
+    with TestClient(create_app(settings)) as client:
+        for limit in (200, 1000):  # about 0.35 and 1.1 MB
+            url = f"/collections/municipalities/items?limit={limit}{where}"
             with client.stream("GET", url, headers={"Accept-Encoding": "gzip"}) as raw:
                 packed = b"".join(raw.iter_raw())
             plain = client.get(url, headers={"Accept-Encoding": "identity"}).content
-        assert gzip.decompress(packed) == plain and len(plain) > 32 * 1024
-        assert packed[8] == (4 if cache_mb == 0 else 0)
+            assert gzip.decompress(packed) == plain and len(plain) > 32 * 1024
+            kept = len(plain) + len(packed) < cache_mb * 2**20
+            assert packed[8] == (0 if kept else 4), (limit, len(plain))

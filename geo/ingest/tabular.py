@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from geo.ingest.pipeline import IngestError, Problem, flag
@@ -130,9 +131,10 @@ def parse_numbers(
     Returns the values and a problem for each cell that is not a number (not whole, for ``integer``;
     negative, for ``non_negative``).
     """
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        blank = values.isna()  # numbers already (a bundled table): no text to read, no marker to find
-        numbers = pd.to_numeric(values, errors="coerce")
+    if isinstance(values.dtype, np.dtype) and np.issubdtype(values.dtype, np.integer):
+        # whole numbers already (a bundled table): nothing to read, nothing missing, the same values as their text
+        blank = pd.Series(False, index=values.index)
+        numbers = values.astype("int64")
     else:
         text = values.astype(str).str.strip()
         blank = is_missing(values)
