@@ -253,8 +253,13 @@ def test_search_finds_a_municipality_by_name_or_code_and_opens_its_figures(serve
 
 
 def test_ranked_table_beside_the_map_selects_both_ways(served, browser):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     store, base = served
     page = browser.new_page(viewport={"width": 1400, "height": 900})
+    said: list[str] = []  # what the page reported, for a failure's message (this test failed once in CI, unexplained)
+    page.on("pageerror", lambda error: said.append(f"error: {error}"))
+    page.on("console", lambda message: said.append(f"{message.type}: {message.text}"))
     page.goto(f"{base}/maps/coverage", wait_until="load")
     page.wait_for_selector(".areavasta-ranked tbody tr")
     assert "Comuni nella vista: 625" in page.locator(".areavasta-ranked").inner_text()
@@ -280,7 +285,13 @@ def test_ranked_table_beside_the_map_selects_both_ways(served, browser):
     chosen = page.locator(".areavasta-ranked tbody tr").nth(1)
     name = chosen.locator("td").first.inner_text()
     chosen.click()  # a row selects the municipality on the map: its figures open
-    assert name in page.wait_for_selector(".leaflet-popup-content").inner_text()
+    try:
+        popup = page.wait_for_selector(".leaflet-popup-content")
+    except PlaywrightTimeout:
+        caption = page.locator(".areavasta-ranked div").first.inner_text()
+        selected = page.locator(".areavasta-ranked tr.areavasta-selected").count()
+        pytest.fail(f"no popup after a click on {name!r}; table: {caption!r}, {selected} selected; page: {said}")
+    assert name in popup.inner_text()
     page.wait_for_function(  # zoomed on it: fewer municipalities in view, the table follows
         "() => !document.querySelector('.areavasta-ranked div').textContent.includes('vista: 625 ')"
     )
