@@ -118,14 +118,17 @@ def test_runs_of_a_dead_process_fail_at_start_up_and_those_of_a_live_one_go_on(s
 
 def test_a_job_caught_by_a_store_restart_ends_failed_with_its_run(store, monkeypatch):
     _, editor = keys.create(store.engine, "editor", "editor")
-    go_on = threading.Event()
+    go_on, tried = threading.Event(), threading.Event()
 
     def caught(engine, _request):
         with engine.begin() as conn:  # the job's own run, as an ingest records it
             conn.execute(text("INSERT INTO meta.ingest_run (layer, source) VALUES ('boundaries', 'job')"))
         go_on.wait(WAIT_S)
-        with engine.connect() as conn:  # the store has gone away meanwhile
-            conn.execute(text("SELECT 1"))
+        try:
+            with engine.connect() as conn:  # the store has gone away meanwhile
+                conn.execute(text("SELECT 1"))
+        finally:
+            tried.set()
         return {}
 
     monkeypatch.setitem(jobs.JOBS, "caught", caught)
@@ -138,6 +141,9 @@ def test_a_job_caught_by_a_store_restart_ends_failed_with_its_run(store, monkeyp
             time.sleep(0.05)
         proxy.cut()
         go_on.set()
+        # the store comes back only once the job has met it down (on a loaded machine the job's thread could
+        # otherwise run after the mend and succeed)
+        assert tried.wait(WAIT_S)
         assert client.get(f"/jobs/{job}").status_code == 503  # the store is down
         proxy.mend()
         deadline = time.monotonic() + WAIT_S
