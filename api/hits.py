@@ -290,7 +290,7 @@ class CachedHits:
         TOO_LONG when the statement timeout cut it, BUSY when no connection came free in time; None when the
         routes must answer (not found, a value they refuse, the store failing)."""
         cache = self.store.cache
-        keeps = bool(cache.max_bytes) and cache.max_entries != 0
+        keeps = cache.enabled
         building = self._building.get(key) if keeps else None  # without a cache, every request builds (api.http)
         if building is not None:
             return await asyncio.shield(building)

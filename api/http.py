@@ -164,9 +164,14 @@ class ResponseCache:
             self._entries.move_to_end(key)
             return found[0]
 
+    @property
+    def enabled(self) -> bool:
+        """Whether the cache keeps anything at all (0 bytes or 0 entries: every answer is built and sent once)."""
+        return self.max_bytes != 0 and self.max_entries != 0
+
     def would_keep(self, key: tuple[str, str], entry: Encoded) -> bool:
         """Whether ``put`` could keep the entry: a success answer within the bounds (counted before its gzip form)."""
-        if not entry.cacheable or self.max_bytes == 0 or self.max_entries == 0:
+        if not entry.cacheable or not self.enabled:
             return False
         return entry_size(key, entry) <= self.max_bytes
 
@@ -192,8 +197,8 @@ class ResponseCache:
 
     def get_or_build(self, key: tuple[str, str], build: Callable[[], Encoded]) -> Encoded:
         """The stored entry, or the one ``build`` makes; concurrent requests for one key build it once."""
-        if self.max_bytes == 0 or self.max_entries == 0:
-            return build().sent_once()  # what would_keep says of any entry
+        if not self.enabled:
+            return build().sent_once()
         entry = self.get(key)
         if entry is not None:
             return entry
