@@ -30,15 +30,16 @@ run: install
 	@echo "==> areavasta run: store, sources, ingest, analyses, then the service"
 	$(BIN)/areavasta run
 
-# two workers, a test file each (files share their module's database copy); the sources are compiled first because
-# machines that set PYTHONDONTWRITEBYTECODE would otherwise compile them again in every service and command the
-# tests start
+# two workers, a test file each (files share their module's database copy), handed out in the order that
+# tests/conftest.py sets: one worker builds the session's templates while the other runs the files that need none.
+# The sources are compiled first because machines that set PYTHONDONTWRITEBYTECODE would otherwise compile them
+# again in every service and command the tests start
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m compileall -q geo api maps
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import shapely
 from fastapi.responses import Response, StreamingResponse
 from shapely.geometry.base import BaseGeometry
@@ -15,7 +15,12 @@ from sqlalchemy import Connection, Engine, Row
 from api.deps import StoreState
 from api.ogc import features
 from api.ogc.collections import Collection
-from geo import writers
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+# geo.writers (pandas, geopandas, openpyxl, pyogrio: about 1 s to import) is imported by the first download, not by
+# the service's start-up: most service processes never write a file
 
 CSV_BATCH_ROWS = 2000
 
@@ -57,6 +62,8 @@ def _csv_stream(
 def _csv_lines(
     conn: Connection, collection: Collection, first: Row | None, rest: Iterator[Row], release: Callable[[], None]
 ) -> Iterator[str]:
+    from geo import writers
+
     try:
         rows = itertools.chain([first] if first is not None else [], rest)
         values = (([row._mapping[n] for n in collection.properties], _shape(row)) for row in rows)
@@ -67,6 +74,8 @@ def _csv_lines(
 
 
 def _frame(engine: Engine, collection: Collection, query: features.ItemQuery) -> gpd.GeoDataFrame:
+    from geo import writers
+
     with engine.connect() as conn:
         statement, _ = features.items_statement(conn, collection, query, encoding="wkb")
         rows = conn.execute(statement).all()
@@ -84,6 +93,8 @@ def download(
     if fmt == "csv":
         rows = _csv_stream(engine, collection, query, store.take_export_slot())
         return StreamingResponse(rows, media_type=FORMATS[fmt], headers=headers)
+    from geo import writers
+
     with store.export_slot():
         frame = _frame(engine, collection, query)
         if fmt == "xlsx":

@@ -103,19 +103,28 @@ def _start_server() -> ManagedServer:
     return ManagedServer(str(root), cluster.port, cluster.url())
 
 
-TEMPLATED = frozenset({"area_vasta", "layers", "results", "area_vasta_template", "layers_template", "results_template"})
+# how deep in the chain of session templates each fixture sits: the results template is built from the layers one
+TEMPLATE_DEPTH = {
+    "area_vasta": 1,
+    "area_vasta_template": 1,
+    "layers": 2,
+    "layers_template": 2,
+    "results": 3,
+    "results_template": 3,
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The first file that needs the session's loaded templates, then the files that need none, then the rest: the
-    first xdist worker builds the templates while the other runs what does not wait for them (xdist --dist loadfile
-    hands out files in this order)."""
-    needs: dict[Path, bool] = {}
+    """The first file that needs the deepest of the session's templates, then the files that need none, then the
+    rest: the first xdist worker builds every template while the other runs what does not wait for them (the
+    Makefile's ``--no-loadscope-reorder`` makes xdist hand out files in this order)."""
+    depth: dict[Path, int] = {}
     for item in items:
-        needs[item.path] = needs.get(item.path, False) or bool(TEMPLATED & set(getattr(item, "fixturenames", ())))
-    templated = [path for path, need in needs.items() if need]
-    first = templated[0] if templated else None
-    rank = {path: (path != first, need) for path, need in needs.items()}
+        fixtures = getattr(item, "fixturenames", ())
+        depth[item.path] = max([depth.get(item.path, 0), *(TEMPLATE_DEPTH.get(name, 0) for name in fixtures)])
+    deepest = max(depth.values(), default=0)
+    first = next((path for path, d in depth.items() if d == deepest), None) if deepest else None
+    rank = {path: (path != first, d > 0) for path, d in depth.items()}
     items.sort(key=lambda item: rank[item.path])  # stable: the order within a file stays
 
 

@@ -289,3 +289,20 @@ def test_a_stored_answer_is_written_by_the_protocol_as_the_application_sends_it(
             await lifespan.shutdown()
 
     asyncio.run(scenario())
+
+
+# the libraries only a file download needs (about 1 s of imports in every service process that never writes one)
+FILE_WRITERS = ("geopandas", "openpyxl", "pyogrio")
+
+
+def test_the_service_starts_without_the_file_writers():
+    probe = (
+        "import sys\nfrom api.server import config\nfrom geo.settings import Settings\n"
+        "config(Settings(_env_file=None, database_url='postgresql+psycopg://u@127.0.0.1:1/x'))\n"
+        f"print('LOADED', ' '.join(m for m in {FILE_WRITERS!r} if m in sys.modules))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AREAVASTA_")}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded = next(line for line in done.stdout.splitlines() if line.startswith("LOADED"))
+    assert loaded.split()[1:] == []

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 import shapely
 from geoalchemy2 import Geometry
 from sqlalchemy import Connection, Table, text
@@ -14,8 +16,10 @@ from sqlalchemy import Connection, Table, text
 # Columns that record where a row came from, not what it says: left out of content hashes.
 PROVENANCE_COLUMNS = frozenset({"ingest_run_id"})
 
-CSV_NULL = r"\N"  # an unquoted empty field stays an empty string, which NOT NULL text columns rely on
+CSV_NULL = r"\N"  # a quoted or empty field stays a string, which NOT NULL text columns rely on
 CSV_CHUNK_ROWS = 100_000
+# Arrow quotes every string (so "", "\\N" and line breaks stay text) and leaves numbers, dates and NULLs bare
+CSV_OPTIONS = pa_csv.WriteOptions(include_header=False, null_string=CSV_NULL, quoting_style="needed")
 CSV_KINDS = frozenset(
     {"string", "empty", "integer", "floating", "mixed-integer-float", "boolean", "date", "datetime", "datetime64"}
 )
@@ -52,34 +56,36 @@ def create_staging(conn: Connection, table: Table) -> str:
     return name
 
 
-def _as_csv_columns(frame: pd.DataFrame, columns: Sequence[str], geometry: dict[str, int]) -> pd.DataFrame | None:
-    """The columns ready to be written as CSV (geometries as hex EWKB), or None when a column holds values that
-    CSV text would not carry faithfully (lists, mappings, bytes, or the NULL marker itself as text)."""
+def _as_csv_table(frame: pd.DataFrame, columns: Sequence[str], geometry: dict[str, int]) -> pa.Table | None:
+    """The columns as an Arrow table ready to be written as CSV (geometries as hex EWKB), or None when a column
+    holds values that CSV text would not carry faithfully (lists, mappings, bytes, mixed kinds)."""
     out = {}
     for name in columns:
         values = frame[name]
         if name in geometry:
             geoms = shapely.set_srid(np.asarray(values.to_numpy(dtype=object), dtype=object), geometry[name])
             values = pd.Series(shapely.to_wkb(geoms, hex=True, include_srid=True), index=frame.index, dtype=object)
-        kind = pd.api.types.infer_dtype(values, skipna=True)
-        if kind not in CSV_KINDS or (kind == "string" and (values == CSV_NULL).any()):
+        if pd.api.types.infer_dtype(values, skipna=True) not in CSV_KINDS:
             return None
         out[name] = values
-    return pd.DataFrame(out, index=frame.index)
+    try:
+        return pa.Table.from_pandas(pd.DataFrame(out, index=frame.index), preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError):  # e.g. integers and text in one column
+        return None
 
 
 def copy_frame(conn: Connection, target: str, table: Table, frame: pd.DataFrame) -> int:
     """COPY ``frame`` (columns named as in ``table``) into ``target``; returns the row count.
 
-    Frames of plain values go as CSV text written by pandas in chunks (one C pass, no Python per row); any other
-    frame row by row through psycopg's adapters.
+    Frames of plain values go as CSV text written by Arrow in batches (no Python per row); any other frame row by
+    row through psycopg's adapters.
     """
     columns = [c.name for c in table.columns if c.name in frame.columns]
     geometry = _geometry_columns(table)
     column_list = ", ".join(f'"{c}"' for c in columns)
     raw = conn.connection.driver_connection
     assert raw is not None  # an open connection has its driver's
-    plain = _as_csv_columns(frame, columns, geometry)
+    plain = _as_csv_table(frame, columns, geometry)
     if plain is None:
         with raw.cursor() as cur, cur.copy(f'COPY "{target}" ({column_list}) FROM STDIN') as copy:
             for row in _rows(frame, columns, geometry):
@@ -87,10 +93,10 @@ def copy_frame(conn: Connection, target: str, table: Table, frame: pd.DataFrame)
         return len(frame)
     statement = f"COPY \"{target}\" ({column_list}) FROM STDIN WITH (FORMAT csv, NULL '{CSV_NULL}')"
     with raw.cursor() as cur, cur.copy(statement) as copy:
-        for start in range(0, len(plain), CSV_CHUNK_ROWS):
-            chunk = plain.iloc[start : start + CSV_CHUNK_ROWS]
-            # with \r\n as the terminator, the csv writer quotes any field holding either character
-            copy.write(chunk.to_csv(index=False, header=False, na_rep=CSV_NULL, lineterminator="\r\n"))
+        for batch in plain.to_batches(max_chunksize=CSV_CHUNK_ROWS):
+            sink = pa.BufferOutputStream()
+            pa_csv.write_csv(batch, sink, CSV_OPTIONS)
+            copy.write(sink.getvalue())
     return len(frame)
 
 
