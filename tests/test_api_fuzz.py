@@ -8,10 +8,8 @@ with a code, and no Python internals in any message."""
 from collections import Counter
 
 import pytest
-import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
-from schemathesis import checks
 
 from api.app import create_app
 
@@ -22,6 +20,10 @@ def fuzz_app(results):
 
 
 def test_no_generated_request_breaks_the_server(fuzz_app):
+    # imported here, not when pytest collects every file in every worker (about 1.5 s); its pytest plugin is off
+    import schemathesis
+    from schemathesis import checks
+
     schema = schemathesis.openapi.from_asgi("/api", fuzz_app)
     checked = []
     for result in schema.get_all_operations():

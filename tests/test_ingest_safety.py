@@ -9,6 +9,7 @@ from geo.db import bulk
 from geo.ingest import boundaries
 from geo.ingest.pipeline import IngestError, shrink_policy
 from tests import istat_archive
+from tests.conftest import fresh_store, template_database
 
 CODES = ["016024", "016011", "017029"]
 
@@ -29,14 +30,28 @@ def _last_run(engine) -> tuple:
         return tuple(conn.execute(text("SELECT status, error FROM meta.ingest_run ORDER BY id DESC LIMIT 1")).one())
 
 
+@pytest.fixture(scope="module")
+def good(tmp_path_factory):
+    """An ISTAT archive of the three municipalities of CODES."""
+    return istat_archive.write_archive(tmp_path_factory.mktemp("good"), istat_archive.municipalities(CODES))
+
+
+@pytest.fixture(scope="module")
+def good_template(server, template, good):
+    def load(store):
+        boundaries.ingest(store.engine, boundaries.open_boundaries(str(good), 2023), None, 32632)
+
+    with template_database(server, template, load) as name:
+        yield name
+
+
 @pytest.fixture
-def loaded(store, tmp_path):
-    (tmp_path / "good").mkdir()
-    archive = istat_archive.write_archive(tmp_path / "good", istat_archive.municipalities(CODES))
-    boundaries.ingest(store.engine, boundaries.open_boundaries(str(archive), 2023), None, 32632)
-    before = _snapshot(store.engine)
-    assert before[0] == len(CODES)
-    return store, before
+def loaded(server, good_template, tmp_path):
+    """A fresh database with the good archive loaded, and its snapshot."""
+    with fresh_store(server, good_template, data_dir=tmp_path) as store:
+        before = _snapshot(store.engine)
+        assert before[0] == len(CODES)
+        yield store, before
 
 
 def _fails(store, spec, match, **kwargs):
@@ -45,9 +60,8 @@ def _fails(store, spec, match, **kwargs):
     return info.value
 
 
-def test_truncated_archive(loaded, tmp_path):
+def test_truncated_archive(loaded, good, tmp_path):
     store, before = loaded
-    good = next((tmp_path / "good").glob("*.zip"))
     cut = tmp_path / "cut" / good.name
     cut.parent.mkdir()
     cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
@@ -138,9 +152,8 @@ def test_failure_during_the_swap_rolls_everything_back(loaded, tmp_path, monkeyp
     assert _last_run(store.engine)[0] == "failed"
 
 
-def test_rerun_on_the_same_input_changes_nothing(loaded, tmp_path):
+def test_rerun_on_the_same_input_changes_nothing(loaded, good):
     store, before = loaded
-    good = next((tmp_path / "good").glob("*.zip"))
     with store.engine.connect() as conn:
         runs_before = conn.execute(text("SELECT DISTINCT ingest_run_id FROM ref.comune")).scalars().all()
     first = boundaries.ingest(store.engine, boundaries.open_boundaries(str(good), 2023), None, 32632)

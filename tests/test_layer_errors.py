@@ -12,7 +12,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from geo.cli import app
-from geo.ingest import agcom, boundaries, infratel, points, schools
+from geo.ingest import agcom, infratel, points, schools
 from geo.ingest.pipeline import IngestError, shrink_policy
 from geo.ingest.vector import to_multipolygons
 
@@ -25,13 +25,6 @@ SCHOOL_HEADER = (
     "ANNOSCOLASTICO,PROVINCIA,CODICESCUOLA,DENOMINAZIONESCUOLA,INDIRIZZOSCUOLA,CODICECOMUNESCUOLA,"
     "DESCRIZIONETIPOLOGIAGRADOISTRUZIONESCUOLA\n"
 )
-
-
-@pytest.fixture
-def bergamo(store):
-    """A store with the province of Bergamo's municipalities."""
-    boundaries.ingest(store.engine, boundaries.from_geopop(2023), ("016",), 32632)
-    return store
 
 
 def _count(store, table):

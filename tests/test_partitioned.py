@@ -1,11 +1,9 @@
 """The coverage analysis partitioned on a dask.distributed LocalCluster gives exactly the single-process rows."""
 
 import pytest
-from distributed import Client, LocalCluster
 from sqlalchemy import text
 
 from geo.analysis import coverage
-from geo.analysis.partitioned import Partitioned
 from geo.ingest import rasters
 from tests.raster_fixture import write_constant
 
@@ -37,6 +35,11 @@ def _rows(conn, table, order, run_id):
 
 
 def test_partitioned_run_equals_the_single_process_run(with_grids):
+    # imported here, not when pytest collects every file in every worker (dask and distributed: about 1 s)
+    from distributed import Client, LocalCluster
+
+    from geo.analysis.partitioned import Partitioned
+
     store = with_grids
     single = coverage.analyze(store.engine)
     with (

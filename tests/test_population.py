@@ -66,12 +66,6 @@ def test_csv_layout_loads_like_the_package(area_vasta, store, shared_data):
         assert a.execute(query).scalar() == b.execute(query).scalar()
 
 
-@pytest.fixture
-def with_boundaries(store):
-    boundaries.ingest(store.engine, boundaries.from_geopop(2023), ("016",), 32632)
-    return store
-
-
 @pytest.mark.parametrize(
     ("rows", "message"),
     [
@@ -83,8 +77,8 @@ def with_boundaries(store):
         ("16A24,0,1,1,2\n", r"row 1, column com_istat_code: municipality code '16A24' is not 6 digits"),
     ],
 )
-def test_bad_rows_are_reported_and_nothing_changes(with_boundaries, tmp_path, rows, message):
-    store = with_boundaries
+def test_bad_rows_are_reported_and_nothing_changes(bergamo, tmp_path, rows, message):
+    store = bergamo
     good = tmp_path / "pop_2023.csv"
     good.write_text(HEADER + "016024,0,5,5,10\n")
     population.ingest(store.engine, population.open_population(str(good), 2023), ("016",))
@@ -96,10 +90,10 @@ def test_bad_rows_are_reported_and_nothing_changes(with_boundaries, tmp_path, ro
         assert conn.execute(text("SELECT total FROM ref.population")).scalars().all() == [10]
 
 
-def test_unknown_codes_can_be_left_out_and_recorded(with_boundaries, tmp_path):
+def test_unknown_codes_can_be_left_out_and_recorded(bergamo, tmp_path):
     """Another ISTAT vintage (a merged municipality) fails the load by default; under the "reject" policy its rows
     are left out, counted and listed with row and reason, and a malformed code still fails."""
-    store = with_boundaries
+    store = bergamo
     path = tmp_path / "pop_2023.csv"
     path.write_text(HEADER + "016024,0,5,5,10\n016998,0,1,1,2\n016024,1,3,3,6\n016999,0,2,2,4\n")
     with pytest.raises(IngestError, match="AREAVASTA_UNKNOWN_MUNICIPALITIES=reject"):
@@ -120,7 +114,7 @@ def test_unknown_codes_can_be_left_out_and_recorded(with_boundaries, tmp_path):
         population.ingest(store.engine, population.open_population(str(path), 2023), ("016",))
 
 
-def test_wrong_header_and_encoding(with_boundaries, tmp_path):
+def test_wrong_header_and_encoding(bergamo, tmp_path):
     wrong = tmp_path / "pop_2023.csv"
     wrong.write_text("code;age;total\n016024;0;1\n")
     with pytest.raises(IngestError, match="wrong header: missing"):

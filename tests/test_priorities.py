@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from sqlalchemy import text
 
-from geo.analysis import coverage, exports, priorities
+from geo.analysis import exports, priorities
 from geo.analysis.costs import Scenario, build_unit_costs, scenarios
 from geo.analysis.placement import cells_of_streets, largest_remainder, match_streets
 from geo.analysis.runs import AnalysisError
@@ -25,12 +25,11 @@ from geo.reference import ReferenceTableError, read_rows
 
 
 @pytest.fixture(scope="module")
-def ranked(layers):
-    store, _ = layers
-    coverage.analyze(store.engine)
+def ranked(results):
+    """A plan on the loaded layers with their coverage analysis (the session's results), for a €2 M budget."""
     scenario = Scenario(budget_eur=2_000_000)
-    plan = priorities.compute(store.engine, scenario)
-    return store, scenario, plan.items
+    plan = priorities.compute(results.engine, scenario)
+    return results, scenario, plan.items
 
 
 def test_budget_is_never_exceeded_and_costs_are_sane(ranked):

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from geo.cli import app
-from geo.ingest import agcom, boundaries, points, schools
+from geo.ingest import agcom, points, schools
 from geo.ingest.catalog import ingest_all
 from geo.ingest.pipeline import IngestError, municipality_policy
 
@@ -28,12 +28,6 @@ AGCOM_HEADER = (
     "Famiglie Residenti (calcolato),Famiglie raggiunte FTTH (calcolato)\n"
 )
 HINT = "AREAVASTA_UNKNOWN_MUNICIPALITIES=reject"
-
-
-@pytest.fixture
-def bergamo(store):
-    boundaries.ingest(store.engine, boundaries.from_geopop(2023), ("016",), 32632)
-    return store
 
 
 def _settlements(folder):
