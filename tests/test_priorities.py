@@ -20,7 +20,9 @@ from sqlalchemy import text
 from geo.analysis import exports, priorities
 from geo.analysis.costs import Scenario, build_unit_costs, scenarios
 from geo.analysis.placement import cells_of_streets, largest_remainder, match_streets
+from geo.analysis.routing import RoadNetwork
 from geo.analysis.runs import AnalysisError
+from geo.italian import number
 from geo.reference import ReferenceTableError, read_rows
 
 
@@ -233,3 +235,33 @@ def test_listed_streets_named_by_a_surveyed_layer_are_placed_on_them():
     ).rename_geometry("geom")
     placed = cells_of_streets(matched.reset_index(), cells)
     assert placed.to_dict() == {("016024", "A"): 7, ("016024", "B"): 3}
+
+
+def _road_classes_one_by_one(network, edges):
+    """The former per-route grouped sum, kept as the reference for the grouped one."""
+    if not edges:
+        return None
+    km = pd.Series(network.length[edges], index=network.highway[edges]).groupby(level=0).sum() / 1000
+    return "; ".join(f"{highway} {number(value, 1)} km" for highway, value in km.sort_values(ascending=False).items())
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["primary", "residential", "tertiary", "track"]), st.sampled_from([50.0, 1234.5, 80.0])
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.lists(st.lists(st.integers(0, 11), max_size=8), max_size=6),
+)
+def test_road_classes_of_all_routes_read_as_route_by_route(edges, routes):
+    """Equal lengths make ties: they must keep the class-name order the per-route sum gave."""
+    routes = [[e % len(edges) for e in route] for route in routes]
+    highway = np.array([h for h, _ in edges], dtype=object)
+    length = np.array([m for _, m in edges], dtype=float)
+    empty = np.empty(0)
+    network = RoadNetwork(empty, empty, np.arange(len(edges)), empty, empty, length, highway)
+    expected = [_road_classes_one_by_one(network, route) for route in routes]
+    assert priorities._road_classes(network, routes) == expected

@@ -129,11 +129,24 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float | None:
     return None if not np.isfinite(value) else round(float(value), 4)
 
 
-def _road_classes(network: RoadNetwork, edges: list[int]) -> str | None:
-    if not edges:
-        return None
-    km = pd.Series(network.length[edges], index=network.highway[edges]).groupby(level=0).sum() / 1000
-    return "; ".join(f"{highway} {number(value, 1)} km" for highway, value in km.sort_values(ascending=False).items())
+def _road_classes(network: RoadNetwork, routes: list[list[int]]) -> list[str | None]:
+    """For each route (its edges), the km it runs on each road class, longest first; None for no route.
+
+    One grouped sum over every route's edges: a grouped sum per route took about 3 ms each."""
+    route_of = np.repeat(np.arange(len(routes)), [len(edges) for edges in routes])
+    edges = np.fromiter((e for route in routes for e in route), dtype=np.int64, count=len(route_of))
+    km = pd.Series(network.length[edges]).groupby([route_of, network.highway[edges]]).sum() / 1000
+    classes: list[list[tuple[str, float]]] = [[] for _ in routes]
+    for route, highway, value in zip(  # by route, then class name: ties stay in name order
+        km.index.get_level_values(0), km.index.get_level_values(1), km.to_numpy(), strict=True
+    ):
+        classes[route].append((str(highway), float(value)))
+    return [
+        "; ".join(f"{highway} {number(value, 1)} km" for highway, value in sorted(found, key=lambda c: -c[1]))
+        if found
+        else None
+        for found in classes
+    ]
 
 
 def _edge_geometries(engine: Engine, network: RoadNetwork, positions: set[int]) -> dict[int, shapely.LineString]:
@@ -253,14 +266,14 @@ def compute(engine: Engine, scenario: Scenario, costs: UnitCosts | None = None) 
     ]
     geometries = _edge_geometries(engine, network, {e for edges in route_edges for e in edges})
     out["route"] = [_route_geometry(geometries, edges) for edges in route_edges]
-    out["road_classes"] = [_road_classes(network, edges) for edges in route_edges]
+    out["road_classes"] = _road_classes(network, route_edges)
     out["scenario"] = scenario.name
     out["roads_status"] = "synthetic" if synthetic else "surveyed"
     out["sources_status"] = "proxy"
     out["coverage_run_id"] = coverage_run
     out["coverage_ref_date"] = when
     out["geotype_label"] = out["geotype"].map(kinds.labels)
-    out["reason"] = [_reason(out.loc[i], routes[i], scenario) for i in range(len(out))]
+    out["reason"] = [_reason(row, routes[i], scenario) for i, row in enumerate(out.to_dict("records"))]
     out = out.sort_values("rank").reset_index(drop=True)
     summary = _summary(out, scenario, costs, stability, source_xy, synthetic, int(placements["civici_by_street"].sum()))
     return Plan(out, placements, summary)
@@ -318,7 +331,7 @@ def _summary(
     }
 
 
-def _reason(row: pd.Series, route: Route | None, scenario: Scenario) -> str:
+def _reason(row: dict[str, Any], route: Route | None, scenario: Scenario) -> str:
     """Why the target ranks where it does, in Italian, with every figure in its unit."""
     if row["kind"] == "civic_cluster":
         where = f"in {row['cells']} celle da 1 km" if row["cells"] else "presso il centro abitato principale"
