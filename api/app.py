@@ -22,7 +22,7 @@ from api.ogc import routes as ogc_routes
 from api.protocol import NegotiatedGZip, Protocol
 from geo import __version__
 from geo.settings import Settings, get_settings
-from maps.assets import (
+from maps.static import (
     CLUSTER_DIR,
     CLUSTER_URL,
     JQUERY_DIR,

@@ -15,9 +15,12 @@ from sqlalchemy import Engine
 from api.deps import get_engine
 from api.http import Encoded, cached
 from api.ogc.errors import bad_request
-from maps import coverage, landing, schools_priorities
-from maps.coverage import MapError
-from maps.page import Basemap, content_security_policy
+from maps import landing
+from maps.levels import LEVELS
+from maps.page import Basemap, MapError, content_security_policy
+
+# The map builders (maps.coverage, maps.schools_priorities: folium and pandas, about 1 s) are imported by the first
+# map request, not when the service starts: a service may answer only features, tiles and files.
 
 router = APIRouter()
 PROVINCE_CODE = re.compile(r"\d{3}")
@@ -46,6 +49,8 @@ async def coverage_map(
         day = dt.date.fromisoformat(date) if date else None
     except ValueError as exc:
         raise bad_request("date", f"«{date}» non è una data AAAA-MM-GG") from exc
+    from maps import coverage
+
     provinces = _provinces(province)
     basemap = _basemap(request)
     return await _page(request, engine, lambda: coverage.build(engine, day, basemap, provinces), ("date", "province"))
@@ -98,14 +103,14 @@ async def schools(
     request: Request,
     engine: Annotated[Engine, Depends(get_engine)],
     province: Annotated[str | None, PROVINCES_QUERY] = None,
-    level: Annotated[
-        str | None, Query(description=f"School level: {', '.join(schools_priorities.LEVELS)} (all by default)")
-    ] = None,
+    level: Annotated[str | None, Query(description=f"School level: {', '.join(LEVELS)} (all by default)")] = None,
 ) -> Response:
     """Schools by connectivity status, for some provinces or all, of one school level or all."""
+    from maps import schools_priorities
+
     provinces = _provinces(province)
-    if level is not None and level not in schools_priorities.LEVELS:
-        levels = ", ".join(schools_priorities.LEVELS)
+    if level is not None and level not in LEVELS:
+        levels = ", ".join(LEVELS)
         raise bad_request("level", f"«{level}» non è un livello scolastico; valori: {levels}")
     basemap = _basemap(request)
     return await _page(
@@ -124,6 +129,8 @@ async def priorities(
     run: Annotated[int | None, Query(ge=1, description="Priorities run (latest by default)")] = None,
 ) -> Response:
     """The ``top`` ranked targets of a priorities run (the latest by default) with their routes."""
+    from maps import schools_priorities
+
     basemap = _basemap(request)
     return await _page(
         request, engine, lambda: schools_priorities.priorities_map(engine, run, top, basemap=basemap), ("top", "run")
@@ -137,5 +144,7 @@ async def municipality(
     engine: Annotated[Engine, Depends(get_engine)],
 ) -> Response:
     """One municipality (ISTAT code): its boundary and figures, its schools, and its priority targets and routes."""
+    from maps import schools_priorities
+
     basemap = _basemap(request)
     return await _page(request, engine, lambda: schools_priorities.municipality_map(engine, code, basemap))

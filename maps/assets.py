@@ -1,32 +1,16 @@
-"""Leaflet served by the application itself (the XStatic package), never from a CDN."""
+"""folium maps whose scripts and styles are the ones the application serves itself (maps.static)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import folium
-import xstatic.pkg.jquery
-import xstatic.pkg.leaflet
-import xstatic.pkg.leaflet_markercluster
 from branca.element import MacroElement
 from folium.elements import JSCSSMixin
 from folium.plugins import FastMarkerCluster
 from jinja2 import Template
 
-LEAFLET_DIR = Path(xstatic.pkg.leaflet.BASE_DIR)
-LEAFLET_URL = "/static/leaflet"
-JQUERY_DIR = Path(xstatic.pkg.jquery.BASE_DIR)
-JQUERY_URL = "/static/jquery"
-CLUSTER_DIR = Path(xstatic.pkg.leaflet_markercluster.BASE_DIR)
-CLUSTER_URL = "/static/markercluster"
-# installed from the npm registry by `make install` (maps/vendor/package.json)
-VECTORGRID_DIR = Path(__file__).parent / "vendor" / "node_modules" / "leaflet.vectorgrid" / "dist"
-VECTORGRID_URL = "/static/vectorgrid"
-# the maps' own script: search, ranked table, page controls, legends and labels shared by every map
-MAPS_DIR = Path(__file__).parent / "static"
-MAPS_URL = "/static/maps"
-SHARED_SCRIPT = ("areavasta", f"{MAPS_URL}/areavasta.js")
+from maps.static import CLUSTER_URL, JQUERY_URL, LEAFLET_URL, SHARED_SCRIPT
 
 
 def offline_map(canvas: bool = False, **options: Any) -> folium.Map:

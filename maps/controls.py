@@ -11,7 +11,7 @@ from branca.element import MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
-from maps.assets import SHARED_SCRIPT
+from maps.static import SHARED_SCRIPT
 from maps.tiled import TiledChoropleth
 
 # a ranked column: short heading, full heading, position in the municipality's figures, kind (percent, integer,

@@ -19,7 +19,7 @@ from maps.controls import Choice, Choices, Column, MunicipalityPanel
 from maps.display import TILES_FROM, Display, measure
 from maps.labels import add_labels
 from maps.legend import FTTH_SHARE, NEW_FTTH
-from maps.page import Basemap, finish
+from maps.page import Basemap, MapError, finish
 from maps.restyled import Restyled
 from maps.tiled import TiledChoropleth
 
@@ -107,11 +107,6 @@ SCHOOL_COLUMN: Column = (
     "integer",
     "high",
 )
-
-
-class MapError(LookupError):
-    """The map cannot be drawn (no analysis run, unknown date or municipality): the message, in Italian, says
-    what is missing and what to run."""
 
 
 NO_COVERAGE = "Manca l'analisi della copertura: senza di essa questa mappa non ha dati da mostrare."

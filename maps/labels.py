@@ -11,8 +11,8 @@ from folium.map import Layer
 from jinja2 import Template
 from sqlalchemy import Connection, text
 
-from maps.assets import SHARED_SCRIPT
 from maps.display import Display
+from maps.static import SHARED_SCRIPT
 
 # the zoom from which each OSM kind of place is labelled: a display choice, not an analysis threshold
 LABEL_FROM_ZOOM = {"city": 8, "town": 10, "village": 12, "suburb": 13, "hamlet": 14}

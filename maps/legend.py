@@ -11,7 +11,7 @@ from folium.elements import JSCSSMixin
 from folium.map import Layer
 from jinja2 import Template
 
-from maps.assets import SHARED_SCRIPT
+from maps.static import SHARED_SCRIPT
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,19 @@ import hashlib
 import html
 import re
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
-import folium
-from branca.element import Figure
+if TYPE_CHECKING:
+    import folium
 
 # inline scripts (no src attribute): the only scripts a page may run besides its own assets
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
+
+
+class MapError(LookupError):
+    """The map cannot be drawn (no analysis run, unknown date or municipality): the message, in Italian, says
+    what is missing and what to run."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,10 @@ class Basemap:
 
 def finish(m: folium.Map, title: str, source: str, basemap: Basemap | None = None) -> str:
     """Add the basemap (when configured), source line, layer control and title, and render the standalone page."""
+    # imported here: the service imports this module (the page policy) without loading folium until a map is built
+    import folium
+    from branca.element import Figure
+
     root = cast(Figure, m.get_root())
     if basemap is not None:
         folium.TileLayer(basemap.url, attr=basemap.attribution, name="Sfondo", max_zoom=19).add_to(m)

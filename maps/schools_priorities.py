@@ -23,7 +23,6 @@ from maps.coverage import (
     NO_COVERAGE,
     RANKED_COLUMNS,
     SCHOOL_COLUMN,
-    MapError,
     add_municipalities,
     add_provinces,
     anomalies_text,
@@ -32,7 +31,8 @@ from maps.coverage import (
     territory_display,
 )
 from maps.legend import Classes
-from maps.page import Basemap, finish, popup_table
+from maps.levels import LEVELS
+from maps.page import Basemap, MapError, finish, popup_table
 
 # the order of the statuses of out.school_connectivity (gap, not_listed, unknown) in the legend and the markers
 SCHOOL_STATUSES = ("gap", "not_listed", "unknown")
@@ -60,17 +60,6 @@ QUALITY = {
     "address_unverified": "indirizzo geocodificato in un altro comune (da verificare)",
     "settlement": "centro abitato principale del comune (approssimata)",
     "municipality": "punto interno al comune (approssimata)",
-}
-# the MIM school levels (school.scuola.livello) as a reader names them
-LEVELS = {
-    "infanzia": "infanzia",
-    "primaria": "primaria",
-    "secondaria_i": "secondaria di I grado",
-    "secondaria_ii": "secondaria di II grado",
-    "istituto_comprensivo": "istituto comprensivo",
-    "istituto_superiore": "istituto superiore",
-    "cpia": "CPIA (istruzione degli adulti)",
-    "convitto": "convitto",
 }
 
 

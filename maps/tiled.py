@@ -13,8 +13,8 @@ from folium.elements import JSCSSMixin
 from folium.map import Layer
 from jinja2 import Template
 
-from maps.assets import SHARED_SCRIPT, VECTORGRID_URL
 from maps.legend import Classes
+from maps.static import SHARED_SCRIPT, VECTORGRID_URL
 
 
 class TiledChoropleth(JSCSSMixin, Layer):

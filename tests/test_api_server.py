@@ -291,15 +291,16 @@ def test_a_stored_answer_is_written_by_the_protocol_as_the_application_sends_it(
     asyncio.run(scenario())
 
 
-# the libraries only a file download needs (about 1 s of imports in every service process that never writes one)
-FILE_WRITERS = ("geopandas", "openpyxl", "pyogrio")
+# the libraries only a file download or a map page needs: about 2 s of imports in every service process, most of
+# which never writes a file and many of which never draw a map
+FILE_AND_MAP_LIBRARIES = ("geopandas", "openpyxl", "pyogrio", "folium", "pandas")
 
 
-def test_the_service_starts_without_the_file_writers():
+def test_the_service_starts_without_the_file_writers_or_the_map_builders():
     probe = (
         "import sys\nfrom api.server import config\nfrom geo.settings import Settings\n"
         "config(Settings(_env_file=None, database_url='postgresql+psycopg://u@127.0.0.1:1/x'))\n"
-        f"print('LOADED', ' '.join(m for m in {FILE_WRITERS!r} if m in sys.modules))"
+        f"print('LOADED', ' '.join(m for m in {FILE_AND_MAP_LIBRARIES!r} if m in sys.modules))"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("AREAVASTA_")}
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from geo.analysis import coverage
-from geo.ingest import agcom, boundaries, population
+from geo.ingest import agcom
 from geo.ingest.pipeline import municipality_policy
 from maps.page import content_security_policy
 from tests.conftest import fresh_store
@@ -32,13 +32,11 @@ FROM run, ref.comune c WHERE c.pro_com_t = '016024'
 
 
 @pytest.fixture(scope="module")
-def hostile(server, template, shared_data):
+def hostile(server, area_vasta_template, shared_data):
     """A store whose Bergamo and whose only priority target carry script in their names, served on loopback."""
     require_chromium()
-    with fresh_store(server, template) as store:
+    with fresh_store(server, area_vasta_template) as store:
         engine, settings = store.engine, store.settings
-        boundaries.ingest(engine, boundaries.from_geopop(settings.geopop_year), settings.provinces, 32632)
-        population.ingest(engine, population.from_geopop(settings.geopop_year), settings.provinces)
         for path in sorted((shared_data / "agcom_rete_cablata_comuni" / "original").glob("Reportistica_*.csv")):
             with municipality_policy("reject"):
                 agcom.ingest(engine, agcom.read(path), settings.provinces)

@@ -12,7 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from api.http import Encoded, base_url
 from api.ogc.collections import Collection
 from geo import italian
-from maps.assets import LEAFLET_URL
+from maps.static import LEAFLET_URL
 
 STATIC_URL = "/static/areavasta"
 MEDIA_TYPE = "text/html; charset=utf-8"

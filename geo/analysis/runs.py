@@ -8,13 +8,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
 from geo.ingest.layers import provenance_tables
 from geo.models import WORKING_SRID
+
+if TYPE_CHECKING:  # the service reads runs (latest_run) without loading pandas
+    import pandas as pd
 
 SQL_DIR = Path(__file__).with_name("sql")
 
