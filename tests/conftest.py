@@ -164,9 +164,18 @@ def template(server: Server, pytestconfig: pytest.Config) -> str:
     return once_per_run(pytestconfig, "template", build)
 
 
+def clone_of(template: str, name: str) -> sql.Composed:
+    """CREATE DATABASE ``name`` as a copy of ``template``, by copying its files: PostgreSQL 15's default strategy
+    writes every block through the WAL, 1.5 to 9 times slower for these templates (and the cluster keeps no WAL
+    worth having)."""
+    return sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
+        sql.Identifier(name), sql.Identifier(template)
+    )
+
+
 def new_database(server: Server, template: str) -> str:
     name = f"t_{uuid.uuid4().hex[:12]}"
-    server.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
+    server.execute(clone_of(template, name))
     return name
 
 
@@ -203,7 +212,7 @@ def store(server: Server, template: str, tmp_path: Path) -> Iterator[Store]:
 def _template_from(server: Server, template: str, name: str, load: Callable[[Store], T]) -> T:
     """A template database: a copy of ``template`` with what ``load`` puts in it, built once for the session."""
     server.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-    server.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
+    server.execute(clone_of(template, name))
     config = Settings(database_url=server.url_for(name), _env_file=None)
     engine = create_engine(config.database_url)
     try:
