@@ -210,7 +210,8 @@ def store(server: Server, template: str, tmp_path: Path) -> Iterator[Store]:
 
 
 def _template_from(server: Server, template: str, name: str, load: Callable[[Store], T]) -> T:
-    """A template database: a copy of ``template`` with what ``load`` puts in it, built once for the session."""
+    """The database ``name``, a copy of ``template`` with what ``load`` puts in it (``load``'s result returned), to be
+    cloned in its turn."""
     server.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
     server.execute(clone_of(template, name))
     config = Settings(database_url=server.url_for(name), _env_file=None)
@@ -236,7 +237,7 @@ def template_database(server: Server, base: str, load: Callable[[Store], object]
 def _session_template(config: pytest.Config, server: Server, base: str, name: str, load: Callable[[Store], T]) -> T:
     """``load``'s result; the template database ``name`` (a copy of ``base`` with what ``load`` put in it) is built
     by the first process of the test run that asks."""
-    return once_per_run(config, name, lambda: _template_from(server, base, name, load))  # type: ignore[return-value]
+    return once_per_run(config, name, lambda: _template_from(server, base, name, load))
 
 
 @pytest.fixture(scope="session")
