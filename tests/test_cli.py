@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from geo.cli import app
 from tests.conftest import free_port, world_traversable_tempdir
+from tests.probes import loaded_by
 
 runner = CliRunner()
 
@@ -115,34 +116,17 @@ AGCOM_HEADER = (
 # what the cheap commands must not load (seconds of imports for a command that answers in milliseconds)
 GEODATA = ("geopandas", "pandas", "shapely", "rasterio", "osmnx", "pyogrio", "fastapi", "uvicorn", "api")
 STORE_LIBRARIES = ("sqlalchemy", "alembic", "geoalchemy2", "pydantic_settings", "psycopg")
-PROBE = (
-    "import sys\nfrom geo.cli import app\ntry:\n    app(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
-    "print('LOADED', ' '.join(sorted(m for m in {names!r} if m in sys.modules)))"
-)
-
-
-def _loaded_by(args: list[str], names: tuple[str, ...], **env: str) -> set[str]:
-    """The modules of ``names`` a fresh interpreter has loaded after running ``areavasta ARGS``."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("AREAVASTA_")} | env
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE.format(names=names), *args],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=Path(__file__).resolve().parents[1],
-    )
-    line = next(line for line in done.stdout.splitlines() if line.startswith("LOADED"))
-    return set(line.split()[1:])
+# the command line run as `areavasta ARGS` would run it (a command's exit is its answer, not a failure of the script)
+COMMAND = "import sys\nfrom geo.cli import app\ntry:\n    app(sys.argv[1:])\nexcept SystemExit:\n    pass"
 
 
 def test_help_and_the_store_commands_load_no_heavy_library(env):
-    assert _loaded_by([], GEODATA + STORE_LIBRARIES) == set()  # importing the command line alone
+    assert loaded_by(COMMAND, GEODATA + STORE_LIBRARIES) == set()  # importing the command line alone
     for args in (["--help"], ["ingest", "--help"], ["ingest", "agcom", "--help"], ["db", "--help"]):
-        assert _loaded_by(args, GEODATA + STORE_LIBRARIES) == set(), args
+        assert loaded_by(COMMAND, GEODATA + STORE_LIBRARIES, args) == set(), args
     url = {"AREAVASTA_DATABASE_URL": env.settings.database_url}
     for args in (["db", "url"], ["db", "status"], ["runs"]):  # psycopg alone reads the store for these
-        assert _loaded_by(args, (*GEODATA, "sqlalchemy", "alembic", "geoalchemy2"), **url) == set(), args
+        assert loaded_by(COMMAND, (*GEODATA, "sqlalchemy", "alembic", "geoalchemy2"), args, **url) == set(), args
 
 
 @pytest.fixture
