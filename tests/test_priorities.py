@@ -71,6 +71,14 @@ def test_a_larger_budget_selects_a_superset_of_the_spend(ranked):
 def test_stored_run_exports_read_back_the_same_rows_and_say_what_they_rest_on(ranked, tmp_path):
     store, scenario, items = ranked
     run = priorities.analyze(store.engine, scenario)
+    with store.engine.connect() as conn:  # the planner knows the run's rows as soon as it ends: maps read it next
+        planned, stored = conn.execute(
+            text(
+                "SELECT reltuples, (SELECT count(*) FROM out.priority_item) FROM pg_class "
+                "WHERE oid = 'out.priority_item'::regclass"
+            )
+        ).one()
+    assert planned == stored
     loaded, csv_body = exports.export(store.engine, "csv", run.id)
     assert loaded.run_id == run.id and loaded.file_stem == f"priorities-run{run.id}-default"
     table = pd.read_csv(io.BytesIO(csv_body), dtype={"pro_com_t": str, "cod_uts": str})
