@@ -36,6 +36,8 @@ def finish(m: folium.Map, title: str, source: str, basemap: Basemap | None = Non
     import folium
     from branca.element import Figure
 
+    from maps.markup import Markup, render_page
+
     root = cast(Figure, m.get_root())
     if basemap is not None:
         folium.TileLayer(basemap.url, attr=basemap.attribution, name="Sfondo", max_zoom=19).add_to(m)
@@ -43,12 +45,12 @@ def finish(m: folium.Map, title: str, source: str, basemap: Basemap | None = Non
         '<div class="areavasta-source" style="position:fixed;bottom:4px;left:110px;z-index:1000;background:white;'
         f'padding:2px 6px;font:11px sans-serif">Fonte: {html.escape(source)}</div>'
     )
-    root.html.add_child(folium.Element(note))
+    root.html.add_child(Markup(note))
     folium.LayerControl(collapsed=False).add_to(m)
-    root.header.add_child(folium.Element(f"<title>{html.escape(title)}</title>"))
+    root.header.add_child(Markup(f"<title>{html.escape(title)}</title>"))
     # no favicon request to fail in the console
-    root.header.add_child(folium.Element('<link rel="icon" href="data:,">'))
-    return root.render().replace("<html>", '<html lang="it">', 1)
+    root.header.add_child(Markup('<link rel="icon" href="data:,">'))
+    return render_page(root).replace("<html>", '<html lang="it">', 1)
 
 
 def popup_table(rows: list[tuple[str, object]]) -> str:

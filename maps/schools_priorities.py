@@ -32,6 +32,7 @@ from maps.coverage import (
 )
 from maps.legend import Classes
 from maps.levels import LEVELS
+from maps.markup import Markup
 from maps.page import Basemap, MapError, finish, popup_table
 
 # the order of the statuses of out.school_connectivity (gap, not_listed, unknown) in the legend and the markers
@@ -159,7 +160,7 @@ def add_schools(m: folium.Map, schools: pd.DataFrame) -> FastMarkerCluster:
         f"var LEVELS = {json.dumps(LEVELS)};"
         f"var QUALITY = {json.dumps(QUALITY)};"
     )
-    cast(Figure, m.get_root()).script.add_child(folium.Element(constants), index=0)
+    cast(Figure, m.get_root()).script.add_child(Markup(constants), index=0)
     cluster = offline_cluster("Scuole (raggruppate)", rows, SCHOOL_MARKER, SCHOOL_CLUSTER)
     cluster.add_to(m)
     return cluster
