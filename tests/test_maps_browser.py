@@ -257,7 +257,7 @@ def test_ranked_table_beside_the_map_selects_both_ways(served, browser):
 
     store, base = served
     page = browser.new_page(viewport={"width": 1400, "height": 900})
-    said: list[str] = []  # what the page reported, for a failure's message (this test failed once in CI, unexplained)
+    said: list[str] = []  # what the page reported, for a failure's message
     page.on("pageerror", lambda error: said.append(f"error: {error}"))
     page.on("console", lambda message: said.append(f"{message.type}: {message.text}"))
     page.goto(f"{base}/maps/coverage", wait_until="load")
@@ -292,6 +292,15 @@ def test_ranked_table_beside_the_map_selects_both_ways(served, browser):
         selected = page.locator(".areavasta-ranked tr.areavasta-selected").count()
         pytest.fail(f"no popup after a click on {name!r}; table: {caption!r}, {selected} selected; page: {said}")
     assert name in popup.inner_text()
+    # and it stays open: the click that opened it must not reach the map, which closes popups on a click (the
+    # closed popup stays in the page while it fades out, so ask Leaflet)
+    assert (
+        page.evaluate(
+            "() => { let open = 0; Object.values(window).find(v => v instanceof L.Map)"
+            ".eachLayer(l => { if (l instanceof L.Popup) open += 1; }); return open; }"
+        )
+        == 1
+    )
     page.wait_for_function(  # zoomed on it: fewer municipalities in view, the table follows
         "() => !document.querySelector('.areavasta-ranked div').textContent.includes('vista: 625 ')"
     )

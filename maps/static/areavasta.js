@@ -250,7 +250,12 @@
                     cell.textContent = av.shown(column[3], entry.n[column[2]]);
                     cell.style.textAlign = 'right';
                 });
-                row.addEventListener('click', function () { index.show(entry); });
+                row.addEventListener('click', function (event) {
+                    // showing redraws the rows, so the map no longer sees this one inside the panel: without the
+                    // stop it would take the click for its own and close the popup just opened
+                    L.DomEvent.stopPropagation(event);
+                    index.show(entry);
+                });
                 rows[entry.code] = row;
             });
             mark();
