@@ -19,6 +19,9 @@ import pytest
 from maps.browser import CHROMIUM
 
 START_S = 60  # a bound on waiting for a service to start
+# a bound on a page, not a timing: a fresh service's first map loads the map builders, and a loaded machine may
+# take more than httpx's default 5 s for it
+PAGE_S = 60
 
 
 def require_chromium() -> None:

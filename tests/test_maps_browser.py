@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from maps.browser import GEOJSON_LAYER_SIZES_JS
-from tests.served import require_chromium, serving
+from tests.served import PAGE_S, require_chromium, serving
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
@@ -25,9 +25,9 @@ def served(results):
 def test_map_pages_contain_no_external_address(served):
     _, base = served
     for path in ("/maps/", "/maps/coverage", "/maps/schools", "/maps/priorities", "/maps/municipality/016024", "/docs"):
-        html = httpx.get(base + path).text
+        html = httpx.get(base + path, timeout=PAGE_S).text
         assert not re.findall(r"(?:src|href)=[\"']https?://", html), path
-    assert len(httpx.get(base + "/maps/coverage").content) < 3_000_000
+    assert len(httpx.get(base + "/maps/coverage", timeout=PAGE_S).content) < 3_000_000
 
 
 def test_coverage_map_in_chromium(served, browser):
@@ -174,7 +174,7 @@ def test_change_layer_shares_the_data_and_shows_the_change(served, browser):
     store, base = served
     page, _, failures = _open(browser, base + "/maps/coverage")
     page.wait_for_selector("path.leaflet-interactive")
-    html = httpx.get(base + "/maps/coverage").text
+    html = httpx.get(base + "/maps/coverage", timeout=PAGE_S).text
     assert html.count('"016024"') <= 3  # Bergamo's feature is written once (id, style case, popup data), not twice
     change_legend = page.locator(".areavasta-legend", has_text="Nuove famiglie FTTH tra le date")
     assert change_legend.count() == 1 and not change_legend.is_visible()  # its legend only with the layer
@@ -485,5 +485,5 @@ def test_a_flagged_municipality_is_marked_once_on_its_page(served):
                 "AND gap_class = 'unknown' AND ftth_share IS NOT NULL ORDER BY ref_date DESC, pro_com_t LIMIT 1"
             )
         ).scalar_one()
-    page = httpx.get(f"{base}/maps/municipality/{code}").text
+    page = httpx.get(f"{base}/maps/municipality/{code}", timeout=PAGE_S).text
     assert page.count("(dato anomalo)") == 1  # the share is marked, once

@@ -11,7 +11,7 @@ from geo.ingest import agcom
 from geo.ingest.pipeline import municipality_policy
 from maps.page import content_security_policy
 from tests.conftest import fresh_store
-from tests.served import require_chromium, serving
+from tests.served import PAGE_S, require_chromium, serving
 
 TEMPLATE = "{{ cycler.__name__ }} {#"  # run on the server, it would show "Cycler"; "{#" would break the page
 PAYLOAD = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>' + TEMPLATE
@@ -115,5 +115,6 @@ def test_normal_pages_run_under_their_policy(hostile, browser):
     page.wait_for_selector("path.leaflet-interactive")
     assert page.locator("path.leaflet-interactive").count() >= 625
     assert violations == []
-    assert httpx.get(hostile + "/maps/coverage").headers["content-security-policy"].startswith("default-src 'self'")
+    policy = httpx.get(hostile + "/maps/coverage", timeout=PAGE_S).headers["content-security-policy"]
+    assert policy.startswith("default-src 'self'")
     page.close()

@@ -3,13 +3,13 @@ them, with a 404 status; never a raw JSON error nor an empty map."""
 
 import httpx
 
-from tests.served import serving
+from tests.served import PAGE_S, serving
 
 
 def test_maps_of_an_empty_store_say_what_to_load(store):
     with serving(store.settings.database_url) as base:
         for path in ("/maps/coverage", "/maps/schools", "/maps/priorities"):
-            response = httpx.get(base + path, headers={"Accept": "text/html"})
+            response = httpx.get(base + path, headers={"Accept": "text/html"}, timeout=PAGE_S)
             assert response.status_code == 404, path
             assert response.headers["content-type"].startswith("text/html")
             page = response.text
@@ -18,14 +18,14 @@ def test_maps_of_an_empty_store_say_what_to_load(store):
             assert "AREAVASTA_SOURCES_DIR=" in page and "areavasta fetch" in page  # the two ways on
             assert "areavasta analyze" in page
         # unknown run: its own reason
-        page = httpx.get(base + "/maps/priorities?run=7").text
+        page = httpx.get(base + "/maps/priorities?run=7", timeout=PAGE_S).text
         assert "Non esiste la graduatoria n. 7" in page
 
 
 def test_the_page_lists_only_what_is_still_missing(area_vasta):
     """Boundaries and population loaded (the offline ones), nothing else."""
     with serving(area_vasta.settings.database_url) as base:
-        page = httpx.get(base + "/maps/coverage").text
+        page = httpx.get(base + "/maps/coverage", timeout=PAGE_S).text
     assert "Confini comunali" not in page and "Popolazione residente" not in page
     assert "Famiglie raggiunte dalla rete fissa per comune (AGCOM Broadband Map)" in page
     assert "Manca l&#39;analisi della copertura" in page or "Manca l'analisi della copertura" in page
