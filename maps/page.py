@@ -53,15 +53,6 @@ def finish(m: folium.Map, title: str, source: str, basemap: Basemap | None = Non
     return render_page(root).replace("<html>", '<html lang="it">', 1)
 
 
-def popup_table(rows: list[tuple[str, object]]) -> str:
-    """A small two-column table for a popup, values escaped."""
-    cells = "".join(
-        f"<tr><th style='text-align:left;padding-right:8px'>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
-        for k, v in rows
-    )
-    return f"<table>{cells}</table>"
-
-
 def content_security_policy(page: str, tile_url: str | None = None) -> str:
     """A policy for a rendered map page: scripts from the service and the page's own inline scripts (by hash), so
     that markup that slipped in from data (an ``onerror`` handler, a ``<script>``) cannot run; images, styles and

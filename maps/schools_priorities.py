@@ -33,7 +33,7 @@ from maps.coverage import (
 from maps.legend import Classes
 from maps.levels import LEVELS
 from maps.markup import Markup
-from maps.page import Basemap, MapError, finish, popup_table
+from maps.page import Basemap, MapError, finish
 
 # the order of the statuses of out.school_connectivity (gap, not_listed, unknown) in the legend and the markers
 SCHOOL_STATUSES = ("gap", "not_listed", "unknown")
@@ -266,6 +266,19 @@ TARGET_DETAILS = JsCode(
 )
 
 
+# the municipality's figures, built in the browser from their rows as text (folium's Popup writes its HTML into a
+# script's template literal, where a name with ${…} would run)
+FIGURES_POPUP = JsCode(
+    """function (feature, layer) {
+        var rows = feature.properties.righe;
+        layer.bindPopup(function () {
+            return window.areavasta.figures(rows.map(function (row, i) { return [row[0], i, 'text']; }),
+                                            rows.map(function (row) { return row[1]; }));
+        }, {maxWidth: 380});
+    }"""
+)
+
+
 def add_priorities(m: folium.Map, features: dict[str, Any], synthetic: bool) -> folium.GeoJson:
     """The targets (selected ones drawn last, on top), their routes and the modelled placement of their civic
     numbers, each one layer (one element to render, not one per target); returns the targets' layer."""
@@ -402,11 +415,11 @@ def municipality_map(engine: Engine, code: str, basemap: Basemap | None = None) 
     ]
     m = offline_map()
     outline = folium.GeoJson(
-        row.geometry,
+        {"type": "Feature", "properties": {"righe": figures}, "geometry": row.geometry},
         name=html.escape(row.comune),  # the layer control writes names as HTML
         style_function=lambda _f: {"color": "#08306b", "weight": 3, "fillOpacity": 0.05},
+        on_each_feature=FIGURES_POPUP,
     )
-    outline.add_child(folium.Popup(popup_table(figures), max_width=380))
     outline.add_to(m)
     SCHOOL_STATUS.add_legend(m, add_schools(m, _schools(engine, code)), APPROXIMATE_NOTE)
     try:
