@@ -15,7 +15,7 @@ from jinja2 import Template
 
 class Restyled(Layer):
     """The features of ``source`` filled with the colour in property ``fill_property``, with a tooltip made of the
-    ``tooltip`` properties (label, property name)."""
+    ``tooltip`` properties (label, property name); the properties are HTML, as the source's own tooltips write them."""
 
     _template = Template(
         """
@@ -28,8 +28,9 @@ class Restyled(Layer):
             },
             onEachFeature: function (f, layer) {
                 layer.bindTooltip(function () {
-                    var esc = function (s) { var d = document.createElement('div'); d.textContent = String(s);
-                        return d.innerHTML; };
+                    // the source's properties are HTML, as its own tooltips write them: read as text, escaped once
+                    var esc = function (s) { var d = document.createElement('div');
+                        d.textContent = window.areavasta.plain(s); return d.innerHTML; };
                     return {{ this.tooltip|tojson }}.map(function (pair) {
                         return '<b>' + esc(pair[0]) + '</b>: ' + esc(f.properties[pair[1]]); }).join('<br>');
                 });

@@ -182,16 +182,20 @@ def test_change_layer_shares_the_data_and_shows_the_change(served, browser):
     assert change_legend.is_visible() and "≥ 1.000" in change_legend.inner_text()
     counts = page.evaluate(GEOJSON_LAYER_SIZES_JS)
     assert counts.count(625) == 2  # the share layer and the change layer, from one copy of the data
-    text_of_bergamo = page.evaluate(
+    tips = page.evaluate(
         """() => {
-            let found = null;  // the only lazily written tooltip is the change layer's
+            const tips = {};  // the only lazily written tooltips are the change layer's
             Object.values(window).filter(v => v instanceof L.GeoJSON && v._map).forEach(g => g.eachLayer(l => {
-                if (l.feature && l.feature.properties.pro_com_t === '016024' && l.getTooltip()
-                    && typeof l.getTooltip()._content === 'function') found = l.getTooltip()._content(l);
+                if (!l.feature || !l.getTooltip() || typeof l.getTooltip()._content !== 'function') return;
+                const name = String(l.feature.properties.comune);  // as the share layer's tooltips have it: HTML
+                if (l.feature.properties.pro_com_t === '016024') tips.bergamo = l.getTooltip()._content(l);
+                if (!tips.apostrophe && name.includes('&#x27;')) tips.apostrophe = l.getTooltip()._content(l);
             }));
-            return found;
+            return tips;
         }"""
     )
+    text_of_bergamo = tips.get("bergamo")
+    assert "'" in tips["apostrophe"] and "&amp;" not in tips["apostrophe"]  # "Sant'Omobono", not "Sant&#x27;Omobono"
     with store.engine.connect() as conn:
         reached = conn.execute(
             text(
