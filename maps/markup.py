@@ -51,8 +51,8 @@ class Markup(Element):
 
 def render_page(root: Figure) -> str:
     """The standalone HTML page of ``root``, each element's output kept as it is."""
-    _rendering.page = True
+    before, _rendering.page = getattr(_rendering, "page", False), True
     try:
         return str(root.render())
     finally:
-        _rendering.page = False
+        _rendering.page = before
