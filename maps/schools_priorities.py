@@ -255,10 +255,7 @@ def _euro(value: float | None) -> str:
 TARGET_DETAILS = JsCode(
     """function (feature, layer) {
         var p = feature.properties;
-        var fields = p.righe.map(function (row, i) { return [row[0], i, 'text']; });
-        var values = p.righe.map(function (row) { return row[1]; });
-        layer.bindPopup(function () { return window.areavasta.figures(fields, values); },
-                        {maxWidth: 460, maxHeight: 420});
+        layer.bindPopup(function () { return window.areavasta.rows(p.righe); }, {maxWidth: 460, maxHeight: 420});
         var tip = document.createElement('span');
         tip.textContent = p.etichetta;
         layer.bindTooltip(tip);
@@ -270,11 +267,7 @@ TARGET_DETAILS = JsCode(
 # script's template literal, where a name with ${…} would run)
 FIGURES_POPUP = JsCode(
     """function (feature, layer) {
-        var rows = feature.properties.righe;
-        layer.bindPopup(function () {
-            return window.areavasta.figures(rows.map(function (row, i) { return [row[0], i, 'text']; }),
-                                            rows.map(function (row) { return row[1]; }));
-        }, {maxWidth: 380});
+        layer.bindPopup(function () { return window.areavasta.rows(feature.properties.righe); }, {maxWidth: 380});
     }"""
 )
 

@@ -57,6 +57,12 @@
         return table;
     };
 
+    /** A two-column table of rows [label, text], written as text. */
+    av.rows = function (rows) {
+        return av.figures(rows.map(function (row, i) { return [row[0], i, 'text']; }),
+            rows.map(function (row) { return row[1]; }));
+    };
+
     /** The municipalities a page can search and rank: entries {code, name, bounds, n}, where n holds the ranked
      * figures; open(entry) shows an entry's figures on the map; select(code) tells every listener. */
     function Index(map, entries, open) {
