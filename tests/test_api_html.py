@@ -32,7 +32,8 @@ def test_every_resource_has_an_italian_page(client, path, phrase):
     page = client.get(path + ("&" if "?" in path else "?") + "f=html")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert '<html lang="it">' in page.text and phrase in page.text
-    assert "default-src 'self'" in page.headers["content-security-policy"]
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "form-action 'self'" in policy and "frame-ancestors 'self'" in policy
     assert "<script>" not in page.text  # no inline script: only local files and JSON data blocks
     by_browser = client.get(path, headers={"Accept": BROWSER_ACCEPT})
     assert by_browser.headers["content-type"].startswith("text/html")
@@ -69,9 +70,22 @@ def test_chromium_draws_the_page_map_from_local_assets(results):
         rows = page.locator("tbody tr").count()
         page.goto(f"{base}/collections/schools?f=html")
         page.wait_for_selector("path.leaflet-interactive")
+        # ids carrying markup (as a source could send them): a tooltip shows its id as text, the page gains no element
+        hostile = "\\u003cb id=\\u0027planted\\u0027\\u003eid\\u003c/b\\u003e"  # as the page's JSON escapes it
+
+        def plant(route) -> None:
+            served = route.fetch()
+            route.fulfill(response=served, body=served.text().replace('"id": "019', f'"id": "{hostile}019'))
+
+        page.route("**/collections/municipalities/items?f=html*", plant)
+        page.goto(f"{base}/collections/municipalities/items?f=html&limit=20&cod_uts=019")
+        page.locator("path.leaflet-interactive").first.dispatch_event("mouseover")
+        tip = page.locator(".leaflet-tooltip").inner_text()
+        planted = page.locator("#planted").count()
         browser.close()
     assert drawn == rows == 20
     assert not outside and not errors
+    assert tip.startswith("<b id='planted'>id</b>019") and planted == 0
 
 
 def test_map_pages_refuse_what_they_cannot_show(client):

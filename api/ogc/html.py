@@ -16,8 +16,12 @@ from maps.static import LEAFLET_URL
 
 STATIC_URL = "/static/areavasta"
 MEDIA_TYPE = "text/html; charset=utf-8"
-# scripts only from the service itself; Leaflet sets inline styles
-POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'"
+# scripts only from the service itself; Leaflet sets inline styles; no form may post elsewhere, no base address may
+# redirect the page's links, and only the service may frame it
+POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'self'"
+)
 LINK_LABELS = {
     "self": "Questa pagina",
     "service-desc": "Descrizione dell'API (OpenAPI 3.0)",

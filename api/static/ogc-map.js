@@ -11,7 +11,12 @@
     var layer = L.geoJSON(JSON.parse(features.textContent), {
       style: { color: "#1f5fa8", weight: 2, fillOpacity: 0.15 },
       pointToLayer: function (_f, latlng) { return L.circleMarker(latlng, { radius: 5 }); },
-      onEachFeature: function (f, l) { l.bindTooltip(String(f.id)); }
+      // the id as text: Leaflet writes a string tooltip as HTML, and ids come from the data
+      onEachFeature: function (f, l) {
+        var tip = document.createElement("span");
+        tip.textContent = String(f.id);
+        l.bindTooltip(tip);
+      }
     }).addTo(map);
     if (layer.getLayers().length) { bounds = layer.getBounds(); }
   } else if (extent) {
