@@ -13,12 +13,14 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP's list of what makes a spreadsheet cell a formula
+BLANKS = "".join(map(chr, range(33))) + "\x7f"  # spaces and control characters a spreadsheet may skip before a formula
 
 
 def csv_cell(value: Any) -> Any:
-    """A value for a CSV cell: text a spreadsheet would run as a formula gets a leading ``'`` (as OWASP advises;
-    a CSV cell has no type of its own to keep it text). Numbers are left alone: ``-3`` stays a number."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    """A value for a CSV cell: text a spreadsheet would run as a formula (after any spaces or control characters)
+    gets a leading ``'`` (as OWASP advises; a CSV cell has no type of its own to keep it text). Numbers are left
+    alone: ``-3`` stays a number."""
+    if isinstance(value, str) and (value.startswith(FORMULA_STARTS) or value.lstrip(BLANKS).startswith(FORMULA_STARTS)):
         return "'" + value
     return value
 

@@ -63,9 +63,12 @@ def _plain(value: Any) -> Any:
 
 def csv_chunks(names: Sequence[str], rows: Iterable[tuple[Sequence[Any], BaseGeometry | None]]) -> Iterator[str]:
     """CSV text in chunks of about CSV_FLUSH_BYTES: a header (``names`` and GEOMETRY_WKT), then for each row its
-    values (text a spreadsheet would run as a formula quoted) and the WKT of its geometry."""
+    values (text in quotes, and a leading ``'`` on text a spreadsheet would run as a formula) and the WKT of its
+    geometry."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    # text always quoted: a spreadsheet that splits on ";" (Excel in Italian) would otherwise cut "x;=…" in two and
+    # run the second cell as a formula
+    writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC)
     writer.writerow([*names, GEOMETRY_WKT])
     for values, geometry in rows:
         writer.writerow([*(csv_cell(_plain(v)) for v in values), "" if geometry is None else geometry.wkt])

@@ -1,5 +1,7 @@
-"""Spreadsheet cells from the data: text that a spreadsheet would run as a formula stays text; numbers stay numbers."""
+"""Spreadsheet cells from the data: text that a spreadsheet would run as a formula stays text; numbers stay numbers;
+in CSV too, whichever separator the spreadsheet splits on."""
 
+import csv
 import io
 
 import openpyxl
@@ -8,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from geo.spreadsheet import FORMULA_STARTS, write_rows
+from geo.spreadsheet import BLANKS, FORMULA_STARTS, write_rows
+from geo.writers import csv_chunks
 
 
 def _round_trip(frame: pd.DataFrame) -> openpyxl.worksheet.worksheet.Worksheet:
@@ -36,3 +39,15 @@ def test_no_string_ever_becomes_a_formula_or_breaks_the_file(text):
     assert (cell.value or "") == kept
     if kept.startswith(FORMULA_STARTS):
         assert cell.data_type == "s"
+
+
+@given(st.text(max_size=40), st.sampled_from([",", ";", "\t"]))
+def test_no_csv_field_runs_as_a_formula_whatever_the_separator(text, separator):
+    """Excel in Italian splits a CSV on ";": "x;=1" must not leave a cell "=1". Read with any separator, a field that
+    would be a formula is the number or starts with "'"; read with ",", the text is one cell, as written."""
+    lines = "".join(csv_chunks(["nome", "abitanti"], [((text, -3), None)]))
+    for field in list(csv.reader(io.StringIO(lines), delimiter=separator))[1]:
+        if field.lstrip(BLANKS).startswith(FORMULA_STARTS) or field.startswith(FORMULA_STARTS):
+            assert field == "-3" or field.startswith("'"), (separator, field)
+    cells = list(csv.reader(io.StringIO(lines)))[1]
+    assert cells[0] in (text, "'" + text) and cells[1] == "-3"
