@@ -13,6 +13,7 @@ from api import downloads
 from api.deps import get_engine
 from api.ogc.collections import COLLECTIONS, reference_date
 from api.ogc.errors import not_found
+from geo.analysis.costs import SCENARIO_NAME
 from geo.analysis.runs import AnalysisError
 
 router = APIRouter()
@@ -58,9 +59,7 @@ def priorities_download(
     engine: Annotated[Engine, Depends(get_engine)],
     fmt: Annotated[str, Path(pattern="^(csv|xlsx|gpkg|geojson)$")],
     run: Annotated[int | None, Query(ge=1, description="Priorities run (the latest by default)")] = None,
-    scenario: Annotated[
-        str | None, Query(pattern=r"^[\w.-]{1,64}$", description="Named scenario: its latest run")
-    ] = None,
+    scenario: Annotated[str | None, Query(pattern=SCENARIO_NAME, description="Named scenario: its latest run")] = None,
 ) -> Response:
     """The officers' priority list as a CSV, XLSX, GeoPackage or GeoJSON file: of the run given, else of the named
     scenario's latest run, else of the latest run. 404 when there is no such run; 503 with Retry-After while every

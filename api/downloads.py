@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import shapely
 from fastapi.responses import Response, StreamingResponse
@@ -31,8 +32,13 @@ FORMATS = {
 }
 
 
-def _attachment(collection: Collection, fmt: str) -> dict[str, str]:
-    return {"Content-Disposition": f'attachment; filename="{collection.id}.{fmt}"'}
+def attachment(filename: str) -> dict[str, str]:
+    """The Content-Disposition of a download named ``filename``: RFC 6266's encoded form where the name is not plain
+    ASCII, so that no name in the data can break the header."""
+    quoted = quote(filename)
+    if quoted == filename:
+        return {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return {"Content-Disposition": f"attachment; filename*=utf-8''{quoted}"}
 
 
 def _shape(row: Row) -> BaseGeometry | None:
@@ -89,7 +95,7 @@ def download(
     store: StoreState, engine: Engine, collection: Collection, query: features.ItemQuery, fmt: str
 ) -> Response:
     """The items as a file, built in one of the store's few export slots (a CSV holds its slot while it streams)."""
-    headers = {**_attachment(collection, fmt), "Content-Crs": f"<{query.crs.uri}>"}
+    headers = {**attachment(f"{collection.id}.{fmt}"), "Content-Crs": f"<{query.crs.uri}>"}
     if fmt == "csv":
         rows = _csv_stream(engine, collection, query, store.take_export_slot())
         return StreamingResponse(rows, media_type=FORMATS[fmt], headers=headers)
@@ -112,5 +118,4 @@ def priorities_file(engine: Engine, fmt: str, run_id: int | None, scenario: str 
     from geo.analysis import exports
 
     loaded, body = exports.export(engine, fmt, run_id, scenario)
-    headers = {"Content-Disposition": f'attachment; filename="{loaded.file_stem}.{fmt}"'}
-    return Response(body, media_type=PRIORITY_MEDIA[fmt], headers=headers)
+    return Response(body, media_type=PRIORITY_MEDIA[fmt], headers=attachment(f"{loaded.file_stem}.{fmt}"))

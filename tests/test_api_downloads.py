@@ -4,6 +4,8 @@ give the same files from the OGC items and from the officers' downloads."""
 
 import csv
 import io
+import json
+from urllib.parse import quote
 
 import openpyxl
 import pandas as pd
@@ -107,3 +109,27 @@ def test_the_same_priorities_give_the_same_files_by_either_path(client, tmp_path
     assert exported_csv[0] == served_csv[0] and exported_csv[0][-1] == "geometry_wkt"
     target = served_csv[0].index("target_id")
     assert sorted(exported_csv[1:], key=lambda row: row[target]) == sorted(served_csv[1:], key=lambda row: row[target])
+
+
+def test_a_run_named_beyond_ascii_downloads_under_its_encoded_name(client, results):
+    # scenario names are ASCII now; a run stored before may carry any name, and the file must still come
+    name = 'città "nord" Ω'
+    with results.engine.begin() as conn:
+        run, before = conn.execute(
+            text("SELECT id, parameters FROM out.analysis_run WHERE kind = 'priorities' ORDER BY id DESC LIMIT 1")
+        ).one()
+        conn.execute(
+            text("UPDATE out.analysis_run SET parameters = :p WHERE id = :id"),
+            {"p": json.dumps({**before, "name": name}), "id": run},
+        )
+    try:
+        response = client.get("/downloads/priorities.csv", params={"run": run})
+        assert response.status_code == 200
+        assert response.headers["content-disposition"] == "attachment; filename*=utf-8''" + quote(
+            f"priorities-run{run}-{name}.csv"
+        )
+    finally:
+        with results.engine.begin() as conn:
+            conn.execute(
+                text("UPDATE out.analysis_run SET parameters = :p WHERE id = :id"), {"p": json.dumps(before), "id": run}
+            )

@@ -154,6 +154,10 @@ def test_bad_scenarios_and_cost_tables_are_refused_before_any_run(store, monkeyp
         Scenario(method="laser")
     with pytest.raises(ValidationError, match="budjet"):
         Scenario(budjet=1)
+    for name in ("città", 'a"b', "a b", "a/b", ""):  # a name names the run's files: plain ASCII only
+        with pytest.raises(ValidationError, match="name"):
+            Scenario(name=name)
+    assert Scenario(name="trench-large_budget.2").name == "trench-large_budget.2"
     rows = [r for r in read_rows("unit_costs") if r["item"] != "drop"]
     with pytest.raises(ReferenceTableError, match="drop"):
         build_unit_costs(rows, read_rows("price_index"), read_rows("highway_multipliers"))

@@ -5,6 +5,7 @@ the run that made it."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
 
@@ -42,6 +43,7 @@ def deployment() -> Iterator[tuple[Cluster, Cluster]]:
     finally:
         replica.stop()
         primary.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _name(base: str) -> str:

@@ -41,6 +41,11 @@ REQUIRED = (
 )
 
 
+# a scenario's name names its runs' download files: ASCII letters, digits, '_', '.', '-' travel in any file system
+# and HTTP header
+SCENARIO_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
+
+
 class Scenario(BaseModel):
     """A named set of choices: build method, budget, benefit weights, exclusions, fibre-source proxy, discounting.
 
@@ -50,7 +55,7 @@ class Scenario(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = "default"
+    name: str = Field(default="default", pattern=SCENARIO_NAME)
     method: Method = "minitrench"
     budget_eur: float = Field(default=5_000_000, ge=0)
     weight_population: float = Field(default=1.0, ge=0)
