@@ -12,7 +12,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from geo.cli import app
-from geo.ingest import agcom, infratel, points, schools
+from geo.ingest import agcom, infratel, ookla, points, schools
 from geo.ingest.pipeline import IngestError, shrink_policy
 from geo.ingest.vector import to_multipolygons
 
@@ -327,3 +327,19 @@ def test_a_line_cut_short_is_refused(bergamo, tmp_path):
     with pytest.raises(IngestError, match=r"row 3: has 4 fields where the header has 5 \(the file was cut short\?\)"):
         infratel.ingest(bergamo.engine, infratel.read(_write(tmp_path, "cut.csv", full[: full.rindex(",")])), ("016",))
     assert _count(bergamo, "cov.infratel_civico") == 0
+
+
+def test_ookla_regions_must_be_italian_nuts2_codes(bergamo, tmp_path):
+    header = "nuts2_id,quarter,avg_d,avg_u,avg_l,name\n"
+    good = _write(tmp_path, "ok.csv", header + "ITC4,2025-01-01,150.2,40.1,12.0,Lombardia\n")
+    assert ookla.ingest(bergamo.engine, good, ("016",)).rows_loaded == 1
+    bad = _write(
+        tmp_path,
+        "bad.csv",
+        header + "ITC4,2025-04-01,151,41,12,Lombardia\nDE21,2025-04-01,90,30,15,x\n,2025-04-01,1,1,1,y\n",
+    )
+    with pytest.raises(IngestError) as caught:
+        ookla.ingest(bergamo.engine, bad, ("016",))
+    assert "row 2, column region: 'DE21' is no Italian NUTS 2 region" in str(caught.value)
+    assert "row 3, column region: no region code" in str(caught.value)
+    assert _count(bergamo, "cov.ookla_speed") == 1  # the earlier load stays

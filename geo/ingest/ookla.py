@@ -31,6 +31,9 @@ from geo.models import OoklaSpeed
 LAYER = OOKLA.name
 LICENCE = "Speedtest by Ookla open data via EDJNet, CC BY-NC-SA 4.0 (non-commercial)"
 CODES = {"province": "prov_istat_code", "municipality": "com_istat_code", "region": "nuts2_id"}
+# Italy's NUTS 2 codes (2021): ITC1-ITC4 north-west, ITH1-ITH5 north-east, ITI1-ITI4 centre, ITF1-ITF6 south,
+# ITG1-ITG2 islands; no loaded table checks a region, so its code is checked by form
+NUTS2_ITALY = r"IT(?:C[1-4]|H[1-5]|I[1-4]|F[1-6]|G[12])"
 COLUMNS = {
     "quarter": ("quarter",),
     "down": ("avg_d",),
@@ -58,6 +61,11 @@ def ingest(engine: Engine, path: Path, provinces: tuple[str, ...] | None) -> Ing
     for column in ("down", "up", "latency"):
         values[column], found = parse_numbers(frame[column], rows, column, table.decimal, integer=False)
         problems += found + flag(values[column].isna(), rows, frame[column], "no value", column)
+    if level == "region":
+        blank = frame[level].fillna("").str.strip() == ""
+        outside = ~blank & ~frame[level].fillna("").str.fullmatch(NUTS2_ITALY)
+        problems += flag(blank, rows, frame[level], "no region code", level)
+        problems += flag(outside, rows, frame[level], "{value!r} is no Italian NUTS 2 region (Lombardia: ITC4)", level)
     if problems:
         raise IngestError(table.label, problems)
     codes = frame[level].str.zfill({"province": 3, "municipality": 6}.get(level, 0))
