@@ -20,7 +20,7 @@ from sqlalchemy import text
 from api import jobs
 from api.app import create_app
 from geo import keys
-from geo.db.orphans import mark_orphans, process_tag
+from geo.db.orphans import OWN, mark_orphans, process_tag
 from geo.db.store import open_store
 from tests.test_api_limits import through_proxy
 
@@ -114,6 +114,22 @@ def test_runs_of_a_dead_process_fail_at_start_up_and_those_of_a_live_one_go_on(s
         open_store(store.settings, start=False).dispose()  # as every command of the CLI opens the store
         assert {v[0] for v in _states(engine, alive_tag).values()} == {"failed"}
         assert mark_orphans(engine, 24) == []
+
+
+def test_the_own_sweep_after_a_job_leaves_the_next_queued_job_alone(store):
+    # a job's end sweeps its process's runs still 'running'; the next job, posted meanwhile, is only 'accepted'
+    me = process_tag()
+    with store.engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO meta.ingest_run (layer, source, owner) VALUES ('boundaries', 'job', :o)"), {"o": me}
+        )
+        conn.execute(
+            text("INSERT INTO meta.job (id, kind, parameters, owner) VALUES ('next', 'analyze', '{}', :o)"), {"o": me}
+        )
+    swept = mark_orphans(store.engine, 24, own=True)
+    assert [(o.table, o.reason) for o in swept] == [("meta.ingest_run", OWN)]
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT status, error FROM meta.job WHERE id = 'next'")).one() == ("accepted", None)
 
 
 def test_a_job_caught_by_a_store_restart_ends_failed_with_its_run(store, monkeypatch):

@@ -51,7 +51,8 @@ class Orphan:
 
 def mark_orphans(engine: Engine, timeout_h: float, *, own: bool = False) -> list[Orphan]:
     """Mark failed every unfinished run and job whose process has died, and those without an owner tag older than
-    ``timeout_h``; with ``own``, also this process's own (its caller knows none of them is in progress).
+    ``timeout_h``; with ``own``, also this process's own running ones (its caller knows none of them is in progress;
+    a job of its own still waiting its turn, ``accepted``, is left to run).
 
     The owners' connections are looked up in the same statement that marks the rows, so a run that a process
     commits meanwhile is either not seen or seen with its owner's connection open."""
@@ -67,7 +68,7 @@ def mark_orphans(engine: Engine, timeout_h: float, *, own: bool = False) -> list
                         WHERE datname = current_database() AND application_name LIKE :prefix
                     ), orphan AS (
                         SELECT id, CASE
-                            WHEN :own AND owner = :me THEN :own_reason
+                            WHEN :own AND owner = :me AND status = 'running' THEN :own_reason
                             WHEN owner LIKE :prefix AND owner <> :me AND owner NOT IN (SELECT tag FROM alive)
                                 THEN :dead_reason || owner || ')'
                             WHEN (owner IS NULL OR owner NOT LIKE :prefix)
