@@ -2,6 +2,7 @@
 in CSV too, whichever separator the spreadsheet splits on."""
 
 import csv
+import datetime as dt
 import io
 
 import openpyxl
@@ -51,3 +52,32 @@ def test_no_csv_field_runs_as_a_formula_whatever_the_separator(text, separator):
             assert field == "-3" or field.startswith("'"), (separator, field)
     cells = list(csv.reader(io.StringIO(lines)))[1]
     assert cells[0] in (text, "'" + text) and cells[1] == "-3"
+
+
+def test_amounts_counts_shares_and_dates_are_shown_as_an_officer_reads_them():
+    frame = pd.DataFrame(
+        {
+            "capex_eur": [777.5714285714287, None],
+            "route_length_m": [12_480.3, 0.0],
+            "ftth_share": [0.9412, 0.5],
+            "coverage_ref_date": [dt.date(2025, 6, 30), dt.date(2025, 3, 31)],
+            "finished_at": pd.to_datetime(["2026-12-01 21:03", "2026-12-01 21:04"]),
+            "bc_ratio": [0.00032, 0.1],
+            "selected": [True, False],
+            "name": ["Bergamo", "=1+1"],
+        }
+    )
+    sheet = _round_trip(frame)
+    shown = {sheet.cell(row=1, column=c).value: sheet.cell(row=2, column=c).number_format for c in range(1, 9)}
+    assert shown == {
+        "capex_eur": '"€" #,##0',
+        "route_length_m": "#,##0",
+        "ftth_share": "0.0%",
+        "coverage_ref_date": "dd/mm/yyyy",
+        "finished_at": "dd/mm/yyyy hh:mm",
+        "bc_ratio": "General",
+        "selected": "General",
+        "name": "General",
+    }
+    assert sheet["A2"].value == 777.5714285714287  # the value keeps every digit; only its display is rounded
+    assert sheet["A3"].value is None and sheet["A3"].number_format == "General"
