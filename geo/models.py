@@ -748,6 +748,9 @@ class PriorityItem(Base):
     eur_per_civico: Mapped[float | None] = mapped_column(Float)
     eur_per_household: Mapped[float | None] = mapped_column(Float)
     eur_per_person: Mapped[float | None] = mapped_column(Float)
+    above_cost_cap: Mapped[bool | None] = mapped_column(
+        Boolean, comment="capex per location over the cost cap: to weigh against FWA or satellite (NULL: no route)"
+    )
     selected: Mapped[bool] = mapped_column(Boolean, nullable=False)
     cumulative_eur: Mapped[float | None] = mapped_column(Float)
     rank_low: Mapped[int | None] = mapped_column(Integer, comment="rank by persons served per € of the low costs")

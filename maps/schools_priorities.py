@@ -212,7 +212,7 @@ def _priorities(engine: Engine, run: int | None, top: int, municipality: str | N
                 "'nome', name, 'costo', capex_eur, 'basso', capex_low_eur, 'alto', capex_high_eur, "
                 "'marginale', marginal_capex_eur, 'civici', civici, 'persone', population, "
                 "'per_civico', eur_per_civico, 'beneficio', benefit, 'selezionato', selected, 'motivo', reason, "
-                "'posizione', location, 'strade', roads_status, "
+                "'posizione', location, 'strade', roads_status, 'oltre_soglia', above_cost_cap, "
                 "'comune', (SELECT c.comune FROM ref.comune c WHERE c.pro_com_t = priority_item.pro_com_t)), "
                 "'geometry', ST_AsGeoJSON(ST_Transform(geom, 4326), 6)::json, "
                 "'route', ST_AsGeoJSON(ST_Transform(route, 4326), 6)::json) ORDER BY rank), '[]'::json)) "
@@ -245,6 +245,9 @@ LOCATION_IT = {
     "geocoded": "indirizzo geocodificato",
     "approximate": "approssimata (centro abitato o comune)",
 }
+
+
+OVER_CAP_IT = {True: "sì: da confrontare con FWA o satellite", False: "no", None: "n.d. (nessun percorso)"}
 
 
 def _euro(value: float | None) -> str:
@@ -302,9 +305,13 @@ def add_priorities(m: folium.Map, features: dict[str, Any], synthetic: bool) -> 
             ("Costo (centrale)", _euro(p["costo"])),
             ("Intervallo di costo", f"{_euro(p['basso'])} – {_euro(p['alto'])}"),
             ("Euro per civico", _euro(p["per_civico"])),
+            ("Oltre la soglia di costo per sede", OVER_CAP_IT[p["oltre_soglia"]]),
             (
                 "Costo nella selezione (con le opere già scelte)",
-                _euro(p["marginale"]) if p["selezionato"] else "non selezionato (oltre il budget)",
+                _euro(p["marginale"])
+                if p["selezionato"]
+                else "non selezionato"
+                + (f": aggiungerlo costerebbe {_euro(p['marginale'])}, oltre il budget" if p["marginale"] else ""),
             ),
             (benefit, number(p["beneficio"])),
             ("Collocazione", LOCATION_IT.get(p["posizione"], p["posizione"])),

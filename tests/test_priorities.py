@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import text
 
 from geo.analysis import exports, priorities
-from geo.analysis.costs import Scenario, build_unit_costs, scenarios
+from geo.analysis.costs import Scenario, build_unit_costs, scenarios, unit_costs
 from geo.analysis.placement import cells_of_streets, largest_remainder, match_streets
 from geo.analysis.routing import RoadNetwork
 from geo.analysis.runs import AnalysisError
@@ -94,6 +94,9 @@ def test_stored_run_exports_read_back_the_same_rows_and_say_what_they_rest_on(ra
     assert "SINTETICA" in note["Rete stradale"] and note["Fonti in fibra"].startswith("proxy")
     assert "modellata" in note["Collocazione dei civici"]
     assert all(f"Voce di costo: {item}" in note for item in ("drop", "premise_rural", "civil_minitrench"))
+    flagged = int(items["above_cost_cap"].fillna(False).astype(bool).sum())
+    assert f"{number(flagged)} bersagli oltre" in note["Soglia di costo per sede"]
+    assert note["Costo dei selezionati"].startswith(f"{int(items['selected'].sum())} bersagli: € ")
     sheet = book["provincia 016"]
     header = [c.value for c in sheet[1]]
     assert sheet.freeze_panes == "A2" and sheet["A1"].font.bold
@@ -145,6 +148,35 @@ def test_costs_land_in_the_published_band(ranked):
     assert drops_only.mean() <= 0.05
     assert not items["reason"].str.contains(r"listed civic|benefit|built for|people", regex=True).any()
     assert items["reason"].str.contains("€ ").all()
+
+
+def test_targets_over_the_cost_cap_are_flagged_and_say_so(ranked):
+    """DOMAIN §6 invariant 22: € per civic number flagged above 5× the Italia 1 Giga benchmark (per school too)."""
+    _, _, items = ranked
+    cap = unit_costs().cost_cap()
+    assert 5 * 755 <= cap <= 5 * 800  # the lot's €755 of 2022 brought to the price year
+    reachable = items[items["capex_eur"].notna()]
+    per_location = reachable["capex_eur"] / np.maximum(reachable["civici"] + reachable["schools"], 1)
+    assert (reachable["above_cost_cap"] == (per_location > cap)).all()
+    assert items.loc[items["capex_eur"].isna(), "above_cost_cap"].isna().all()
+    flagged = reachable[reachable["above_cost_cap"].astype(bool)]
+    assert 0.05 < len(flagged) / len(reachable) < 0.6  # the sparse tail of the list, not most of it
+    says = items["reason"].str.contains("da confrontare con FWA o satellite")
+    assert (says == items["above_cost_cap"].fillna(False).astype(bool)).all()
+
+
+def test_every_reason_agrees_with_its_budget_verdict(ranked):
+    """A target left out says what adding it would cost, and that is more than the budget has left."""
+    _, scenario, items = ranked
+    left = scenario.budget_eur - items.loc[items["selected"], "marginal_capex_eur"].sum()
+    out = items[~items["selected"] & items["marginal_capex_eur"].notna()]
+    assert len(out) > 0.9 * (~items["selected"]).sum()
+    assert (out["marginal_capex_eur"] > left).all()
+    for row in out.head(50).itertuples():
+        assert f"costerebbe € {number(row.marginal_capex_eur)}, più dei € {number(left)} che restano" in row.reason
+    approximate = items[(items["kind"] == "school") & (items["location"] == "approximate")]
+    assert len(approximate) > 0 and approximate["reason"].str.contains("posizione approssimata").all()
+    assert not items["reason"].str.contains(r"\b1 civici|\b1 celle", regex=True).any()
 
 
 def test_bad_scenarios_and_cost_tables_are_refused_before_any_run(store, monkeypatch):

@@ -38,6 +38,7 @@ REQUIRED = (
     "opex_share",
     "discount_rate",
     "horizon_years",
+    "cost_cap_factor",
 )
 
 
@@ -84,6 +85,11 @@ class UnitCosts:
     def value(self, item: str, bound: Bound = "central") -> float:
         """The figure of ``item`` at ``bound``."""
         return self.values[item][bound]
+
+    def cost_cap(self) -> float:
+        """Capex per location (civic number or school) above which a target is flagged for FWA or satellite:
+        ``cost_cap_factor`` times the Italia 1 Giga lot's total per civic number (DOMAIN §6 invariant 22)."""
+        return self.value("cost_cap_factor") * self.value("premise_rural")
 
     def civil_per_m(self, method: Method, bound: Bound = "central") -> float:
         """Civil-works cost per metre of trench by ``method``; duct reuse and aerial are priced off the minitrench

@@ -58,7 +58,10 @@ COLUMN_NOTES = {
     "capex_low_eur": "costo con i valori bassi di ogni voce",
     "capex_eur": "costo con i valori centrali (dorsale condivisa + distribuzione + allacci)",
     "capex_high_eur": "costo con i valori alti di ogni voce",
-    "marginal_capex_eur": "costo di realizzazione nella selezione, sulla rete già posata dai selezionati prima",
+    "marginal_capex_eur": "selezionati: costo di realizzazione sulla rete già posata dai selezionati prima; gli altri: "
+    "costo per aggiungerlo alla rete di tutti i selezionati (più di quanto resta del budget)",
+    "above_cost_cap": "costo per sede (civico o scuola) oltre la soglia della nota: da confrontare con FWA o "
+    "satellite; vuoto se nessun percorso",
     "cumulative_eur": "somma dei costi marginali dei selezionati fin qui: è la somma confrontata con il budget",
     "rank_low": "posizione per persone servite per euro con i costi bassi (confrontare con rank_central, non con rank)",
     "rank_central": "posizione per persone servite per euro con i costi centrali, senza il vincolo di budget",
@@ -202,6 +205,32 @@ def note(loaded: Loaded) -> pd.DataFrame:
                 "C",
             )
         )
+    selected = summary.get("selected_capex_eur")
+    if selected:
+        over = " (ai costi alti supera il budget)" if selected["high"] > parameters["budget_eur"] else ""
+        rows.append(
+            (
+                "Costo dei selezionati",
+                f"{summary.get('selected', 0)} bersagli: "
+                + " / ".join(euro(selected[b]) for b in BOUNDS)
+                + f" (basso / centrale / alto, quota della rete di tutta la lista){over}; speso nella selezione "
+                f"{euro(summary['spent_eur'])} di {euro(parameters['budget_eur'])} (costi centrali, marginali)",
+                "",
+                "C",
+            )
+        )
+    if summary.get("cost_cap_eur_per_location") is not None:
+        rows.append(
+            (
+                "Soglia di costo per sede",
+                f"{euro(summary['cost_cap_eur_per_location'])} per civico o scuola: "
+                f"{number(summary['above_cost_cap'])} bersagli oltre (colonna above_cost_cap), da confrontare con FWA "
+                "o satellite",
+                f"{number(summary['cost_cap_factor'])} volte il costo totale per civico del lotto Italia 1 Giga "
+                "Lombardia (DOMAIN 6, invariante 22; 4.3)",
+                "A",
+            )
+        )
     if summary.get("eur_per_civico_median") is not None:
         rows.append(("Euro per civico, mediana dei bersagli", euro(summary["eur_per_civico_median"]), "", "C"))
     stability = summary.get("ranking_stability") or {}
@@ -255,10 +284,11 @@ def to_xlsx(loaded: Loaded) -> bytes:
             capex_low_eur=("capex_low_eur", "sum"),
             capex_eur=("capex_eur", "sum"),
             capex_high_eur=("capex_high_eur", "sum"),
-            selezionati_eur=("marginal_capex_eur", "sum"),
         )
         .reset_index()
     )
+    chosen = targets[targets["selected"]].groupby("cod_uts")["marginal_capex_eur"].sum()
+    summary["selezionati_eur"] = summary["cod_uts"].map(chosen).fillna(0.0)
     provinces = [(f"provincia {province}", part) for province, part in targets.groupby("cod_uts")]
     return writers.to_xlsx([("note", note(loaded)), ("riepilogo", summary), *provinces])
 

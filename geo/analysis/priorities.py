@@ -81,10 +81,11 @@ def _select(
     gain: np.ndarray,
     ids: np.ndarray,
     budget: float,
-) -> tuple[list[int], dict[int, tuple[float, list[int]]]]:
+) -> tuple[list[int], dict[int, tuple[float, list[int]]], np.ndarray]:
     """Greedy by benefit over marginal capex within the budget: each step takes the best target among those whose
     cost from the network grown so far still fits what is left (a target too dear now may fit once the network
-    comes nearer), and stops when none fits."""
+    comes nearer), and stops when none fits. Also what each target would cost from the final network (inf where
+    no road reaches it): for one left out, more than the budget has left."""
     distance, predecessors, _ = graph.from_sources(sources)
     remaining = np.ones(len(nodes), dtype=bool)
     chosen: list[int] = []
@@ -108,7 +109,7 @@ def _select(
         better = extra_distance < distance
         distance[better] = extra_distance[better]
         predecessors[better] = extra_predecessors[better]
-    return chosen, marginal
+    return chosen, marginal, distance[nodes] + fixed
 
 
 def _rank(gain: np.ndarray, capex: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -220,7 +221,7 @@ def compute(engine: Engine, scenario: Scenario, costs: UnitCosts | None = None) 
     gain = benefit(out, scenario)
     ids = out["target_id"].to_numpy()
     fixed = (snap * costs.civil_per_m(scenario.method) + out["distribution_central"] + out["drops_central"]).to_numpy()
-    chosen, marginal = _select(graph, sources, nodes, fixed, gain, ids, scenario.budget_eur)
+    chosen, marginal, after = _select(graph, sources, nodes, fixed, gain, ids, scenario.budget_eur)
 
     ranks = {b: _rank(gain, out[f"capex_{b}"].to_numpy(), ids) for b in BOUNDS}
     stability: dict[str, float | None] = {
@@ -246,11 +247,15 @@ def compute(engine: Engine, scenario: Scenario, costs: UnitCosts | None = None) 
     out["drops_eur"] = out["drops_central"]
     out["route_length_m"] = [r.length_m + s if r else np.nan for r, s in zip(routes, snap, strict=True)]
     out["npv_eur"] = npv(out["capex_eur"].to_numpy(), scenario, costs)
-    out["marginal_capex_eur"] = [marginal[i][0] if i in marginal else np.nan for i in range(len(out))]
+    out["marginal_capex_eur"] = [
+        marginal[i][0] if i in marginal else (after[i] if np.isfinite(after[i]) else np.nan) for i in range(len(out))
+    ]
     out["bc_ratio"] = out["benefit"] / out["capex_eur"].where(out["capex_eur"] > 0)
     out["eur_per_civico"] = out["capex_eur"] / out["civici"].where(out["civici"] > 0)
     out["eur_per_household"] = out["capex_eur"] / out["households"].where(out["households"] > 0)
     out["eur_per_person"] = out["capex_eur"] / out["population"].where(out["population"] > 0)
+    per_location = out["capex_eur"] / weights  # a school is one location, a civic number another
+    out["above_cost_cap"] = (per_location > costs.cost_cap()).where(out["capex_eur"].notna())
     out["selected"] = False
     out.loc[chosen, "selected"] = True
     out["cumulative_eur"] = np.nan
@@ -273,7 +278,8 @@ def compute(engine: Engine, scenario: Scenario, costs: UnitCosts | None = None) 
     out["coverage_run_id"] = coverage_run
     out["coverage_ref_date"] = when
     out["geotype_label"] = out["geotype"].map(kinds.labels)
-    out["reason"] = [_reason(row, routes[i], scenario) for i, row in enumerate(out.to_dict("records"))]
+    left = scenario.budget_eur - sum(marginal[i][0] for i in chosen)
+    out["reason"] = [_reason(row, routes[i], scenario, costs, left) for i, row in enumerate(out.to_dict("records"))]
     out = out.sort_values("rank").reset_index(drop=True)
     summary = _summary(out, scenario, costs, stability, source_xy, synthetic, int(placements["civici_by_street"].sum()))
     return Plan(out, placements, summary)
@@ -309,6 +315,10 @@ def _summary(
             if chosen_civic["civici"].sum()
             else None
         ),
+        "selected_capex_eur": {b: float(chosen[f"capex_{b}"].sum()) for b in BOUNDS},
+        "cost_cap_eur_per_location": costs.cost_cap(),
+        "cost_cap_factor": costs.value("cost_cap_factor"),
+        "above_cost_cap": int(items["above_cost_cap"].fillna(False).astype(bool).sum()),
         "drops_only_targets": int(
             (np.isclose(items["capex_eur"], items["drops_eur"]) & np.isfinite(items["capex_eur"])).sum()
         ),
@@ -331,16 +341,24 @@ def _summary(
     }
 
 
-def _reason(row: dict[str, Any], route: Route | None, scenario: Scenario) -> str:
-    """Why the target ranks where it does, in Italian, with every figure in its unit."""
+def _reason(row: dict[str, Any], route: Route | None, scenario: Scenario, costs: UnitCosts, left: float) -> str:
+    """Why the target ranks where it does, in Italian, with every figure in its unit; ``left`` is what the selection
+    leaves of the budget."""
     if row["kind"] == "civic_cluster":
-        where = f"in {row['cells']} celle da 1 km" if row["cells"] else "presso il centro abitato principale"
+        cells = f"{number(row['cells'])} {'cella' if row['cells'] == 1 else 'celle'}"
+        where = f"in {cells} da 1 km" if row["cells"] else "presso il centro abitato principale"
+        civici = f"{number(row['civici'])} {'civico' if row['civici'] == 1 else 'civici'}"
         what = (
-            f"{number(row['civici'])} civici senza >300 Mbit/s {where} (densità {row['geotype_label']}), "
+            f"{civici} senza >300 Mbit/s {where} (densità {row['geotype_label']}), "
             f"circa {number(row['population'])} persone"
         )
     else:
         what = "scuola con indirizzo nell'elenco Infratel"
+        if row["location"] == "approximate":
+            what += (
+                " (posizione approssimata al centro abitato o al comune, non all'indirizzo: percorso e costo sono "
+                "indicativi)"
+            )
     if route is None:
         return f"{what}; nessun percorso sulla rete stradale utilizzabile da una fonte in fibra"
     cost = (
@@ -351,11 +369,23 @@ def _reason(row: dict[str, Any], route: Route | None, scenario: Scenario) -> str
     )
     if row["civici"]:
         cost += f"; {euro(row['eur_per_civico'])} per civico"
+    if row["above_cost_cap"]:
+        cost += (
+            f"; oltre {euro(costs.cost_cap())} per civico o scuola ({number(costs.value('cost_cap_factor'))} volte "
+            "il costo per civico del lotto Italia 1 Giga Lombardia): da confrontare con FWA o satellite"
+        )
     gain = f"{number(row['benefit'])} persone servite, {number(row['bc_ratio'] * 1e6, 1)} per milione di euro"
     if row["selected"]:
         return (
-            f"{what}; {gain}; {cost}; realizzato con {euro(row['marginal_capex_eur'])} sulla rete già posata; "
+            f"{what}; {gain}; {cost}; nella selezione costa {euro(row['marginal_capex_eur'])} dalla rete dei "
+            "selezionati prima (il costo sopra è la sua quota della rete di tutta la lista); "
             f"cumulato {euro(row['cumulative_eur'])} su {euro(scenario.budget_eur)}"
+        )
+    if np.isfinite(row["marginal_capex_eur"]):
+        return (
+            f"{what}; {gain}; {cost}; aggiungerlo alla rete dei selezionati costerebbe "
+            f"{euro(row['marginal_capex_eur'])}, più dei {euro(left)} che restano del budget di "
+            f"{euro(scenario.budget_eur)}"
         )
     return f"{what}; {gain}; {cost}; non rientra nel budget di {euro(scenario.budget_eur)}"
 
