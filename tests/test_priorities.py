@@ -23,7 +23,7 @@ from geo.analysis.placement import cells_of_streets, largest_remainder, match_st
 from geo.analysis.routing import RoadNetwork
 from geo.analysis.runs import AnalysisError
 from geo.italian import number
-from geo.reference import ReferenceTableError, read_rows
+from geo.reference import ReferenceTableError, read_rows, school_levels
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +134,29 @@ def test_stored_run_exports_read_back_the_same_rows_and_say_what_they_rest_on(ra
         ).one()
     assert record["budget_eur"] == scenario.budget_eur and "fibre_sources" in record
     assert placed + schools == listed  # every listed civic number once: in a cluster, or as a school of its own
+    assert (items["kind"] == "school").sum() == schools  # the schools at one listed address share one target
+
+
+def test_schools_at_one_address_are_one_target_counting_the_schools_with_pupils(ranked):
+    store, _, items = ranked
+    levels = school_levels()
+    assert "primaria" in levels.teaching and "istituto_comprensivo" not in levels.teaching
+    targets = items[items["kind"] == "school"]
+    with store.engine.connect() as conn:
+        gap = pd.read_sql(
+            text(
+                "SELECT c.infratel_id, s.livello FROM out.school_connectivity c "
+                "JOIN school.scuola s USING (codicescuola) "
+                "WHERE c.run_id = (SELECT max(run_id) FROM out.school_connectivity) AND c.status = 'gap'"
+            ),
+            conn,
+        )
+    expected = gap.groupby("infratel_id")["livello"].agg(lambda v: max(int(v.isin(levels.teaching).sum()), 1))
+    assert sorted(targets["schools"]) == sorted(expected)  # an institute's seat beside its school adds nobody
+    assert len(targets) < len(gap)  # the real list has such addresses
+    assert (targets["drops_eur"] == unit_costs().value("drop")).all()  # one connection per address
+    shared = targets[targets["schools"] > 1]
+    assert shared["reason"].str.contains("scuole allo stesso indirizzo").all()
 
 
 def test_costs_land_in_the_published_band(ranked):

@@ -24,7 +24,7 @@ from geo.analysis.costs import BOUNDS, Geotypes, UnitCosts
 from geo.analysis.runs import AnalysisError
 from geo.ingest.fields import map_distinct
 from geo.models import WORKING_SRID
-from geo.reference import CoverageRules
+from geo.reference import CoverageRules, school_levels
 
 
 def largest_remainder(totals: pd.Series, weights: pd.Series, groups: pd.Series) -> np.ndarray:
@@ -271,11 +271,14 @@ def _fallback(comuni: pd.DataFrame, conn: Connection, costs: UnitCosts, kinds: G
 def school_targets(
     conn: Connection, run: int, costs: UnitCosts, kinds: Geotypes, school_weight: float
 ) -> gpd.GeoDataFrame:
-    """Schools whose address is on the list: one civic number passed and one drop each, at the density of the
-    cell they stand in (the municipality's where no cell holds them)."""
-    schools = gpd.read_postgis(
+    """Schools whose address is on the list: one target per listed civic number (the schools at one address share
+    its connection), one civic number passed and one drop each, at the density of the cell they stand in (the
+    municipality's where no cell holds them). A target counts the schools with pupils of their own at the address:
+    an institute's seat (``school_levels.csv``) adds none beside its own school, and one alone counts as one."""
+    found = gpd.read_postgis(
         text(
             "SELECT 'school:' || s.codicescuola AS target_id, 'school' AS kind, s.denominazione AS name, s.pro_com_t, "
+            "coalesce(c.infratel_id::text, s.codicescuola) AS address, s.livello, "
             "c.cod_uts, CASE WHEN s.geocode_quality = 'address' THEN 'geocoded' ELSE 'approximate' END AS location, "
             "coalesce((SELECT p.density_per_km2 FROM ref.popgrid_part p WHERE p.pro_com_t = s.pro_com_t "
             "AND ST_Intersects(p.geom, s.geom) LIMIT 1), "
@@ -288,13 +291,22 @@ def school_targets(
         geom_col="geom",
         params={"r": run},
     )
+    found["teaching"] = found["livello"].isin(school_levels().teaching)
+    found = found.sort_values(["address", "teaching", "target_id"], ascending=[True, False, True])  # a school names it
+    together = found.groupby("address", sort=False)
+    schools = together.first()
+    schools["name"] = together["name"].agg("; ".join)
+    schools["schools"] = together["teaching"].sum().clip(lower=1)
+    schools = gpd.GeoDataFrame(
+        schools.reset_index(drop=True).drop(columns=["livello", "teaching"]), geometry="geom", crs=found.crs
+    )
     schools["geotype"], cost_class = kinds.classify(schools["density_per_km2"].to_numpy())
     schools = schools.assign(**_distribution(cost_class, np.ones(len(schools)), costs))
     for bound in BOUNDS:
         schools[f"drops_{bound}"] = costs.value("drop", bound)
-    return schools.assign(
-        civici=0, cells=0, schools=1, households=0.0, population=0.0, school_weight=school_weight
-    ).drop(columns="density_per_km2")
+    return schools.assign(civici=0, cells=0, households=0.0, population=0.0, school_weight=school_weight).drop(
+        columns="density_per_km2"
+    )
 
 
 def point_of(geoms: gpd.GeoSeries) -> np.ndarray:

@@ -353,7 +353,11 @@ def _reason(row: dict[str, Any], route: Route | None, scenario: Scenario, costs:
             f"circa {number(row['population'])} persone"
         )
     else:
-        what = "scuola con indirizzo nell'elenco Infratel"
+        what = (
+            "scuola con indirizzo nell'elenco Infratel"
+            if row["schools"] == 1
+            else f"{number(row['schools'])} scuole allo stesso indirizzo dell'elenco Infratel (un solo allaccio)"
+        )
         if row["location"] == "approximate":
             what += (
                 " (posizione approssimata al centro abitato o al comune, non all'indirizzo: percorso e costo sono "

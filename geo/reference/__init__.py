@@ -30,6 +30,7 @@ class SchoolLevels:
 
     version: str
     rules: tuple[tuple[re.Pattern[str], str], ...]
+    teaching: frozenset[str]  # levels whose rows are schools with pupils of their own (not an institute's seat)
     fallback: str = "altro"
 
     def classify(self, tipologia: str | None) -> str:
@@ -46,6 +47,7 @@ def school_levels() -> SchoolLevels:
     return SchoolLevels(
         version=max(versions),
         rules=tuple((re.compile(r["pattern"]), r["livello"]) for r in rows),
+        teaching=frozenset({r["livello"] for r in rows if r["teaching"] == "true"} | {SchoolLevels.fallback}),
     )
 
 
