@@ -425,7 +425,7 @@ def add_municipalities(
     where = {"run": run, "day": days[-1], "provinces": list(provinces) if provinces else None, "level": level}
     layer = folium.GeoJson(
         municipality_features(engine, where, display),
-        name=f"Comuni: copertura FTTH al {days[-1]:%d/%m/%Y}",
+        name=f"Comuni: confini (un clic dà la copertura FTTH al {days[-1]:%d/%m/%Y})",
         style_function=lambda _f: {"color": "#777", "weight": 0.6, "fillOpacity": 0.0, "fillColor": "#fff"},
         highlight_function=lambda _f: {"weight": 2, "color": "#000"},
         tooltip=folium.GeoJsonTooltip(["comune", "quota_ftth"], aliases=["Comune", "Quota FTTH"]),

@@ -310,7 +310,7 @@ def test_reruns_give_identical_results_and_record_their_inputs(analysed):
         "speed_thresholds": "2025-11",
         "coverage_rules": "2026-11",
         "gap_classes": "2026-11",
-        "school_levels": "2025-11",
+        "school_levels": "2026-12",
     }
     assert set(coverage.STEPS[:-1]) == set(record["timings"])  # no grids loaded: no grid step
 

@@ -125,6 +125,7 @@ def test_other_maps_in_chromium(served, browser, path, selector, expected):
         layers = page.locator(".leaflet-control-layers").inner_text()
         assert "SINTETICA" in layers  # the synthetic road network is never shown as real
         assert "MODELLATA" in layers  # nor the modelled placement of civic numbers as surveyed
+        assert "Comuni: confini (un clic dà la copertura FTTH" in layers  # outlines, not a coverage fill
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / (path.strip("/").replace("/", "-").split("?")[0] + ".png")))
     page.close()

@@ -121,7 +121,9 @@ def test_stored_run_exports_read_back_the_same_rows_and_say_what_they_rest_on(ra
     assert any("SINTETICA" in str(row["valore"]) for row in geojson["note"])
     assert geojson["features"][0]["properties"]["roads_status"] == "synthetic"
     with store.engine.connect() as conn:
-        record = conn.execute(text("SELECT parameters FROM out.analysis_run WHERE id = :r"), {"r": run.id}).scalar()
+        record, versions = conn.execute(
+            text("SELECT parameters, reference_versions FROM out.analysis_run WHERE id = :r"), {"r": run.id}
+        ).one()
         placed, listed, schools = conn.execute(
             text(
                 "SELECT (SELECT sum(civici) FROM out.priority_item WHERE run_id = :r), "
@@ -133,6 +135,7 @@ def test_stored_run_exports_read_back_the_same_rows_and_say_what_they_rest_on(ra
             {"r": run.id},
         ).one()
     assert record["budget_eur"] == scenario.budget_eur and "fibre_sources" in record
+    assert versions == {"unit_costs": "2026-12", "geotypes": "2026-11", "school_levels": "2026-12"}
     assert placed + schools == listed  # every listed civic number once: in a cluster, or as a school of its own
     assert (items["kind"] == "school").sum() == schools  # the schools at one listed address share one target
 

@@ -30,7 +30,7 @@ from geo.analysis.routing import Graph, RoadNetwork, Route
 from geo.analysis.runs import AnalysisError, Run, insert_rows, latest_run, run_analysis
 from geo.italian import euro, number
 from geo.models import ITEM_COLUMNS
-from geo.reference import coverage_rules
+from geo.reference import coverage_rules, school_levels
 
 KIND = "priorities"
 SOURCE_PROXY = "main settlements of municipalities whose AGCOM FTTH household share reaches the threshold"
@@ -417,5 +417,5 @@ def analyze(engine: Engine, scenario: Scenario | None = None) -> Run:
             )
 
     parameters = {**scenario.model_dump(), "fibre_sources": SOURCE_PROXY, "price_year": costs.price_year}
-    versions = {"unit_costs": costs.version, "geotypes": geotypes().version}
+    versions = {"unit_costs": costs.version, "geotypes": geotypes().version, "school_levels": school_levels().version}
     return run_analysis(engine, KIND, parameters, versions, body)
