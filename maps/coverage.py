@@ -90,6 +90,11 @@ ANOMALY_LABELS = {
     "ftth_above_households": "famiglie FTTH oltre le famiglie residenti",
     "ftth_decrease": "famiglie FTTH in calo tra le due date",
 }
+# the flags that put the FTTH share itself in doubt: AGCOM's households. A missing Infratel or ISTAT figure leaves the
+# share sound (the gap class is unknown all the same), and a decrease is a fact
+SHARE_FLAGS = frozenset(
+    {"missing_agcom_households", "persons_per_household_high", "persons_per_household_low", "ftth_above_households"}
+)
 
 
 # the ranked table: (short heading, full heading, position in the feature's "n" list, kind, the worse end); the
@@ -136,11 +141,16 @@ def province_choice(engine: Engine, provinces: tuple[str, ...] | None) -> Choice
     return Choice("province", "Provincia", options, provinces[0] if provinces and len(provinces) == 1 else "")
 
 
-def share_text(share: float | None, gap_class: str | None) -> str:
-    """An FTTH share as a popup writes it, marked when its inputs are flagged (class "unknown")."""
+def share_doubtful(anomalies: str | None) -> bool:
+    """Whether a municipality's flags put its FTTH share itself in doubt (not only its Infratel or ISTAT figure)."""
+    return any(flag in SHARE_FLAGS for flag in (anomalies or "").split(";"))
+
+
+def share_text(share: float | None, anomalies: str | None) -> str:
+    """An FTTH share as a popup writes it, marked when its own inputs are flagged."""
     if share is None:
         return "n.d."
-    return f"{number(share * 100, 1)}%" + (" (dato anomalo)" if gap_class == "unknown" else "")
+    return f"{number(share * 100, 1)}%" + (" (dato anomalo)" if share_doubtful(anomalies) else "")
 
 
 def anomalies_text(anomalies: str | None) -> str:
@@ -156,13 +166,13 @@ def _label(properties: dict[str, Any]) -> dict[str, Any]:
         return "n.d." if value is None else f"{value:,}".replace(",", ".")
 
     outlook = properties["quota_2030"]
-    # flagged inputs (class "unknown"): the figures stay readable in the popup, marked, but the municipality is
-    # neither coloured nor ranked as if they were sound
-    doubtful = properties["classe"] == "unknown"
+    # a share whose own inputs are flagged stays readable in the popup, marked, but is neither coloured nor ranked as
+    # if it were sound; a municipality missing only from the Infratel list keeps its share
+    doubtful = share_doubtful(properties["anomalie"])
     return {
         "comune": html.escape(properties["comune"]),  # tooltips and popups write it as HTML
         "pro_com_t": properties["pro_com_t"],
-        "quota_ftth": share_text(share, properties["classe"]),
+        "quota_ftth": share_text(share, properties["anomalie"]),
         # short keys and texts: the national page carries 7,900 of these
         "cl": GAP_LABELS.get(properties["classe"], properties["classe"]),
         "an": anomalies_text(properties["anomalie"]),

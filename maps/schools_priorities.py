@@ -407,7 +407,7 @@ def municipality_map(engine: Engine, code: str, basemap: Basemap | None = None) 
         ("Codice ISTAT", code),
         ("Famiglie residenti", figure(row.households)),
         ("Famiglie raggiunte FTTH", figure(row.households_ftth)),
-        ("Quota FTTH", share_text(row.ftth_share, row.gap_class)),
+        ("Quota FTTH", share_text(row.ftth_share, row.anomalies)),
         ("Classe di divario", GAP_LABELS.get(row.gap_class, "n.d.") if row.gap_class else "n.d."),
         ("Dati anomali", anomalies_text(row.anomalies)),
         ("Civici senza >300 Mbit/s al 2028", figure(row.civici_unserved)),
