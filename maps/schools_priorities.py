@@ -268,9 +268,12 @@ TARGET_DETAILS = JsCode(
 
 # the municipality's figures, built in the browser from their rows as text (folium's Popup writes its HTML into a
 # script's template literal, where a name with ${…} would run)
+# the municipality's figures, open as the page opens: they are its subject, and inside the municipality the modelled
+# cells of its civic numbers lie over the outline and take the clicks
 FIGURES_POPUP = JsCode(
     """function (feature, layer) {
         layer.bindPopup(function () { return window.areavasta.rows(feature.properties.righe); }, {maxWidth: 380});
+        layer.once('add', function () { setTimeout(function () { layer.openPopup(); }, 0); });
     }"""
 )
 

@@ -472,16 +472,8 @@ def test_municipality_map_shows_its_figures_and_search_opens_another_municipalit
     _, base = served
     page, _, failures = _open(browser, base + "/maps/municipality/016024")
     page.wait_for_selector("path.leaflet-interactive", state="attached")
-    figures = page.evaluate(  # the municipality's outline opens its figures, written as text in the browser
-        """() => {
-            let outline = null;
-            const first = l => ((l.feature && l.feature.properties.righe) || [[]])[0][0];
-            const map = Object.values(window).find(v => v instanceof L.Map);
-            map.eachLayer(l => { if (first(l) === 'Comune') outline = l; });
-            outline.openPopup();
-            return document.querySelector('.leaflet-popup-content').innerText;
-        }"""
-    )
+    # the municipality's figures are open as the page opens (written as text in the browser), over its middle
+    figures = page.wait_for_selector(".leaflet-popup-content", timeout=10_000).inner_text()
     assert "Comune\tBergamo" in figures and "Codice ISTAT\t016024" in figures and "Famiglie residenti" in figures
     with page.expect_navigation():
         page.locator("input[type=search]").fill("Crema")
