@@ -294,17 +294,19 @@ def add_priorities(m: folium.Map, features: dict[str, Any], synthetic: bool) -> 
     for feature in sorted(features["features"], key=lambda f: bool(f["properties"]["selezionato"])):
         p = feature["properties"]
         colour = PRIORITY.colours[0 if p["selezionato"] else 1]
+        school = p["tipo"] == "school"
         benefit = (
             "Beneficio (persone equivalenti: peso MODELLATO per una scuola)"
-            if p["tipo"] == "school"
+            if school
             else "Beneficio (persone servite, stima)"
         )
         rows = [
             ("Posizione in graduatoria", p["rank"]),
             ("Obiettivo", p["nome"] or p["target"]),
             ("Comune", p["comune"] or "n.d."),
-            ("Civici senza >300 Mbit/s", number(p["civici"])),
-            ("Persone stimate", number(p["persone"])),
+            # a school's own listed civic number and its pupils are counted by the school's weight, not here
+            ("Civici senza >300 Mbit/s", "quello della scuola" if school else number(p["civici"])),
+            ("Persone stimate", "contate con il peso della scuola" if school else number(p["persone"])),
             ("Costo (centrale)", _euro(p["costo"])),
             ("Intervallo di costo", f"{_euro(p['basso'])} – {_euro(p['alto'])}"),
             ("Euro per civico", _euro(p["per_civico"])),

@@ -499,3 +499,14 @@ def test_a_flagged_municipality_is_marked_once_on_its_page(served):
     # Credaro is missing from the Infratel list only: its gap class is unknown, its AGCOM share is sound
     credaro = httpx.get(f"{base}/maps/municipality/016088", timeout=PAGE_S).text
     assert "(dato anomalo)" not in credaro and "comune assente dall\\u0027elenco Infratel" in credaro
+
+
+def test_priority_popups_say_what_each_figure_means(served):
+    _, base = served
+    page = httpx.get(f"{base}/maps/priorities?top=2000", timeout=PAGE_S).text
+    # the page's data is JSON with '>' escaped: a school's civic number is the school's own
+    assert '["Civici senza \\u003e300 Mbit/s", "quello della scuola"]' in page
+    assert '["Persone stimate", "contate con il peso della scuola"]' in page
+    assert '["Oltre la soglia di costo per sede", "s\\u00ec: da confrontare con FWA o satellite"]' in page
+    assert '["Oltre la soglia di costo per sede", "no"]' in page
+    assert "non selezionato: aggiungerlo costerebbe \\u20ac " in page  # a left-out target says what it would cost
