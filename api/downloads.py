@@ -35,7 +35,7 @@ FORMATS = {
 def attachment(filename: str) -> dict[str, str]:
     """The Content-Disposition of a download named ``filename``: RFC 6266's encoded form where the name is not plain
     ASCII, so that no name in the data can break the header."""
-    quoted = quote(filename)
+    quoted = quote(filename, safe="")
     if quoted == filename:
         return {"Content-Disposition": f'attachment; filename="{filename}"'}
     return {"Content-Disposition": f"attachment; filename*=utf-8''{quoted}"}

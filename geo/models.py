@@ -749,7 +749,9 @@ class PriorityItem(Base):
     eur_per_household: Mapped[float | None] = mapped_column(Float)
     eur_per_person: Mapped[float | None] = mapped_column(Float)
     above_cost_cap: Mapped[bool | None] = mapped_column(
-        Boolean, comment="capex per location over the cost cap: to weigh against FWA or satellite (NULL: no route)"
+        Boolean,
+        comment="capex per location, connections excluded, over the cost cap: to weigh against FWA or satellite "
+        "(NULL: no route, or a run before the flag)",
     )
     selected: Mapped[bool] = mapped_column(Boolean, nullable=False)
     cumulative_eur: Mapped[float | None] = mapped_column(Float)

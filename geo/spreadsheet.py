@@ -34,9 +34,9 @@ def number_format(name: str, values: pd.Series) -> str | None:
         return DAY
     if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         return None
-    if name.endswith("_eur"):
+    if name.endswith("_eur") or name.startswith("eur_per_"):
         return EURO
-    if name.endswith("_share"):
+    if "_share" in name:
         return SHARE
     if name.endswith("_m") or name in ("population", "households", "benefit", "civici"):
         return WHOLE

@@ -52,14 +52,17 @@ WHERE c.run_id = :run AND c.ref_date = :day AND (CAST(:provinces AS text[]) IS N
 # the municipalities of a tiled map, for its search and ranked table: code, name, bounds in degrees, figures
 INDEX_SQL = """
 SELECT c.pro_com_t, r.comune, ST_YMin(b), ST_XMin(b), ST_YMax(b), ST_XMax(b),
-       -- flagged inputs are not ranked as if they were sound (see _label)
-       CASE WHEN c.gap_class <> 'unknown' THEN c.ftth_share END,
-       CASE WHEN c.gap_class <> 'unknown' THEN c.households_without_ftth END,
+       -- a share whose own inputs are flagged is not ranked as if it were sound (see _label)
+       CASE WHEN NOT doubtful THEN c.ftth_share END,
+       CASE WHEN NOT doubtful THEN c.households_without_ftth END,
        c.civici_per_1000,
-       CASE WHEN c.gap_class <> 'unknown' THEN c.ftth_share_2030 END
+       CASE WHEN NOT doubtful THEN c.ftth_share_2030 END
 FROM out.coverage_comune c
 JOIN ref.comune r USING (pro_com_t)
 CROSS JOIN LATERAL (SELECT ST_Transform(ST_Envelope(r.geom), 4326)::box2d AS b) e
+CROSS JOIN LATERAL (
+    SELECT string_to_array(coalesce(c.anomalies, ''), ';') && CAST(:share_flags AS text[]) AS doubtful
+) d
 WHERE c.run_id = :run AND c.ref_date = :day AND (CAST(:provinces AS text[]) IS NULL OR c.cod_uts = ANY(:provinces))
 ORDER BY c.pro_com_t
 """
@@ -351,11 +354,12 @@ def _add_tiled_share(m: folium.Map, engine: Engine, where: dict[str, Any]) -> Ti
         TILED_FIELDS,
         GAP_LABELS | ANOMALY_LABELS,
         name=f"Quota famiglie FTTH al {day:%d/%m/%Y}",
-        missing_when=("gap_class", "unknown"),
+        doubtful_when=("anomalies", sorted(SHARE_FLAGS)),
     )
     share.add_to(m)
     with engine.connect() as conn:
-        rows = [[*row[:2], *(round(v, 4) for v in row[2:6]), *row[6:]] for row in conn.execute(text(INDEX_SQL), where)]
+        index = conn.execute(text(INDEX_SQL), {**where, "share_flags": sorted(SHARE_FLAGS)})
+        rows = [[*row[:2], *(round(v, 4) for v in row[2:6]), *row[6:]] for row in index]
     MunicipalityPanel(share, RANKED_COLUMNS, rows, f"/collections/coverage/items?{query}&f=json").add_to(m)
     return share
 

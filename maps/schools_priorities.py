@@ -267,9 +267,8 @@ TARGET_DETAILS = JsCode(
 
 
 # the municipality's figures, built in the browser from their rows as text (folium's Popup writes its HTML into a
-# script's template literal, where a name with ${…} would run)
-# the municipality's figures, open as the page opens: they are its subject, and inside the municipality the modelled
-# cells of its civic numbers lie over the outline and take the clicks
+# script's template literal, where a name with ${…} would run); open as the page opens (they are its subject) and
+# again on a click of its outline
 FIGURES_POPUP = JsCode(
     """function (feature, layer) {
         layer.bindPopup(function () { return window.areavasta.rows(feature.properties.righe); }, {maxWidth: 380});
@@ -278,16 +277,27 @@ FIGURES_POPUP = JsCode(
 )
 
 
-def add_priorities(m: folium.Map, features: dict[str, Any], synthetic: bool) -> folium.GeoJson:
+def add_priorities(
+    m: folium.Map, features: dict[str, Any], synthetic: bool, cells_take_clicks: bool = True
+) -> folium.GeoJson:
     """The targets (selected ones drawn last, on top), their routes and the modelled placement of their civic
-    numbers, each one layer (one element to render, not one per target); returns the targets' layer."""
+    numbers, each one layer (one element to render, not one per target); returns the targets' layer. Without
+    ``cells_take_clicks`` the placement cells let clicks through to what lies under them (a municipality's outline)."""
     label = " (su rete stradale SINTETICA)" if synthetic else ""
     if features.get("placements", {}).get("features"):
         folium.GeoJson(
             features["placements"],
             name="Collocazione MODELLATA dei civici (celle 1 km)",
-            style_function=lambda _f: {"color": PLACEMENT, "weight": 1, "dashArray": "4", "fillOpacity": 0.08},
-            tooltip=folium.GeoJsonTooltip(["civici"], aliases=["Civici collocati (modello)"]),
+            style_function=lambda _f: {
+                "color": PLACEMENT,
+                "weight": 1,
+                "dashArray": "4",
+                "fillOpacity": 0.08,
+                "interactive": cells_take_clicks,
+            },
+            tooltip=folium.GeoJsonTooltip(["civici"], aliases=["Civici collocati (modello)"])
+            if cells_take_clicks
+            else None,
         ).add_to(m)
     points: list[dict[str, Any]] = []
     traced: list[dict[str, Any]] = []
@@ -310,13 +320,22 @@ def add_priorities(m: folium.Map, features: dict[str, Any], synthetic: bool) -> 
             ("Costo (centrale)", _euro(p["costo"])),
             ("Intervallo di costo", f"{_euro(p['basso'])} – {_euro(p['alto'])}"),
             ("Euro per civico", _euro(p["per_civico"])),
-            ("Oltre la soglia di costo per sede", OVER_CAP_IT[p["oltre_soglia"]]),
+            (
+                "Oltre la soglia di costo per civico o scuola",
+                OVER_CAP_IT[p["oltre_soglia"]]
+                if p["costo"] is None or p["oltre_soglia"] is not None
+                else "non valutato",
+            ),
             (
                 "Costo nella selezione (con le opere già scelte)",
                 _euro(p["marginale"])
                 if p["selezionato"]
                 else "non selezionato"
-                + (f": aggiungerlo costerebbe {_euro(p['marginale'])}, oltre il budget" if p["marginale"] else ""),
+                + (
+                    f": aggiungerlo costerebbe {_euro(p['marginale'])}, più di quanto resta del budget"
+                    if p["marginale"]
+                    else ""
+                ),
             ),
             (benefit, number(p["beneficio"])),
             ("Collocazione", LOCATION_IT.get(p["posizione"], p["posizione"])),
@@ -429,7 +448,7 @@ def municipality_map(engine: Engine, code: str, basemap: Basemap | None = None) 
     SCHOOL_STATUS.add_legend(m, add_schools(m, _schools(engine, code)), APPROXIMATE_NOTE)
     try:
         _, features, synthetic = _priorities(engine, None, 1_000_000, code)
-        PRIORITY.add_legend(m, add_priorities(m, features, synthetic))
+        PRIORITY.add_legend(m, add_priorities(m, features, synthetic, cells_take_clicks=False))
     except MapError:
         pass  # no priorities run yet: the municipality map still shows boundary, figures and schools
     add_provinces(m, engine, territory_display(engine))

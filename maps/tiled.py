@@ -21,7 +21,8 @@ class TiledChoropleth(JSCSSMixin, Layer):
     """Features of the tiles at ``url`` (layer ``layer``) filled by the classes of ``classes`` on property
     ``value``; a click opens their ``fields`` (label, property, kind: text, percent, integer or label) in a popup,
     where ``labels`` maps coded values of ``label`` fields to their Italian names. A feature whose property
-    ``missing_when[0]`` equals ``missing_when[1]`` (flagged inputs) takes the missing-value colour."""
+    ``doubtful_when[0]`` (flags separated by ``;``) holds one of the flags ``doubtful_when[1]`` takes the
+    missing-value colour."""
 
     _template = Template(
         """
@@ -32,6 +33,7 @@ class TiledChoropleth(JSCSSMixin, Layer):
             var classes = {{ this.classes|tojson }};
             var fields = {{ this.fields|tojson }};
             var labels = {{ this.labels|tojson }};
+            var doubtful = {{ (this.doubtful_when[1] if this.doubtful_when else [])|tojson }};
             function colour(value) {
                 if (value === undefined || value === null) { return classes.missing; }
                 for (var i = 0; i < classes.bounds.length; i++) {
@@ -45,8 +47,9 @@ class TiledChoropleth(JSCSSMixin, Layer):
                 maxNativeZoom: 14,
                 vectorTileLayerStyles: {
                     {{ this.layer|tojson }}: function (p) {
-                        {% if this.missing_when %}
-                        if (p[{{ this.missing_when[0]|tojson }}] === {{ this.missing_when[1]|tojson }}) {
+                        {% if this.doubtful_when %}
+                        var flags = String(p[{{ this.doubtful_when[0]|tojson }}] || '').split(';');
+                        if (flags.some(function (f) { return doubtful.indexOf(f) >= 0; })) {
                             return {fill: true, fillColor: classes.missing, fillOpacity: 0.75, color: '#555',
                                     weight: 0.5};
                         }
@@ -80,7 +83,7 @@ class TiledChoropleth(JSCSSMixin, Layer):
         fields: list[tuple[str, str, str]],
         labels: dict[str, str],
         name: str,
-        missing_when: tuple[str, str] | None = None,
+        doubtful_when: tuple[str, list[str]] | None = None,
     ) -> None:
         super().__init__(name=name, overlay=True, control=True, show=True)
         self._name = "TiledChoropleth"
@@ -94,4 +97,4 @@ class TiledChoropleth(JSCSSMixin, Layer):
         }
         self.fields = [list(field) for field in fields]
         self.labels = labels
-        self.missing_when = missing_when
+        self.doubtful_when = doubtful_when

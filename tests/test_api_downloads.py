@@ -126,7 +126,7 @@ def test_a_run_named_beyond_ascii_downloads_under_its_encoded_name(client, resul
         response = client.get("/downloads/priorities.csv", params={"run": run})
         assert response.status_code == 200
         assert response.headers["content-disposition"] == "attachment; filename*=utf-8''" + quote(
-            f"priorities-run{run}-{name}.csv"
+            f"priorities-run{run}-{name}.csv", safe=""
         )
     finally:
         with results.engine.begin() as conn:

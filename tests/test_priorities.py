@@ -95,7 +95,7 @@ def test_stored_run_exports_read_back_the_same_rows_and_say_what_they_rest_on(ra
     assert "modellata" in note["Collocazione dei civici"]
     assert all(f"Voce di costo: {item}" in note for item in ("drop", "premise_rural", "civil_minitrench"))
     flagged = int(items["above_cost_cap"].fillna(False).astype(bool).sum())
-    assert f"{number(flagged)} bersagli oltre" in note["Soglia di costo per sede"]
+    assert f"{number(flagged)} bersagli oltre" in note["Soglia di costo per civico o scuola"]
     assert note["Costo dei selezionati"].startswith(f"{int(items['selected'].sum())} bersagli: € ")
     sheet = book["provincia 016"]
     header = [c.value for c in sheet[1]]
@@ -157,9 +157,8 @@ def test_schools_at_one_address_are_one_target_counting_the_schools_with_pupils(
     expected = gap.groupby("infratel_id")["livello"].agg(lambda v: max(int(v.isin(levels.teaching).sum()), 1))
     assert sorted(targets["schools"]) == sorted(expected)  # an institute's seat beside its school adds nobody
     assert len(targets) < len(gap)  # the real list has such addresses
-    assert (targets["drops_eur"] == unit_costs().value("drop")).all()  # one connection per address
     shared = targets[targets["schools"] > 1]
-    assert shared["reason"].str.contains("scuole allo stesso indirizzo").all()
+    assert len(shared) > 0 and shared["reason"].str.contains("scuole allo stesso indirizzo").all()
 
 
 def test_costs_land_in_the_published_band(ranked):
@@ -182,7 +181,9 @@ def test_targets_over_the_cost_cap_are_flagged_and_say_so(ranked):
     cap = unit_costs().cost_cap()
     assert 5 * 755 <= cap <= 5 * 800  # the lot's €755 of 2022 brought to the price year
     reachable = items[items["capex_eur"].notna()]
-    per_location = reachable["capex_eur"] / np.maximum(reachable["civici"] + reachable["schools"], 1)
+    # like the lot's figure, without connections; a school address is one location whatever its schools
+    locations = np.where(reachable["kind"] == "school", 1, reachable["civici"])
+    per_location = (reachable["capex_eur"] - reachable["drops_eur"]) / locations
     assert (reachable["above_cost_cap"] == (per_location > cap)).all()
     assert items.loc[items["capex_eur"].isna(), "above_cost_cap"].isna().all()
     flagged = reachable[reachable["above_cost_cap"].astype(bool)]

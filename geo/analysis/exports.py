@@ -59,9 +59,10 @@ COLUMN_NOTES = {
     "capex_eur": "costo con i valori centrali (dorsale condivisa + distribuzione + allacci)",
     "capex_high_eur": "costo con i valori alti di ogni voce",
     "marginal_capex_eur": "selezionati: costo di realizzazione sulla rete già posata dai selezionati prima; gli altri: "
-    "costo per aggiungerlo alla rete di tutti i selezionati (più di quanto resta del budget)",
-    "above_cost_cap": "costo per sede (civico o scuola) oltre la soglia della nota: da confrontare con FWA o "
-    "satellite; vuoto se nessun percorso",
+    "costo per aggiungerlo alla rete di tutti i selezionati (più di quanto resta del budget; il tracciato mostrato "
+    "parte invece dalla fonte in fibra)",
+    "above_cost_cap": "costo per civico o scuola servita, allacci esclusi, oltre la soglia della nota: da confrontare "
+    "con FWA o satellite; vuoto se nessun percorso o in un run precedente alla soglia",
     "cumulative_eur": "somma dei costi marginali dei selezionati fin qui: è la somma confrontata con il budget",
     "rank_low": "posizione per persone servite per euro con i costi bassi (confrontare con rank_central, non con rank)",
     "rank_central": "posizione per persone servite per euro con i costi centrali, senza il vincolo di budget",
@@ -207,14 +208,14 @@ def note(loaded: Loaded) -> pd.DataFrame:
         )
     selected = summary.get("selected_capex_eur")
     if selected:
-        over = " (ai costi alti supera il budget)" if selected["high"] > parameters["budget_eur"] else ""
         rows.append(
             (
                 "Costo dei selezionati",
                 f"{summary.get('selected', 0)} bersagli: "
                 + " / ".join(euro(selected[b]) for b in BOUNDS)
-                + f" (basso / centrale / alto, quota della rete di tutta la lista){over}; speso nella selezione "
-                f"{euro(summary['spent_eur'])} di {euro(parameters['budget_eur'])} (costi centrali, marginali)",
+                + " (basso / centrale / alto) come quota della rete di tutta la lista; la spesa nella selezione, "
+                f"confrontata con il budget, è {euro(summary['spent_eur'])} di {euro(parameters['budget_eur'])} "
+                "(costi centrali marginali: ai costi alti sarebbe maggiore)",
                 "",
                 "C",
             )
@@ -222,12 +223,12 @@ def note(loaded: Loaded) -> pd.DataFrame:
     if summary.get("cost_cap_eur_per_location") is not None:
         rows.append(
             (
-                "Soglia di costo per sede",
-                f"{euro(summary['cost_cap_eur_per_location'])} per civico o scuola: "
+                "Soglia di costo per civico o scuola",
+                f"{euro(summary['cost_cap_eur_per_location'])} per civico o scuola servita, allacci esclusi: "
                 f"{number(summary['above_cost_cap'])} bersagli oltre (colonna above_cost_cap), da confrontare con FWA "
                 "o satellite",
                 f"{number(summary['cost_cap_factor'])} volte il costo totale per civico del lotto Italia 1 Giga "
-                "Lombardia (DOMAIN 6, invariante 22; 4.3)",
+                "Lombardia (2022, senza allacci), come chiede la guida di dominio del progetto",
                 "A",
             )
         )

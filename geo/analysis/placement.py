@@ -292,13 +292,15 @@ def school_targets(
         params={"r": run},
     )
     found["teaching"] = found["livello"].isin(school_levels().teaching)
-    found = found.sort_values(["address", "teaching", "target_id"], ascending=[True, False, True])  # a school names it
+    found["geocoded"] = found["location"] == "geocoded"
+    # the best-placed row stands for the address (position and density with it), a teaching school before a seat
+    found = found.sort_values(["address", "geocoded", "teaching", "target_id"], ascending=[True, False, False, True])
     together = found.groupby("address", sort=False)
-    schools = together.first()
+    schools = found.drop_duplicates("address").set_index("address")
     schools["name"] = together["name"].agg("; ".join)
     schools["schools"] = together["teaching"].sum().clip(lower=1)
     schools = gpd.GeoDataFrame(
-        schools.reset_index(drop=True).drop(columns=["livello", "teaching"]), geometry="geom", crs=found.crs
+        schools.reset_index(drop=True).drop(columns=["livello", "teaching", "geocoded"]), geometry="geom", crs=found.crs
     )
     schools["geotype"], cost_class = kinds.classify(schools["density_per_km2"].to_numpy())
     schools = schools.assign(**_distribution(cost_class, np.ones(len(schools)), costs))

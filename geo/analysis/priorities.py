@@ -254,7 +254,9 @@ def compute(engine: Engine, scenario: Scenario, costs: UnitCosts | None = None) 
     out["eur_per_civico"] = out["capex_eur"] / out["civici"].where(out["civici"] > 0)
     out["eur_per_household"] = out["capex_eur"] / out["households"].where(out["households"] > 0)
     out["eur_per_person"] = out["capex_eur"] / out["population"].where(out["population"] > 0)
-    per_location = out["capex_eur"] / weights  # a school is one location, a civic number another
+    # the benchmark has no connections: neither has the figure it is compared with; a school address is one location
+    locations = np.where(out["kind"] == "school", 1, np.maximum(out["civici"], 1))
+    per_location = (out["capex_eur"] - out["drops_eur"]) / locations
     out["above_cost_cap"] = (per_location > costs.cost_cap()).where(out["capex_eur"].notna())
     out["selected"] = False
     out.loc[chosen, "selected"] = True
@@ -375,8 +377,9 @@ def _reason(row: dict[str, Any], route: Route | None, scenario: Scenario, costs:
         cost += f"; {euro(row['eur_per_civico'])} per civico"
     if row["above_cost_cap"]:
         cost += (
-            f"; oltre {euro(costs.cost_cap())} per civico o scuola ({number(costs.value('cost_cap_factor'))} volte "
-            "il costo per civico del lotto Italia 1 Giga Lombardia): da confrontare con FWA o satellite"
+            f"; senza allacci oltre {euro(costs.cost_cap())} per civico o scuola "
+            f"({number(costs.value('cost_cap_factor'))} volte il costo per civico del lotto Italia 1 Giga Lombardia): "
+            "da confrontare con FWA o satellite"
         )
     gain = f"{number(row['benefit'])} persone servite, {number(row['bc_ratio'] * 1e6, 1)} per milione di euro"
     if row["selected"]:

@@ -1,4 +1,5 @@
-"""Priority targets over the cost cap: a flag per target whose capex per location (civic number or school) exceeds
+"""Priority targets over the cost cap: a flag per target whose capex per location (civic number or school address),
+connections excluded, exceeds
 the reference table's multiple of the Italia 1 Giga lot's cost per civic number (DOMAIN §6 invariant 22, §4.3), to
 be weighed against FWA or satellite. Targets of earlier runs were not assessed: NULL.
 
@@ -15,7 +16,10 @@ down_revision = "0014"
 branch_labels = None
 depends_on = None
 
-COMMENT = "capex per location over the cost cap: to weigh against FWA or satellite (NULL: no route)"
+COMMENT = (
+    "capex per location, connections excluded, over the cost cap: to weigh against FWA or satellite "
+    "(NULL: no route, or a run before the flag)"
+)
 
 
 def upgrade() -> None:
