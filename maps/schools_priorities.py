@@ -247,7 +247,13 @@ LOCATION_IT = {
 }
 
 
-OVER_CAP_IT = {True: "sì: da confrontare con FWA o satellite", False: "no", None: "n.d. (nessun percorso)"}
+def _over_cap(flag: bool | None, cost: float | None) -> str:
+    """The cost-cap flag of a target in Italian: unknown without a route, not assessed in a run before the flag."""
+    if cost is None:
+        return "n.d. (nessun percorso)"
+    if flag is None:
+        return "non valutato (run precedente alla soglia)"
+    return "sì: da confrontare con FWA o satellite" if flag else "no"
 
 
 def _euro(value: float | None) -> str:
@@ -320,12 +326,7 @@ def add_priorities(
             ("Costo (centrale)", _euro(p["costo"])),
             ("Intervallo di costo", f"{_euro(p['basso'])} – {_euro(p['alto'])}"),
             ("Euro per civico", _euro(p["per_civico"])),
-            (
-                "Oltre la soglia di costo per civico o scuola",
-                OVER_CAP_IT[p["oltre_soglia"]]
-                if p["costo"] is None or p["oltre_soglia"] is not None
-                else "non valutato",
-            ),
+            ("Oltre la soglia di costo per civico o scuola", _over_cap(p["oltre_soglia"], p["costo"])),
             (
                 "Costo nella selezione (con le opere già scelte)",
                 _euro(p["marginale"])
