@@ -256,6 +256,15 @@ def _over_cap(flag: bool | None, cost: float | None) -> str:
     return "sì: da confrontare con FWA o satellite" if flag else "no"
 
 
+def _in_selection(selected: bool, marginal: float | None) -> str:
+    """What a target costs in the selection, or what adding a target left out would cost."""
+    if selected:
+        return _euro(marginal)
+    if marginal is None:
+        return "non selezionato"
+    return f"non selezionato: aggiungerlo costerebbe {_euro(marginal)}, più di quanto resta del budget"
+
+
 def _euro(value: float | None) -> str:
     return "n.d." if value is None else euro(value)
 
@@ -327,17 +336,7 @@ def add_priorities(
             ("Intervallo di costo", f"{_euro(p['basso'])} – {_euro(p['alto'])}"),
             ("Euro per civico", _euro(p["per_civico"])),
             ("Oltre la soglia di costo per civico o scuola", _over_cap(p["oltre_soglia"], p["costo"])),
-            (
-                "Costo nella selezione (con le opere già scelte)",
-                _euro(p["marginale"])
-                if p["selezionato"]
-                else "non selezionato"
-                + (
-                    f": aggiungerlo costerebbe {_euro(p['marginale'])}, più di quanto resta del budget"
-                    if p["marginale"]
-                    else ""
-                ),
-            ),
+            ("Costo nella selezione (con le opere già scelte)", _in_selection(p["selezionato"], p["marginale"])),
             (benefit, number(p["beneficio"])),
             ("Collocazione", LOCATION_IT.get(p["posizione"], p["posizione"])),
             ("Rete stradale", "SINTETICA (non rilevata)" if p["strade"] == "synthetic" else "OpenStreetMap"),

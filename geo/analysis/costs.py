@@ -87,8 +87,9 @@ class UnitCosts:
         return self.values[item][bound]
 
     def cost_cap(self) -> float:
-        """Capex per location (civic number or school) above which a target is flagged for FWA or satellite:
-        ``cost_cap_factor`` times the Italia 1 Giga lot's total per civic number (DOMAIN §6 invariant 22)."""
+        """Capex per location (civic number, or school address), connections excluded, above which a target is flagged
+        for FWA or satellite: ``cost_cap_factor`` times the Italia 1 Giga lot's total per civic number (DOMAIN §6
+        invariant 22)."""
         return self.value("cost_cap_factor") * self.value("premise_rural")
 
     def civil_per_m(self, method: Method, bound: Bound = "central") -> float:

@@ -1,7 +1,7 @@
 """Priority targets over the cost cap: a flag per target whose capex per location (civic number or school address),
-connections excluded, exceeds
-the reference table's multiple of the Italia 1 Giga lot's cost per civic number (DOMAIN §6 invariant 22, §4.3), to
-be weighed against FWA or satellite. Targets of earlier runs were not assessed: NULL.
+connections excluded, exceeds the reference table's multiple of the Italia 1 Giga lot's cost per civic number
+(DOMAIN §6 invariant 22, §4.3), to be weighed against FWA or satellite. Targets of earlier runs were not assessed:
+NULL.
 
 Revision ID: 0015
 Revises: 0014
